@@ -1,0 +1,22 @@
+/**
+ * cli/parse — flag value parsers that fail with an error naming the flag.
+ */
+import { InvalidHyperparameterError } from '../common/errors.js';
+
+export function parseNumber(field: string, text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidHyperparameterError(field, `expected a number, got "${text}"`);
+  return value;
+}
+
+export function parseInteger(field: string, text: string): number {
+  const value = parseNumber(field, text);
+  if (!Number.isInteger(value)) throw new InvalidHyperparameterError(field, `expected an integer, got "${text}"`);
+  return value;
+}
+
+/** "128,64,32" → [128, 64, 32]; an empty string is an empty list. */
+export function parseIntegerList(field: string, text: string): number[] {
+  if (text.trim() === '') return [];
+  return text.split(',').map((part, i) => parseInteger(`${field}[${i}]`, part.trim()));
+}

@@ -1,0 +1,126 @@
+/**
+ * models/spec — the hyperparameters that define a model, and their allowed ranges.
+ *
+ * A spec is plain data: it is what the CLI parses, what the tuner samples, what the tracking
+ * server records as params and what `kiln-model.json` stores, so it must round-trip through JSON.
+ */
+import { InvalidHyperparameterError } from '../common/errors.js';
+
+/** The seed's multilayer perceptron: Flatten → (Dense + ReLU + Dropout) × layers → Dense → Softmax. */
+export interface MlpSpec {
+  kind: 'mlp';
+  /** Units of each hidden layer, input side first. */
+  hiddenUnits: number[];
+  /** Dropout rate after every hidden layer (0 disables it). */
+  dropout: number;
+}
+
+/** A small convolutional family: conv blocks, then dense layers, then Softmax. */
+export interface CnnSpec {
+  kind: 'cnn';
+  /** Output channels of each conv block (each block: Conv 'same' + optional BatchNorm + ReLU + pool). */
+  convChannels: number[];
+  /** Square kernel size of every conv layer (odd). */
+  kernelSize: number;
+  /** Pooling after each conv block (2x2, stride 2). */
+  pool: 'max' | 'avg' | 'none';
+  /** Batch normalisation between each conv and its ReLU. */
+  batchNorm: boolean;
+  /** Dropout rate after each conv block (0 disables it). */
+  convDropout: number;
+  /** Units of the hidden dense layers after flattening. */
+  denseUnits: number[];
+  /** Dropout rate after every hidden dense layer. */
+  dropout: number;
+}
+
+export type ModelSpec = MlpSpec | CnnSpec;
+
+/** The seed's default MLP: three hidden layers of 128 units, dropout 0.2. */
+export const DEFAULT_MLP: MlpSpec = { kind: 'mlp', hiddenUnits: [128, 128, 128], dropout: 0.2 };
+
+/** The reference CNN of the benchmark: conv32 → conv64 → fc128. */
+export const DEFAULT_CNN: CnnSpec = {
+  kind: 'cnn',
+  convChannels: [32, 64],
+  kernelSize: 3,
+  pool: 'max',
+  batchNorm: false,
+  convDropout: 0,
+  denseUnits: [128],
+  dropout: 0.25,
+};
+
+export const LIMITS = {
+  hiddenLayers: { min: 1, max: 8 },
+  units: { min: 1, max: 4096 },
+  dropout: { min: 0, max: 0.9 },
+  convBlocks: { min: 1, max: 4 },
+  channels: { min: 1, max: 512 },
+  kernelSize: { min: 1, max: 7 },
+  denseLayers: { min: 0, max: 4 },
+} as const;
+
+function checkInteger(field: string, value: number, min: number, max: number): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidHyperparameterError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+function checkRate(field: string, value: number): void {
+  const { min, max } = LIMITS.dropout;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new InvalidHyperparameterError(field, `expected a number in [${min}, ${max}], got ${String(value)}`);
+  }
+}
+
+function checkLayerList(field: string, values: number[], count: { min: number; max: number }, unit: { min: number; max: number }): void {
+  if (!Array.isArray(values) || values.length < count.min || values.length > count.max) {
+    throw new InvalidHyperparameterError(
+      field,
+      `expected ${count.min} to ${count.max} comma-separated sizes, got ${Array.isArray(values) ? values.length : 'none'}`,
+    );
+  }
+  values.forEach((value, i) => checkInteger(`${field}[${i}]`, value, unit.min, unit.max));
+}
+
+/** Throws InvalidHyperparameterError naming the first field outside its range. */
+export function validateSpec(spec: ModelSpec): ModelSpec {
+  if (spec.kind === 'mlp') {
+    checkLayerList('layers', spec.hiddenUnits, LIMITS.hiddenLayers, LIMITS.units);
+    checkRate('dropout', spec.dropout);
+    return spec;
+  }
+  if (spec.kind === 'cnn') {
+    checkLayerList('conv', spec.convChannels, LIMITS.convBlocks, LIMITS.channels);
+    checkInteger('kernel', spec.kernelSize, LIMITS.kernelSize.min, LIMITS.kernelSize.max);
+    if (spec.kernelSize % 2 === 0) throw new InvalidHyperparameterError('kernel', `expected an odd size, got ${spec.kernelSize}`);
+    if (!['max', 'avg', 'none'].includes(spec.pool)) {
+      throw new InvalidHyperparameterError('pool', `expected one of max, avg, none, got ${String(spec.pool)}`);
+    }
+    checkRate('conv-dropout', spec.convDropout);
+    checkLayerList('dense', spec.denseUnits, LIMITS.denseLayers, LIMITS.units);
+    checkRate('dropout', spec.dropout);
+    return spec;
+  }
+  throw new InvalidHyperparameterError('model', `expected mlp or cnn, got ${String((spec as { kind: unknown }).kind)}`);
+}
+
+/** Flat params for tracking (`layers`, `units_0`, …), the form MLflow users expect to filter on. */
+export function specToParams(spec: ModelSpec): Record<string, string> {
+  if (spec.kind === 'mlp') {
+    const params: Record<string, string> = { model: 'mlp', n_layers: String(spec.hiddenUnits.length), dropout: String(spec.dropout) };
+    spec.hiddenUnits.forEach((units, i) => (params[`units_l${i}`] = String(units)));
+    return params;
+  }
+  return {
+    model: 'cnn',
+    conv: spec.convChannels.join(','),
+    kernel: String(spec.kernelSize),
+    pool: spec.pool,
+    batch_norm: String(spec.batchNorm),
+    conv_dropout: String(spec.convDropout),
+    dense: spec.denseUnits.join(','),
+    dropout: String(spec.dropout),
+  };
+}

@@ -1,0 +1,269 @@
+/**
+ * train/trainer — the Lightning-style training loop: `fit`, `validate`, `test`.
+ *
+ * The loop is ours rather than tfjs's `model.fit`, for three reasons: batches come straight
+ * from the in-memory Float32 set (no per-batch gather through tensors), every random draw
+ * (shuffle, augmentation, dropout masks) comes from one seeded Random so that the same seed on
+ * the same machine gives identical metrics, and callbacks/sinks see exactly the points the
+ * seed's Lightning module logged.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Random } from '../common/random.js';
+import { batches, type AugmentOptions, type ImageSet } from '../data/index.js';
+import { LOGITS_LAYER } from '../models/index.js';
+import type { BatchEnd, Callback, EpochMetrics, StopReason, TrainingContext } from './callbacks.js';
+import type { MetricPoint, MetricSink } from './metrics.js';
+
+export interface TrainerOptions {
+  /** Upper bound on epochs (early stopping or a pruner may end sooner). Default 10. */
+  maxEpochs?: number;
+  /** Default 128, as the seed. */
+  batchSize?: number;
+  /** Adam learning rate. Default 1e-3. */
+  learningRate?: number;
+  /** Seeds shuffling, augmentation and dropout. Default 42. */
+  seed?: number;
+  /** Batch augmentation of the training set; off by default. */
+  augmentation?: Pick<AugmentOptions, 'rotationDegrees' | 'flipProbability'>;
+  callbacks?: Callback[];
+  sinks?: MetricSink[];
+  /** Log train_loss every N steps (Lightning's log_every_n_steps). Default 50. */
+  logEveryNSteps?: number;
+  /** Batch size for validation and test passes. Default 1000. */
+  evalBatchSize?: number;
+}
+
+export interface EvaluationResult {
+  loss: number;
+  acc: number;
+  count: number;
+}
+
+export interface FitResult {
+  epochs: number;
+  history: EpochMetrics[];
+  stoppedBy: StopReason;
+  stopDetail?: string;
+  seconds: number;
+}
+
+/** Dense one-hot labels for a batch; built in JS because it is cheaper than a tf.oneHot call. */
+function oneHot(labels: Uint8Array, classes: number): tf.Tensor2D {
+  const values = new Float32Array(labels.length * classes);
+  for (let i = 0; i < labels.length; i++) values[i * classes + labels[i]] = 1;
+  return tf.tensor2d(values, [labels.length, classes]);
+}
+
+/**
+ * Trains and evaluates a classifier built by `models` (layers up to `logits`, then softmax).
+ *
+ * @example
+ * const trainer = new Trainer({ maxEpochs: 10, seed: 42, callbacks: [new EarlyStopping()] });
+ * await trainer.fit(model, split.train, split.validation);
+ * const { acc } = await trainer.test(model, data.test);
+ */
+export class Trainer {
+  readonly maxEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly seed: number;
+  private readonly options: TrainerOptions;
+  private readonly callbacks: Callback[];
+  private readonly sinks: MetricSink[];
+  private stopRequest: { reason: StopReason; detail?: string } | null = null;
+
+  constructor(options: TrainerOptions = {}) {
+    this.options = options;
+    this.maxEpochs = options.maxEpochs ?? 10;
+    this.batchSize = options.batchSize ?? 128;
+    this.learningRate = options.learningRate ?? 1e-3;
+    this.seed = options.seed ?? 42;
+    this.callbacks = options.callbacks ?? [];
+    this.sinks = options.sinks ?? [];
+  }
+
+  async fit(model: tf.LayersModel, train: ImageSet, validation: ImageSet): Promise<FitResult> {
+    const started = performance.now();
+    const rng = new Random(this.seed);
+    const optimizer = tf.train.adam(this.learningRate);
+    const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    const stepsPerEpoch = Math.ceil(train.count / this.batchSize);
+    const history: EpochMetrics[] = [];
+    const logEvery = this.options.logEveryNSteps ?? 50;
+    this.stopRequest = null;
+    const context: TrainingContext = {
+      model,
+      maxEpochs: this.maxEpochs,
+      stepsPerEpoch,
+      samplesPerEpoch: train.count,
+      history,
+      stop: (reason, detail) => {
+        this.stopRequest ??= { reason, detail };
+      },
+    };
+    for (const callback of this.callbacks) await callback.onFitStart?.(context);
+    await this.emit([{ key: 'lr', value: this.learningRate, step: 0, timestamp: Date.now() }]);
+
+    let globalStep = 0;
+    try {
+      for (let epoch = 1; epoch <= this.maxEpochs && !this.stopRequest; epoch++) {
+        const epochStart = performance.now();
+        const epochRng = rng.fork();
+        let lossSum = 0;
+        let seen = 0;
+        let step = 0;
+        const iterator = batches(train, {
+          batchSize: this.batchSize,
+          shuffle: true,
+          rng: epochRng,
+          ...(this.options.augmentation ? { augment: this.options.augmentation } : {}),
+        });
+        for (const batch of iterator) {
+          step += 1;
+          globalStep += 1;
+          const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng);
+          lossSum += loss * batch.size;
+          seen += batch.size;
+          if (globalStep % logEvery === 0) await this.emit([{ key: 'train_loss_step', value: loss, step: globalStep, timestamp: Date.now() }]);
+          const info: BatchEnd = { epoch, step, globalStep, loss, samplesSeen: seen, epochElapsedSeconds: (performance.now() - epochStart) / 1000 };
+          for (const callback of this.callbacks) callback.onBatchEnd?.(context, info);
+          if (!Number.isFinite(loss)) {
+            context.stop('callback', `training diverged: loss is ${loss} at step ${globalStep}`);
+            break;
+          }
+        }
+        const trainSeconds = (performance.now() - epochStart) / 1000;
+        const evaluation = this.evaluate(model, validation);
+        const metrics: EpochMetrics = {
+          epoch,
+          train_loss: lossSum / Math.max(seen, 1),
+          val_loss: evaluation.loss,
+          val_acc: evaluation.acc,
+          epoch_seconds: (performance.now() - epochStart) / 1000,
+          samples_per_second: seen / trainSeconds,
+        };
+        history.push(metrics);
+        const now = Date.now();
+        await this.emit(
+          (['train_loss', 'val_loss', 'val_acc', 'epoch_seconds', 'samples_per_second'] as const).map((key) => ({
+            key,
+            value: metrics[key],
+            step: epoch,
+            timestamp: now,
+          })),
+        );
+        for (const callback of this.callbacks) await callback.onEpochEnd?.(context, metrics);
+      }
+      for (const callback of this.callbacks) await callback.onFitEnd?.(context);
+    } finally {
+      optimizer.dispose();
+    }
+    const stop: { reason: StopReason; detail?: string } = this.stopRequest ?? { reason: 'max_epochs' };
+    return { epochs: history.length, history, stoppedBy: stop.reason, stopDetail: stop.detail, seconds: (performance.now() - started) / 1000 };
+  }
+
+  /** Loss and accuracy on `set`; logs val_loss/val_acc at `step` when given. */
+  async validate(model: tf.LayersModel, set: ImageSet, step?: number): Promise<EvaluationResult> {
+    const result = this.evaluate(model, set);
+    if (step !== undefined) {
+      const now = Date.now();
+      await this.emit([
+        { key: 'val_loss', value: result.loss, step, timestamp: now },
+        { key: 'val_acc', value: result.acc, step, timestamp: now },
+      ]);
+    }
+    return result;
+  }
+
+  /** Loss and accuracy on the test set; logs test_loss and test_acc. */
+  async test(model: tf.LayersModel, set: ImageSet): Promise<EvaluationResult> {
+    const result = this.evaluate(model, set);
+    const now = Date.now();
+    await this.emit([
+      { key: 'test_loss', value: result.loss, step: 0, timestamp: now },
+      { key: 'test_acc', value: result.acc, step: 0, timestamp: now },
+    ]);
+    for (const sink of this.sinks) await sink.flush?.();
+    return result;
+  }
+
+  private trainStep(
+    model: tf.LayersModel,
+    optimizer: tf.Optimizer,
+    variables: tf.Variable[],
+    x: Float32Array,
+    y: Uint8Array,
+    size: number,
+    set: ImageSet,
+    rng: Random,
+  ): number {
+    const lossTensor = tf.tidy(() => {
+      const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
+      const target = oneHot(y, model.outputs[0].shape[1] ?? 10);
+      const { value, grads } = tf.variableGrads(
+        () => tf.losses.softmaxCrossEntropy(target, forwardToLogits(model, input, rng)) as tf.Scalar,
+        variables,
+      );
+      optimizer.applyGradients(grads);
+      return value;
+    });
+    const loss = lossTensor.dataSync()[0];
+    lossTensor.dispose();
+    return loss;
+  }
+
+  private evaluate(model: tf.LayersModel, set: ImageSet): EvaluationResult {
+    const evalBatch = this.options.evalBatchSize ?? 1000;
+    let lossSum = 0;
+    let correct = 0;
+    for (const batch of batches(set, { batchSize: evalBatch, shuffle: false })) {
+      const logits = tf.tidy(() => forwardToLogits(model, tf.tensor4d(batch.x, [batch.size, set.height, set.width, 1]), null));
+      const values = logits.dataSync();
+      const classes = logits.shape[1] ?? 10;
+      logits.dispose();
+      for (let i = 0; i < batch.size; i++) {
+        const row = i * classes;
+        let best = 0;
+        let max = values[row];
+        for (let c = 1; c < classes; c++) if (values[row + c] > max) (max = values[row + c]), (best = c);
+        let sumExp = 0;
+        for (let c = 0; c < classes; c++) sumExp += Math.exp(values[row + c] - max);
+        lossSum += Math.log(sumExp) + max - values[row + batch.y[i]];
+        if (best === batch.y[i]) correct += 1;
+      }
+    }
+    return { loss: lossSum / Math.max(set.count, 1), acc: correct / Math.max(set.count, 1), count: set.count };
+  }
+
+  private async emit(points: MetricPoint[]): Promise<void> {
+    for (const sink of this.sinks) await sink.log(points);
+  }
+}
+
+/**
+ * Runs the model's layers up to and including `logits`. With an rng, the pass is a training
+ * pass: dropout masks are drawn from it (tfjs's own dropout draws from an unseeded source) and
+ * batch normalisation uses batch statistics; without one, it is inference.
+ */
+export function forwardToLogits(model: tf.LayersModel, input: tf.Tensor, rng: Random | null): tf.Tensor2D {
+  let x = input;
+  for (const layer of model.layers) {
+    const className = layer.getClassName();
+    if (className === 'Dropout') {
+      if (rng) x = applyDropout(x, (layer.getConfig() as { rate: number }).rate, rng);
+    } else {
+      x = layer.apply(x, { training: rng !== null }) as tf.Tensor;
+    }
+    if (layer.name === LOGITS_LAYER) return x as tf.Tensor2D;
+  }
+  throw new Error(`model ${model.name} has no layer named "${LOGITS_LAYER}"; build it with models.buildModel`);
+}
+
+function applyDropout(x: tf.Tensor, rate: number, rng: Random): tf.Tensor {
+  if (rate <= 0) return x;
+  const keep = 1 - rate;
+  const scale = 1 / keep;
+  const mask = new Float32Array(x.size);
+  for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < keep ? scale : 0;
+  return tf.mul(x, tf.tensor(mask, x.shape));
+}
