@@ -1,0 +1,30 @@
+/**
+ * data/errors — the one error type the data area throws for data problems.
+ *
+ * Every failure to obtain verified Fashion-MNIST bytes is a DataError with a stable `code`
+ * (for programs and tests) and a message written for people: it names the file, says what
+ * was expected and what was found, and ends with the exact commands that fix it.
+ */
+export type DataErrorCode =
+  | 'KILN_ERR_DATA_NOT_FOUND'
+  | 'KILN_ERR_DATA_CHECKSUM'
+  | 'KILN_ERR_DATA_TRUNCATED'
+  | 'KILN_ERR_DATA_FORMAT';
+
+export class DataError extends Error {
+  readonly code: DataErrorCode;
+  /** The file the error is about (a path when one exists, else the canonical file name). */
+  readonly file: string;
+
+  constructor(code: DataErrorCode, file: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DataError';
+    this.code = code;
+    this.file = file;
+  }
+}
+
+/** Formats a "how to fix" block: one command or instruction per line. */
+export function fixes(lines: string[]): string {
+  return `\nTo fix:\n${lines.map((line) => `  ${line}`).join('\n')}`;
+}

@@ -1,0 +1,85 @@
+/**
+ * data — Fashion-MNIST for Kiln: finding, verifying, holding, splitting, augmenting and batching it.
+ *
+ * This area owns everything between "bytes somewhere on disk or on a mirror" and "a batch of
+ * normalized floats for the trainer". Modules, one concept each:
+ *   errors.ts     DataError with stable codes KILN_ERR_DATA_{NOT_FOUND,CHECKSUM,TRUNCATED,FORMAT};
+ *                 messages name the file, expected vs found, and the commands that fix it.
+ *   checksums.ts  pinned sha256 (and upstream md5) of the four decompressed IDX files.
+ *   idx.ts        IDX reader (gzip detected by magic 1f 8b; magic, 28x28, length checks).
+ *   sources.ts    source chain: dataDir / $KILN_DATA_DIR → /usr/share/datasets/fashion-mnist (Debian
+ *                 package) → cache dir → download (S3 mirror, then GitHub) with retries + backoff,
+ *                 atomic cache writes. Every file is verified against the pins before use.
+ *   normalize.ts  (x/255 - 0.2860)/0.3530 normalization, constants for model metadata, class names.
+ *   dataset.ts    ImageSet, loadFashionMnist, seeded splitTrainValidation (55,000/5,000 by default).
+ *   augment.ts    seeded in-place batch augmentation (rotation with bilinear sampling, horizontal flip).
+ *   batches.ts    epoch iterator (seeded shuffle, reused buffers by default, dropLast, optional augment).
+ *
+ * Typical use:
+ *   const data = await loadFashionMnist({ log: console.log });
+ *   const { train, validation } = splitTrainValidation(data.train, { seed: 42 });
+ *   for (const { x, y, size } of batches(train, { batchSize: 128, shuffle: true, rng: epochRng })) { ... }
+ *
+ * Differences from the suggested API: loadFashionMnist takes more (injectable) options
+ * (debianDir, retryDelayMs, timeoutMs, env, and expectedSha256 for test fixtures only) and
+ * returns sourceKinds/classNames/normalization too; splitTrainValidation also returns the
+ * chosen indices; batches accepts an `rng` (one fork per epoch), `fresh` and `augment`.
+ * No other area should read dataset files itself.
+ */
+export { DataError, type DataErrorCode } from './errors.js';
+export {
+  FASHION_MNIST_FILES,
+  FASHION_MNIST_SHA256,
+  FASHION_MNIST_MD5,
+  FASHION_MNIST_COUNTS,
+  type FashionMnistFile,
+  sha256Hex,
+} from './checksums.js';
+export {
+  IDX_MAGIC_IMAGES,
+  IDX_MAGIC_LABELS,
+  type IdxData,
+  type IdxKind,
+  isGzip,
+  decompressIfGzip,
+  parseIdx,
+  encodeIdx,
+} from './idx.js';
+export {
+  DEFAULT_MIRRORS,
+  DEBIAN_DATA_DIR,
+  type SourceKind,
+  type SourceOptions,
+  type VerifiedFile,
+  defaultCacheDir,
+  mirrorUrl,
+  obtainFile,
+  verifyFileBytes,
+  writeFileAtomic,
+} from './sources.js';
+export {
+  FASHION_MNIST_MEAN,
+  FASHION_MNIST_STD,
+  FASHION_MNIST_NORMALIZATION,
+  NORMALIZED_ZERO,
+  IMAGE_HEIGHT,
+  IMAGE_WIDTH,
+  IMAGE_SIZE,
+  CLASS_NAMES,
+  NUM_CLASSES,
+  normalizePixel,
+  normalizePixels,
+  denormalizePixels,
+} from './normalize.js';
+export {
+  type ImageSet,
+  type FashionMnist,
+  type LoadOptions,
+  type SplitResult,
+  loadFashionMnist,
+  splitTrainValidation,
+  subsetImageSet,
+  labelHistogram,
+} from './dataset.js';
+export { type AugmentOptions, augmentBatch } from './augment.js';
+export { type Batch, type BatchOptions, batches, epochOrder } from './batches.js';
