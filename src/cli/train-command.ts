@@ -23,6 +23,8 @@ interface TrainFlags {
   epochs: string;
   batchSize: string;
   lr: string;
+  lrSchedule: string;
+  labelSmoothing: string;
   seed: string;
   validationSize: string;
   patience: string;
@@ -70,6 +72,8 @@ function configFromFlags(flags: TrainFlags): TrainingConfig {
     epochs: parseInteger('epochs', flags.epochs),
     batchSize: parseInteger('batch-size', flags.batchSize),
     learningRate: parseNumber('lr', flags.lr),
+    lrSchedule: flags.lrSchedule as TrainingConfig['lrSchedule'],
+    labelSmoothing: parseNumber('label-smoothing', flags.labelSmoothing),
     seed: parseInteger('seed', flags.seed),
     validationSize: parseInteger('validation-size', flags.validationSize),
     patience: flags.earlyStopping ? parseInteger('patience', flags.patience) : null,
@@ -117,6 +121,8 @@ function addTrainOptions(command: Command): Command {
     .option('--epochs <n>', 'maximum epochs', String(DEFAULT_TRAINING.epochs))
     .option('--batch-size <n>', 'training batch size', String(DEFAULT_TRAINING.batchSize))
     .option('--lr <rate>', 'Adam learning rate', String(DEFAULT_TRAINING.learningRate))
+    .option('--lr-schedule <kind>', 'cosine (anneal to 1% over the epochs) or constant', DEFAULT_TRAINING.lrSchedule)
+    .option('--label-smoothing <amount>', 'cross-entropy label smoothing in [0, 0.5]', String(DEFAULT_TRAINING.labelSmoothing))
     .option('--seed <n>', 'seed for split, initialisation, shuffling, augmentation and dropout', String(DEFAULT_TRAINING.seed))
     .option('--validation-size <n>', 'images of the canonical train set held out for validation', String(DEFAULT_TRAINING.validationSize))
     .option('--patience <n>', 'early stopping: epochs without val_acc improvement', String(DEFAULT_TRAINING.patience))

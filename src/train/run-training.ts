@@ -21,13 +21,17 @@ import type { EngineInfo } from '../engine/index.js';
 import { buildModel, countParameters, FASHION_MNIST_INPUT, type KilnModelMetadata, type ModelSpec, saveModelFolder, specToParams, validateSpec } from '../models/index.js';
 import { type Callback, EarlyStopping, type EpochMetrics, ModelCheckpoint, ProgressBar, type ProgressStream, type StopReason } from './callbacks.js';
 import type { MetricSink } from './metrics.js';
-import { Trainer } from './trainer.js';
+import { type LrSchedule, Trainer } from './trainer.js';
 
 export interface TrainingConfig {
   spec: ModelSpec;
   epochs: number;
   batchSize: number;
   learningRate: number;
+  /** 'cosine' anneals the learning rate to 1 % over `epochs`; 'constant' keeps it. */
+  lrSchedule: LrSchedule;
+  /** Cross-entropy label smoothing in [0, 0.5]. */
+  labelSmoothing: number;
   seed: number;
   /** Images held out of the canonical train set for validation. Default 5000 (55,000/5,000). */
   validationSize: number;
@@ -48,6 +52,8 @@ export const DEFAULT_TRAINING: Omit<TrainingConfig, 'spec' | 'home'> = {
   epochs: 10,
   batchSize: 128,
   learningRate: 1e-3,
+  lrSchedule: 'cosine',
+  labelSmoothing: 0,
   seed: 42,
   validationSize: 5000,
   augmentation: null,
@@ -92,6 +98,8 @@ export function validateTrainingConfig(config: TrainingConfig): void {
   check('epochs', int(config.epochs, 1, 1000), 'an integer in [1, 1000]', config.epochs);
   check('batch-size', int(config.batchSize, 1, 8192), 'an integer in [1, 8192]', config.batchSize);
   check('lr', Number.isFinite(config.learningRate) && config.learningRate > 0 && config.learningRate <= 1, 'a number in (0, 1]', config.learningRate);
+  check('lr-schedule', config.lrSchedule === 'cosine' || config.lrSchedule === 'constant', 'cosine or constant', config.lrSchedule);
+  check('label-smoothing', Number.isFinite(config.labelSmoothing) && config.labelSmoothing >= 0 && config.labelSmoothing <= 0.5, 'a number in [0, 0.5]', config.labelSmoothing);
   check('seed', int(config.seed, 0, 2 ** 32 - 1), 'an integer in [0, 4294967295]', config.seed);
   check('validation-size', int(config.validationSize, 1, 30000), 'an integer in [1, 30000]', config.validationSize);
   if (config.patience !== null) check('patience', int(config.patience, 1, 1000), 'an integer in [1, 1000]', config.patience);
@@ -128,6 +136,8 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     learningRate: config.learningRate,
     seed: config.seed,
     augmentation: config.augmentation ?? undefined,
+    lrSchedule: config.lrSchedule,
+    labelSmoothing: config.labelSmoothing,
     callbacks,
     sinks: hooks.sinks ?? [],
   });
@@ -142,6 +152,8 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
       epochs: String(config.epochs),
       batch_size: String(config.batchSize),
       lr: String(config.learningRate),
+      lr_schedule: config.lrSchedule,
+      label_smoothing: String(config.labelSmoothing),
       seed: String(config.seed),
     };
     const outDir = config.outDir ?? join(modelsDir(config.home), `${config.spec.kind}-${timestampSlug()}`);

@@ -19,8 +19,16 @@ export interface TrainerOptions {
   maxEpochs?: number;
   /** Default 128, as the seed. */
   batchSize?: number;
-  /** Adam learning rate. Default 1e-3. */
+  /** Adam learning rate (the peak, when a schedule applies). Default 1e-3. */
   learningRate?: number;
+  /**
+   * 'cosine' (default) anneals the rate per step from `learningRate` to 1 % of it over
+   * `maxEpochs`, which is worth about a point of test accuracy over 10 epochs on Fashion-MNIST;
+   * 'constant' keeps it fixed, as the seed did.
+   */
+  lrSchedule?: LrSchedule;
+  /** Label smoothing of the cross-entropy targets, in [0, 1). Default 0. */
+  labelSmoothing?: number;
   /** Seeds shuffling, augmentation and dropout. Default 42. */
   seed?: number;
   /** Batch augmentation of the training set; off by default. */
@@ -31,6 +39,26 @@ export interface TrainerOptions {
   logEveryNSteps?: number;
   /** Batch size for validation and test passes. Default 1000. */
   evalBatchSize?: number;
+}
+
+export type LrSchedule = 'constant' | 'cosine';
+
+/** The learning rate at `step` of `totalSteps` (0-based) under `schedule`. */
+export function scheduledLearningRate(schedule: LrSchedule, peak: number, step: number, totalSteps: number): number {
+  if (schedule === 'constant' || totalSteps <= 1) return peak;
+  const floor = peak * 0.01;
+  return floor + 0.5 * (peak - floor) * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
+}
+
+/** tfjs's Adam with a settable learning rate (tfjs reads it on every update). */
+class ScheduledAdam extends tf.AdamOptimizer {
+  constructor(learningRate: number) {
+    super(learningRate, 0.9, 0.999, 1e-7);
+  }
+
+  setLearningRate(rate: number): void {
+    this.learningRate = rate;
+  }
 }
 
 export interface EvaluationResult {
@@ -85,7 +113,8 @@ export class Trainer {
   async fit(model: tf.LayersModel, train: ImageSet, validation: ImageSet): Promise<FitResult> {
     const started = performance.now();
     const rng = new Random(this.seed);
-    const optimizer = tf.train.adam(this.learningRate);
+    const optimizer = new ScheduledAdam(this.learningRate);
+    const schedule = this.options.lrSchedule ?? 'cosine';
     const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
     const stepsPerEpoch = Math.ceil(train.count / this.batchSize);
     const history: EpochMetrics[] = [];
@@ -119,6 +148,7 @@ export class Trainer {
           ...(this.options.augmentation ? { augment: this.options.augmentation } : {}),
         });
         for (const batch of iterator) {
+          optimizer.setLearningRate(scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs));
           step += 1;
           globalStep += 1;
           const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng);
@@ -201,7 +231,8 @@ export class Trainer {
       const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
       const target = oneHot(y, model.outputs[0].shape[1] ?? 10);
       const { value, grads } = tf.variableGrads(
-        () => tf.losses.softmaxCrossEntropy(target, forwardToLogits(model, input, rng)) as tf.Scalar,
+        () =>
+          tf.losses.softmaxCrossEntropy(target, forwardToLogits(model, input, rng), undefined, this.options.labelSmoothing ?? 0) as tf.Scalar,
         variables,
       );
       optimizer.applyGradients(grads);
@@ -225,7 +256,12 @@ export class Trainer {
         const row = i * classes;
         let best = 0;
         let max = values[row];
-        for (let c = 1; c < classes; c++) if (values[row + c] > max) (max = values[row + c]), (best = c);
+        for (let c = 1; c < classes; c++) {
+          if (values[row + c] > max) {
+            max = values[row + c];
+            best = c;
+          }
+        }
         let sumExp = 0;
         for (let c = 0; c < classes; c++) sumExp += Math.exp(values[row + c] - max);
         lossSum += Math.log(sumExp) + max - values[row + batch.y[i]];

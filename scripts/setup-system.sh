@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the system packages Kiln needs on Debian/Ubuntu, then nothing else.
+#   libopenblas0-pthread   OpenBLAS: the engine's fast sgemm path (Kiln still runs without it, slowly)
+#   dataset-fashion-mnist  the canonical Fashion-MNIST files in /usr/share/datasets/fashion-mnist
+# Idempotent: packages already installed are not fetched again, and apt is not touched at all
+# when everything is present. Runs as root or through sudo.
+set -euo pipefail
+
+packages=(libopenblas0-pthread dataset-fashion-mnist)
+packages+=("$@")
+
+missing=()
+for package in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "setup-system: all system packages present (${packages[*]})"
+  exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "setup-system: apt-get not found; install these packages with your system's package manager: ${missing[*]}" >&2
+  exit 1
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    echo "setup-system: need root to install ${missing[*]} (run as root or install sudo)" >&2
+    exit 1
+  fi
+fi
+
+echo "setup-system: installing ${missing[*]}"
+"${sudo_cmd[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
