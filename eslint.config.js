@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'kiln-data/**', 'bench/results/**'] },
+  { ignores: ['dist/**', '.cache/**', 'node_modules/**', 'kiln-data/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -27,6 +27,8 @@ import { type Blas, loadBlas } from './blas.js';
 import { installKernelPack } from './kernel-pack.js';
 
 export { tf };
+export { exclusiveView, readView } from './inplace.js';
+export { type AdamSlots, type AdamStep, createAdamSlots, simdAdamAvailable, simdAdamStep } from './simd-adam.js';
 
 export interface EngineOptions {
   /** 'auto' (default): use OpenBLAS when it can be loaded; 'off': never. */

@@ -7,7 +7,7 @@ import { buildModel, DEFAULT_CNN, FASHION_MNIST_INPUT, type ModelSpec } from '..
 import { EarlyStopping, EpochEndHook, type EpochMetrics, ModelCheckpoint, type TrainingContext } from './callbacks.js';
 import { MemorySink } from './metrics.js';
 import { syntheticImageSet } from './synthetic.js';
-import { Trainer } from './trainer.js';
+import { scheduledLearningRate, Trainer } from './trainer.js';
 
 const MLP: ModelSpec = { kind: 'mlp', hiddenUnits: [32, 16], dropout: 0.2 };
 const train = syntheticImageSet(600, 1);
@@ -16,7 +16,8 @@ const validation = syntheticImageSet(200, 2);
 async function fitOnce(seed: number, spec: ModelSpec = MLP, epochs = 3) {
   const model = buildModel(spec, FASHION_MNIST_INPUT, new Random(seed));
   const sink = new MemorySink();
-  const trainer = new Trainer({ maxEpochs: epochs, batchSize: 64, seed, sinks: [sink], logEveryNSteps: 5 });
+  // A constant rate: with 40 steps in all, a cosine schedule spends half of them at a small rate.
+  const trainer = new Trainer({ maxEpochs: epochs, batchSize: 64, seed, sinks: [sink], logEveryNSteps: 5, lrSchedule: 'constant' });
   const result = await trainer.fit(model, train, validation);
   const test = await trainer.test(model, validation);
   const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
@@ -145,5 +146,17 @@ describe('ModelCheckpoint', () => {
     assert.equal(checkpoint.restoreBest(context.model), 2);
     assert.equal(dense.getWeights()[0].dataSync()[0], 2);
     checkpoint.dispose();
+  });
+});
+
+describe('learning-rate schedule', () => {
+  test('cosine starts at the peak, halves mid-way and ends at 1 % of the peak', () => {
+    assert.equal(scheduledLearningRate('cosine', 0.1, 0, 100), 0.1);
+    assert.ok(Math.abs(scheduledLearningRate('cosine', 0.1, 50, 100) - (0.001 + 0.5 * 0.099)) < 1e-12);
+    assert.ok(Math.abs(scheduledLearningRate('cosine', 0.1, 100, 100) - 0.001) < 1e-12);
+  });
+
+  test('constant stays at the peak', () => {
+    assert.equal(scheduledLearningRate('constant', 0.1, 77, 100), 0.1);
   });
 });

@@ -13,6 +13,8 @@ import { batches, type AugmentOptions, type ImageSet } from '../data/index.js';
 import { LOGITS_LAYER } from '../models/index.js';
 import type { BatchEnd, Callback, EpochMetrics, StopReason, TrainingContext } from './callbacks.js';
 import type { MetricPoint, MetricSink } from './metrics.js';
+import { FusedAdam } from './optimizer.js';
+import { crossEntropyOp, softmaxCrossEntropy } from './loss.js';
 
 export interface TrainerOptions {
   /** Upper bound on epochs (early stopping or a pruner may end sooner). Default 10. */
@@ -50,17 +52,6 @@ export function scheduledLearningRate(schedule: LrSchedule, peak: number, step: 
   return floor + 0.5 * (peak - floor) * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
 }
 
-/** tfjs's Adam with a settable learning rate (tfjs reads it on every update). */
-class ScheduledAdam extends tf.AdamOptimizer {
-  constructor(learningRate: number) {
-    super(learningRate, 0.9, 0.999, 1e-7);
-  }
-
-  setLearningRate(rate: number): void {
-    this.learningRate = rate;
-  }
-}
-
 export interface EvaluationResult {
   loss: number;
   acc: number;
@@ -73,13 +64,6 @@ export interface FitResult {
   stoppedBy: StopReason;
   stopDetail?: string;
   seconds: number;
-}
-
-/** Dense one-hot labels for a batch; built in JS because it is cheaper than a tf.oneHot call. */
-function oneHot(labels: Uint8Array, classes: number): tf.Tensor2D {
-  const values = new Float32Array(labels.length * classes);
-  for (let i = 0; i < labels.length; i++) values[i * classes + labels[i]] = 1;
-  return tf.tensor2d(values, [labels.length, classes]);
 }
 
 /**
@@ -113,7 +97,7 @@ export class Trainer {
   async fit(model: tf.LayersModel, train: ImageSet, validation: ImageSet): Promise<FitResult> {
     const started = performance.now();
     const rng = new Random(this.seed);
-    const optimizer = new ScheduledAdam(this.learningRate);
+    const optimizer = new FusedAdam({ learningRate: this.learningRate });
     const schedule = this.options.lrSchedule ?? 'cosine';
     const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
     const stepsPerEpoch = Math.ceil(train.count / this.batchSize);
@@ -148,7 +132,7 @@ export class Trainer {
           ...(this.options.augmentation ? { augment: this.options.augmentation } : {}),
         });
         for (const batch of iterator) {
-          optimizer.setLearningRate(scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs));
+          optimizer.learningRate = scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs);
           step += 1;
           globalStep += 1;
           const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng);
@@ -219,7 +203,7 @@ export class Trainer {
 
   private trainStep(
     model: tf.LayersModel,
-    optimizer: tf.Optimizer,
+    optimizer: FusedAdam,
     variables: tf.Variable[],
     x: Float32Array,
     y: Uint8Array,
@@ -229,13 +213,11 @@ export class Trainer {
   ): number {
     const lossTensor = tf.tidy(() => {
       const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
-      const target = oneHot(y, model.outputs[0].shape[1] ?? 10);
       const { value, grads } = tf.variableGrads(
-        () =>
-          tf.losses.softmaxCrossEntropy(target, forwardToLogits(model, input, rng), undefined, this.options.labelSmoothing ?? 0) as tf.Scalar,
+        () => crossEntropyOp(forwardToLogits(model, input, rng), y, this.options.labelSmoothing ?? 0),
         variables,
       );
-      optimizer.applyGradients(grads);
+      optimizer.applyGradients(variables, grads);
       return value;
     });
     const loss = lossTensor.dataSync()[0];
@@ -249,24 +231,10 @@ export class Trainer {
     let correct = 0;
     for (const batch of batches(set, { batchSize: evalBatch, shuffle: false })) {
       const logits = tf.tidy(() => forwardToLogits(model, tf.tensor4d(batch.x, [batch.size, set.height, set.width, 1]), null));
-      const values = logits.dataSync();
-      const classes = logits.shape[1] ?? 10;
+      const result = softmaxCrossEntropy(logits.dataSync() as Float32Array, batch.y, logits.shape[1] ?? 10);
       logits.dispose();
-      for (let i = 0; i < batch.size; i++) {
-        const row = i * classes;
-        let best = 0;
-        let max = values[row];
-        for (let c = 1; c < classes; c++) {
-          if (values[row + c] > max) {
-            max = values[row + c];
-            best = c;
-          }
-        }
-        let sumExp = 0;
-        for (let c = 0; c < classes; c++) sumExp += Math.exp(values[row + c] - max);
-        lossSum += Math.log(sumExp) + max - values[row + batch.y[i]];
-        if (best === batch.y[i]) correct += 1;
-      }
+      lossSum += result.loss * batch.size;
+      correct += result.correct;
     }
     return { loss: lossSum / Math.max(set.count, 1), acc: correct / Math.max(set.count, 1), count: set.count };
   }
@@ -295,11 +263,13 @@ export function forwardToLogits(model: tf.LayersModel, input: tf.Tensor, rng: Ra
   throw new Error(`model ${model.name} has no layer named "${LOGITS_LAYER}"; build it with models.buildModel`);
 }
 
+/** Reused across steps: tf.tensor copies the mask onto the backend, so one buffer serves all. */
+let maskScratch = new Float32Array(0);
+
 function applyDropout(x: tf.Tensor, rate: number, rng: Random): tf.Tensor {
   if (rate <= 0) return x;
   const keep = 1 - rate;
-  const scale = 1 / keep;
-  const mask = new Float32Array(x.size);
-  for (let i = 0; i < mask.length; i++) mask[i] = rng.float() < keep ? scale : 0;
+  if (maskScratch.length < x.size) maskScratch = new Float32Array(x.size);
+  const mask = rng.fillBernoulli(maskScratch.subarray(0, x.size), keep, 1 / keep);
   return tf.mul(x, tf.tensor(mask, x.shape));
 }
