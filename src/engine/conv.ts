@@ -167,6 +167,96 @@ export function col2imAdd(cols: Float32Array, g: ConvGeom, line0: number, lines:
   }
 }
 
+/**
+ * The im2col matrix of a forward conv's input, kept (while gradients are being recorded) for the
+ * filter gradient of the same input, which then skips its own im2col. An entry is found by the
+ * input's dataId and must match its heap offset, the geometry and a sample of the input values
+ * (so data changed in place since, or freed and reallocated, is never used); it is dropped when
+ * used. Entries plus spare buffers stay under COLS_CACHE_FLOATS; the oldest go first.
+ */
+interface KeptCols {
+  dataId: object;
+  offset: number;
+  key: string;
+  sample: Float32Array;
+  cols: Float32Array;
+}
+const COLS_CACHE_FLOATS = 1 << 24; // 64 MB
+const SAMPLE = 64;
+let kept: KeptCols[] = [];
+let spare: Float32Array[] = [];
+
+function geomKey(g: ConvGeom): string {
+  return `${g.n},${g.h},${g.w},${g.c},${g.oh},${g.ow},${g.fh},${g.fw},${g.sh},${g.sw},${g.dh},${g.dw},${g.pt},${g.pl}`;
+}
+
+function sampleOf(h: Float32Array, off: number, size: number, out: Float32Array): Float32Array {
+  const step = Math.max(1, Math.floor(size / SAMPLE));
+  for (let i = 0; i < SAMPLE; i++) out[i] = i * step < size ? h[off + i * step] : 0;
+  return out;
+}
+
+function cachedFloats(): number {
+  let total = 0;
+  for (const e of kept) total += e.cols.length;
+  for (const b of spare) total += b.length;
+  return total;
+}
+
+/** A buffer of `size` floats registered for x, or null when it would not fit the budget. */
+function keepCols(backend: WasmBackend, x: TensorInfo, g: ConvGeom, size: number): Float32Array | null {
+  if (size > COLS_CACHE_FLOATS / 2) return null;
+  kept = kept.filter((e) => e.dataId !== x.dataId && backend.dataIdMap.get(e.dataId) !== undefined);
+  let idx = -1;
+  for (let i = 0; i < spare.length; i++) if (spare[i].length >= size && (idx < 0 || spare[i].length < spare[idx].length)) idx = i;
+  let buf: Float32Array;
+  if (idx >= 0) {
+    buf = spare[idx];
+    spare.splice(idx, 1);
+  } else {
+    buf = new Float32Array(size);
+  }
+  while (cachedFloats() + buf.length > COLS_CACHE_FLOATS) {
+    if (spare.length > 0) spare.shift();
+    else if (kept.length > 0) kept.shift();
+    else return null;
+  }
+  const off = offsetOf(backend, x);
+  const cols = buf.length === size ? buf : buf.subarray(0, size);
+  kept.push({ dataId: x.dataId, offset: off, key: geomKey(g), sample: sampleOf(heapF32(backend), off, sizeOf(x.shape), new Float32Array(SAMPLE)), cols });
+  return cols;
+}
+
+/** The kept im2col matrix of x for geometry g (removed from the cache), or null. */
+function takeCols(backend: WasmBackend, x: TensorInfo, g: ConvGeom, size: number): Float32Array | null {
+  const i = kept.findIndex((e) => e.dataId === x.dataId);
+  if (i < 0) return null;
+  const e = kept[i];
+  kept.splice(i, 1);
+  const data = backend.dataIdMap.get(x.dataId);
+  const ok =
+    data !== undefined &&
+    data.memoryOffset >>> 2 === e.offset &&
+    e.key === geomKey(g) &&
+    e.cols.length === size &&
+    sampleOf(heapF32(backend), e.offset, sizeOf(x.shape), new Float32Array(SAMPLE)).every((v, j) => Object.is(v, e.sample[j]));
+  if (!ok) {
+    releaseCols(e.cols);
+    return null;
+  }
+  return e.cols;
+}
+
+function releaseCols(cols: Float32Array): void {
+  spare.push(new Float32Array(cols.buffer));
+}
+
+/** Drops every kept im2col matrix (e.g. when the kernel pack is reinstalled). */
+export function clearConvCache(): void {
+  kept = [];
+  spare = [];
+}
+
 export interface ConvForwardArgs {
   x: TensorInfo;
   filter: TensorInfo;
@@ -200,12 +290,19 @@ export function blasConv2D(backend: WasmBackend, blas: Blas, args: ConvForwardAr
       blas.sgemm(false, false, rows, g.co, k, 1, h.subarray(xOff), k, wView, g.co, beta, h.subarray(yOff), g.co);
     } else {
       const lines = g.n * g.oh;
-      const per = linesPerChunk(g);
-      const cols = scratch.get(Math.min(per, lines) * g.ow * k);
-      for (let l0 = 0; l0 < lines; l0 += per) {
-        const nl = Math.min(per, lines - l0);
-        im2col(h, xOff, g, l0, nl, cols);
-        blas.sgemm(false, false, nl * g.ow, g.co, k, 1, cols, k, wView, g.co, beta, h.subarray(yOff + l0 * g.ow * g.co), g.co);
+      const kept = tf.engine().state.gradientDepth > 0 ? keepCols(backend, x, g, rows * k) : null;
+      if (kept !== null) {
+        // Recording gradients: the filter gradient of this x will need the same matrix.
+        im2col(h, xOff, g, 0, lines, kept);
+        blas.sgemm(false, false, rows, g.co, k, 1, kept, k, wView, g.co, beta, h.subarray(yOff), g.co);
+      } else {
+        const per = linesPerChunk(g);
+        const cols = scratch.get(Math.min(per, lines) * g.ow * k);
+        for (let l0 = 0; l0 < lines; l0 += per) {
+          const nl = Math.min(per, lines - l0);
+          im2col(h, xOff, g, l0, nl, cols);
+          blas.sgemm(false, false, nl * g.ow, g.co, k, 1, cols, k, wView, g.co, beta, h.subarray(yOff + l0 * g.ow * g.co), g.co);
+        }
       }
     }
   }
@@ -272,6 +369,12 @@ export function blasConv2DBackpropFilter(
   const dwView = h.subarray(dwOff);
   if (isPointwise(g)) {
     blas.sgemm(true, false, k, g.co, rows, 1, h.subarray(xOff), k, h.subarray(dyOff), g.co, 0, dwView, g.co);
+    return dw;
+  }
+  const kept = takeCols(backend, x, g, rows * k);
+  if (kept !== null) {
+    blas.sgemm(true, false, k, g.co, rows, 1, kept, k, h.subarray(dyOff), g.co, 0, dwView, g.co);
+    releaseCols(kept);
     return dw;
   }
   const lines = g.n * g.oh;

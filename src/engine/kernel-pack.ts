@@ -3,7 +3,8 @@
  *
  * Modes:
  *  - 'blas': BatchMatMul, _FusedMatMul, Conv2D, FusedConv2D, Conv2DBackpropInput and
- *    Conv2DBackpropFilter through cblas_sgemm; MaxPoolGrad and leading-axes Sum in JS/sgemv.
+ *    Conv2DBackpropFilter through cblas_sgemm; MaxPoolGrad and leading-axes Sum in JS/sgemv;
+ *    Identity and same-dtype Cast without copying (data shared by reference count).
  *  - 'js':   no BLAS. Adds Conv2DBackpropFilter (wasm lacks it) and a faster Conv2DBackpropInput,
  *    both built on the untransposed (fast) wasm BatchMatMul, plus the JS MaxPoolGrad and Sum.
  *  - 'none': the stock wasm kernels plus Conv2DBackpropFilter only (the baseline for benchmarks).
@@ -111,6 +112,20 @@ function buildImpls(mode: KernelMode, blas: Blas | null): Map<string, Impl> {
       a.dimRoundingMode as 'floor' | 'round' | 'ceil' | undefined,
     );
     return maxPoolGrad(asWasmBackend(args.backend), input(args.inputs, 'dy'), x, input(args.inputs, 'output'), info);
+  });
+
+  // Identity and same-dtype Cast share the data (refCount + 1) instead of copying it, as the
+  // 'cpu' backend does; the stock wasm kernels copy (e.g. every relu gradient cast x to float32).
+  // Writers that mutate data in place must check refCount === 1 (see inplace.ts).
+  const share = (args: KernelArgs, x: TensorInfo): TensorInfo | null => {
+    if (x.dtype === 'string') return null;
+    asWasmBackend(args.backend).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+  impls.set(tf.Identity, (args) => share(args, input(args.inputs, 'x')));
+  impls.set(tf.Cast, (args) => {
+    const x = input(args.inputs, 'x');
+    return attrsOf(args).dtype === x.dtype ? share(args, x) : null;
   });
 
   impls.set(tf.Sum, (args) => {

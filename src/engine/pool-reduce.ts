@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TensorInfo } from '@tensorflow/tfjs';
 import type { Blas } from './blas.js';
 import { type WasmBackend, Scratch, heapF32, offsetOf, sizeOf } from './wasm-heap.js';
+import { poolKernels } from './simd-pool.js';
 
 const scratch = new Scratch();
 let bestVal = new Float32Array(0);
@@ -33,10 +34,29 @@ export function maxPoolGrad(
   const h = heapF32(backend);
   const dxOff = offsetOf(backend, dx);
   const total = N * H * W * C;
-  h.fill(0, dxOff, dxOff + total);
-  if (total === 0 || OH * OW === 0) return dx;
   const xOff = offsetOf(backend, x);
   const dyOff = offsetOf(backend, dy);
+  const simd =
+    efh === 2 && efw === 2 && sh === 2 && sw === 2 && pt === 0 && pl === 0 && (C & 3) === 0 && 2 * OH <= H && 2 * OW <= W
+      ? poolKernels(backend)
+      : null;
+  if (simd !== null && total > 0) {
+    // Non-overlapping windows write every covered element; only a leftover last row/column
+    // (odd H or W) needs zeros.
+    if (2 * OH !== H || 2 * OW !== W) h.fill(0, dxOff, dxOff + total);
+    const yOff = offsetOf(backend, y);
+    const wcb = W * C * 4;
+    for (let n = 0; n < N; n++) {
+      for (let oh = 0; oh < OH; oh++) {
+        const p = (n * H + 2 * oh) * W * C;
+        const o = ((n * OH + oh) * OW) * C;
+        simd.maxPoolGrad2x2Row((xOff + p) * 4, (dxOff + p) * 4, (yOff + o) * 4, (dyOff + o) * 4, OW, C * 4, 2 * C * 4, wcb);
+      }
+    }
+    return dx;
+  }
+  h.fill(0, dxOff, dxOff + total);
+  if (total === 0 || OH * OW === 0) return dx;
   if (bestVal.length < C) {
     bestVal = new Float32Array(C);
     bestPos = new Int32Array(C);

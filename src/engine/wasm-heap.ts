@@ -21,11 +21,13 @@ export interface WasmBackend {
   dataIdMap: { get(dataId: object): WasmTensorData | undefined };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
+  /** Adds a reference to existing data (how Reshape shares data without copying). */
+  incRef(dataId: object): void;
 }
 
 export function asWasmBackend(backend: unknown): WasmBackend {
   const b = backend as Partial<WasmBackend> | null;
-  if (b == null || b.wasm == null || b.dataIdMap == null || typeof b.makeOutput !== 'function') {
+  if (b == null || b.wasm == null || b.dataIdMap == null || typeof b.makeOutput !== 'function' || typeof b.incRef !== 'function') {
     throw new Error('kiln engine: kernel called on a backend that is not tfjs wasm');
   }
   return b as WasmBackend;

@@ -12,6 +12,8 @@ export interface EpochMetrics {
   /** 1-based epoch number. */
   epoch: number;
   train_loss: number;
+  /** Accuracy on the training batches as seen during the epoch (dropout on, weights moving). */
+  train_acc: number;
   val_loss: number;
   val_acc: number;
   epoch_seconds: number;
@@ -37,6 +39,8 @@ export interface BatchEnd {
   step: number;
   globalStep: number;
   loss: number;
+  /** Running training accuracy over the epoch so far. */
+  accuracy: number;
   samplesSeen: number;
   epochElapsedSeconds: number;
 }
@@ -48,7 +52,7 @@ export interface Callback {
   onFitEnd?(context: TrainingContext): void | Promise<void>;
 }
 
-type Monitored = 'val_acc' | 'val_loss' | 'train_loss';
+type Monitored = 'val_acc' | 'val_loss' | 'train_loss' | 'train_acc';
 
 function improves(mode: 'max' | 'min', value: number, best: number, minDelta: number): boolean {
   return mode === 'max' ? value > best + minDelta : value < best - minDelta;
@@ -71,7 +75,7 @@ export class EarlyStopping implements Callback {
   constructor(options: { monitor?: Monitored; patience?: number; mode?: 'max' | 'min'; minDelta?: number } = {}) {
     this.monitor = options.monitor ?? 'val_acc';
     this.patience = options.patience ?? 3;
-    this.mode = options.mode ?? (this.monitor === 'val_acc' ? 'max' : 'min');
+    this.mode = options.mode ?? (this.monitor.endsWith('_acc') ? 'max' : 'min');
     this.minDelta = options.minDelta ?? 0;
   }
 
@@ -113,7 +117,7 @@ export class ModelCheckpoint implements Callback {
   constructor(options: { monitor?: Monitored; topK?: number; mode?: 'max' | 'min' } = {}) {
     this.monitor = options.monitor ?? 'val_acc';
     this.topK = options.topK ?? 1;
-    this.mode = options.mode ?? (this.monitor === 'val_acc' ? 'max' : 'min');
+    this.mode = options.mode ?? (this.monitor.endsWith('_acc') ? 'max' : 'min');
     if (!Number.isInteger(this.topK) || this.topK < 1) throw new RangeError(`topK must be a positive integer, got ${this.topK}`);
   }
 
@@ -203,13 +207,13 @@ export class ProgressBar implements Callback {
     const rate = batch.samplesSeen / Math.max(batch.epochElapsedSeconds, 1e-9);
     this.stream.write(
       `\r\x1b[2Kepoch ${batch.epoch}/${context.maxEpochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
-        `${batch.step}/${context.stepsPerEpoch} loss ${batch.loss.toFixed(4)} ${formatRate(rate)}`,
+        `${batch.step}/${context.stepsPerEpoch} loss ${batch.loss.toFixed(4)} acc ${batch.accuracy.toFixed(4)} ${formatRate(rate)}`,
     );
   }
 
   onEpochEnd(context: TrainingContext, m: EpochMetrics): void {
     const line =
-      `epoch ${m.epoch}/${context.maxEpochs}  train_loss ${m.train_loss.toFixed(4)}  val_loss ${m.val_loss.toFixed(4)}  ` +
+      `epoch ${m.epoch}/${context.maxEpochs}  train_loss ${m.train_loss.toFixed(4)}  train_acc ${m.train_acc.toFixed(4)}  val_loss ${m.val_loss.toFixed(4)}  ` +
       `val_acc ${m.val_acc.toFixed(4)}  ${m.epoch_seconds.toFixed(1)}s  ${formatRate(m.samples_per_second)}`;
     this.stream.write(this.live ? `\r\x1b[2K${line}\n` : `${line}\n`);
   }

@@ -63,13 +63,15 @@ export function softmaxCrossEntropy(
 
 /**
  * The training loss as a differentiable tfjs op: a scalar tensor whose gradient with respect to
- * `logits` was computed alongside it.
+ * `logits` was computed alongside it. `stats`, when given, receives the batch's correct count
+ * (training accuracy comes for free from the same pass).
  */
-export function crossEntropyOp(logits: tf.Tensor2D, labels: Uint8Array, smoothing: number): tf.Scalar {
+export function crossEntropyOp(logits: tf.Tensor2D, labels: Uint8Array, smoothing: number, stats?: { correct: number }): tf.Scalar {
   const op = tf.customGrad(((z: tf.Tensor, save: tf.GradSaveFunc) => {
     const classes = z.shape[1] ?? 1;
     const gradient = new Float32Array(z.size);
-    const { loss } = softmaxCrossEntropy(z.dataSync() as Float32Array, labels, classes, smoothing, gradient);
+    const { loss, correct } = softmaxCrossEntropy(z.dataSync() as Float32Array, labels, classes, smoothing, gradient);
+    if (stats) stats.correct = correct;
     save([tf.tensor(gradient, z.shape)]);
     return {
       value: tf.scalar(loss),

@@ -41,7 +41,7 @@ function fakeContext(): TrainingContext & { stopped: string | null } {
 }
 
 function epoch(n: number, valAcc: number): EpochMetrics {
-  return { epoch: n, train_loss: 1, val_loss: 1, val_acc: valAcc, epoch_seconds: 1, samples_per_second: 1 };
+  return { epoch: n, train_loss: 1, train_acc: 0.5, val_loss: 1, val_acc: valAcc, epoch_seconds: 1, samples_per_second: 1 };
 }
 
 describe('Trainer', () => {
@@ -87,7 +87,7 @@ describe('Trainer', () => {
     assert.deepEqual(sink.history('train_loss').map((p) => p.step), [1, 2]);
     // 600 samples / 64 = 10 steps per epoch, logged every 5 steps.
     assert.deepEqual(sink.history('train_loss_step').map((p) => p.step), [5, 10, 15, 20]);
-    for (const key of ['val_loss', 'epoch_seconds', 'samples_per_second', 'test_acc', 'test_loss', 'lr']) {
+    for (const key of ['train_acc', 'val_loss', 'epoch_seconds', 'samples_per_second', 'test_acc', 'test_loss', 'lr']) {
       assert.ok(sink.latest(key) !== undefined, `missing ${key}`);
     }
   });

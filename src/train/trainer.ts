@@ -124,6 +124,8 @@ export class Trainer {
         const epochRng = rng.fork();
         let lossSum = 0;
         let seen = 0;
+        let correct = 0;
+        const stats = { correct: 0 };
         let step = 0;
         const iterator = batches(train, {
           batchSize: this.batchSize,
@@ -135,11 +137,20 @@ export class Trainer {
           optimizer.learningRate = scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs);
           step += 1;
           globalStep += 1;
-          const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng);
+          const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng, stats);
           lossSum += loss * batch.size;
           seen += batch.size;
+          correct += stats.correct;
           if (globalStep % logEvery === 0) await this.emit([{ key: 'train_loss_step', value: loss, step: globalStep, timestamp: Date.now() }]);
-          const info: BatchEnd = { epoch, step, globalStep, loss, samplesSeen: seen, epochElapsedSeconds: (performance.now() - epochStart) / 1000 };
+          const info: BatchEnd = {
+            epoch,
+            step,
+            globalStep,
+            loss,
+            accuracy: correct / seen,
+            samplesSeen: seen,
+            epochElapsedSeconds: (performance.now() - epochStart) / 1000,
+          };
           for (const callback of this.callbacks) callback.onBatchEnd?.(context, info);
           if (!Number.isFinite(loss)) {
             context.stop('callback', `training diverged: loss is ${loss} at step ${globalStep}`);
@@ -151,6 +162,7 @@ export class Trainer {
         const metrics: EpochMetrics = {
           epoch,
           train_loss: lossSum / Math.max(seen, 1),
+          train_acc: correct / Math.max(seen, 1),
           val_loss: evaluation.loss,
           val_acc: evaluation.acc,
           epoch_seconds: (performance.now() - epochStart) / 1000,
@@ -159,7 +171,7 @@ export class Trainer {
         history.push(metrics);
         const now = Date.now();
         await this.emit(
-          (['train_loss', 'val_loss', 'val_acc', 'epoch_seconds', 'samples_per_second'] as const).map((key) => ({
+          (['train_loss', 'train_acc', 'val_loss', 'val_acc', 'epoch_seconds', 'samples_per_second'] as const).map((key) => ({
             key,
             value: metrics[key],
             step: epoch,
@@ -210,11 +222,12 @@ export class Trainer {
     size: number,
     set: ImageSet,
     rng: Random,
+    stats: { correct: number },
   ): number {
     const lossTensor = tf.tidy(() => {
       const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
       const { value, grads } = tf.variableGrads(
-        () => crossEntropyOp(forwardToLogits(model, input, rng), y, this.options.labelSmoothing ?? 0),
+        () => crossEntropyOp(forwardToLogits(model, input, rng), y, this.options.labelSmoothing ?? 0, stats),
         variables,
       );
       optimizer.applyGradients(variables, grads);
