@@ -1,6 +1,6 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, tf, type EngineInfo } from './index.js';
+import { exclusiveView, initEngine, tf, type EngineInfo } from './index.js';
 import { kernelPackStats } from './kernel-pack.js';
 import { Random } from '../common/random.js';
 import { TOLERANCE, parity, spec, withGrads } from './test-util.js';
@@ -143,5 +143,48 @@ describe('engine conv kernels vs cpu', () => {
       return withGrads(new Random(2), (xi) => layer.apply(xi) as tf.Tensor)(x);
     });
     assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+  test('one input, two convs of different geometry: each filter gradient matches cpu', async () => {
+    const rng = new Random(321);
+    const f = (x: tf.Tensor, w3: tf.Tensor, w5: tf.Tensor): tf.Tensor =>
+      tf.add(
+        tf.conv2d(x as tf.Tensor4D, w3 as tf.Tensor4D, 1, 'same'),
+        tf.conv2d(x as tf.Tensor4D, w5 as tf.Tensor4D, 1, 'same'),
+      );
+    const err = await parity([spec(rng, [2, 9, 9, 4]), spec(rng, [3, 3, 4, 6]), spec(rng, [5, 5, 4, 6])], withGrads(rng, f));
+    assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+
+  test('filter gradient after the input changed in place is not served from the im2col cache', () => {
+    const rng = new Random(654);
+    const init = tf.tensor(spec(rng, [2, 8, 8, 3]).values, [2, 8, 8, 3]);
+    const x = tf.variable(init);
+    init.dispose(); // the variable's storage is now its own (exclusiveView needs that)
+    const w = tf.tensor(spec(rng, [3, 3, 3, 4]).values, [3, 3, 3, 4]) as tf.Tensor4D;
+    // A recorded forward whose filter gradient is never taken leaves the im2col of x behind.
+    const gx = tf.grad((xi: tf.Tensor) => tf.sum(tf.conv2d(xi as tf.Tensor4D, w, 1, 'valid')))(x);
+    const fresh = spec(rng, [2, 8, 8, 3]).values;
+    for (const write of ['exclusiveView', 'raw'] as const) {
+      if (write === 'exclusiveView') {
+        const view = exclusiveView(x);
+        assert.ok(view !== null, 'the variable is writable in place');
+        view.set(fresh);
+      } else {
+        // Re-record, then write the heap directly (as the SIMD optimiser does), bypassing the hook.
+        tf.dispose(tf.grad((xi: tf.Tensor) => tf.sum(tf.conv2d(xi as tf.Tensor4D, w, 1, 'valid')))(x));
+        const backend = tf.backend() as unknown as { dataIdMap: { get(d: object): { memoryOffset: number } } };
+        const heap = (tf.backend() as unknown as { wasm: { HEAPF32: Float32Array } }).wasm.HEAPF32;
+        for (let i = 0; i < fresh.length; i++) fresh[i] = -fresh[i];
+        heap.set(fresh, backend.dataIdMap.get(x.dataId).memoryOffset >>> 2);
+      }
+      const dy = tf.ones([2, 6, 6, 4]);
+      const attrs = { strides: [1, 1], pad: 'valid', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, 3, 4] };
+      const got = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const copy = tf.tensor(fresh, [2, 8, 8, 3]);
+      const want = tf.engine().runKernel('Conv2DBackpropFilter', { x: copy, dy }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      assert.deepEqual(Array.from(got.dataSync()), Array.from(want.dataSync()), `after a ${write} write`);
+      tf.dispose([dy, got, copy, want]);
+    }
+    tf.dispose([x, w, gx]);
   });
 });

@@ -206,7 +206,8 @@ function cachedFloats(): number {
 /** A buffer of `size` floats registered for x, or null when it would not fit the budget. */
 function keepCols(backend: WasmBackend, x: TensorInfo, g: ConvGeom, size: number): Float32Array | null {
   if (size > COLS_CACHE_FLOATS / 2) return null;
-  kept = kept.filter((e) => e.dataId !== x.dataId && backend.dataIdMap.get(e.dataId) !== undefined);
+  for (const e of kept) if (e.dataId === x.dataId || !backend.dataIdMap.has(e.dataId)) releaseCols(e.cols);
+  kept = kept.filter((e) => e.dataId !== x.dataId && backend.dataIdMap.has(e.dataId));
   let idx = -1;
   for (let i = 0; i < spare.length; i++) if (spare[i].length >= size && (idx < 0 || spare[i].length < spare[idx].length)) idx = i;
   let buf: Float32Array;
@@ -233,7 +234,7 @@ function takeCols(backend: WasmBackend, x: TensorInfo, g: ConvGeom, size: number
   if (i < 0) return null;
   const e = kept[i];
   kept.splice(i, 1);
-  const data = backend.dataIdMap.get(x.dataId);
+  const data = backend.dataIdMap.has(x.dataId) ? backend.dataIdMap.get(x.dataId) : undefined;
   const ok =
     data !== undefined &&
     data.memoryOffset >>> 2 === e.offset &&
@@ -249,6 +250,12 @@ function takeCols(backend: WasmBackend, x: TensorInfo, g: ConvGeom, size: number
 
 function releaseCols(cols: Float32Array): void {
   spare.push(new Float32Array(cols.buffer));
+}
+
+/** Forgets the kept im2col matrix of this data (called before it is written in place). */
+export function forgetConvCols(dataId: object): void {
+  const i = kept.findIndex((e) => e.dataId === dataId);
+  if (i >= 0) releaseCols(kept.splice(i, 1)[0].cols);
 }
 
 /** Drops every kept im2col matrix (e.g. when the kernel pack is reinstalled). */
@@ -293,8 +300,14 @@ export function blasConv2D(backend: WasmBackend, blas: Blas, args: ConvForwardAr
       const kept = tf.engine().state.gradientDepth > 0 ? keepCols(backend, x, g, rows * k) : null;
       if (kept !== null) {
         // Recording gradients: the filter gradient of this x will need the same matrix.
-        im2col(h, xOff, g, 0, lines, kept);
-        blas.sgemm(false, false, rows, g.co, k, 1, kept, k, wView, g.co, beta, h.subarray(yOff), g.co);
+        // In chunks, so that sgemm reads each part while it is still in cache.
+        const per = linesPerChunk(g);
+        for (let l0 = 0; l0 < lines; l0 += per) {
+          const nl = Math.min(per, lines - l0);
+          const cols = kept.subarray(l0 * g.ow * k, (l0 + nl) * g.ow * k);
+          im2col(h, xOff, g, l0, nl, cols);
+          blas.sgemm(false, false, nl * g.ow, g.co, k, 1, cols, k, wView, g.co, beta, h.subarray(yOff + l0 * g.ow * g.co), g.co);
+        }
       } else {
         const per = linesPerChunk(g);
         const cols = scratch.get(Math.min(per, lines) * g.ow * k);

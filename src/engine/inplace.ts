@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { asWasmBackend, type WasmBackend } from './wasm-heap.js';
+import { forgetConvCols } from './conv.js';
 
 function wasmBackend(): WasmBackend | null {
   if (tf.getBackend() !== 'wasm') return null;
@@ -39,5 +40,6 @@ export function exclusiveView(tensor: tf.Tensor): Float32Array | null {
   if (backend === null) return null;
   const data = backend.dataIdMap.get(tensor.dataId);
   if (data === undefined || data.refCount !== 1) return null;
+  forgetConvCols(tensor.dataId); // derived data cached by the conv kernels goes stale
   return view(backend, tensor);
 }

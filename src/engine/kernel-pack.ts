@@ -22,6 +22,7 @@ import {
   geomFromInfo,
   wasmConv2DBackpropFilter,
   wasmConv2DBackpropInput,
+  clearConvCache,
 } from './conv.js';
 import { leadingSum, maxPoolGrad } from './pool-reduce.js';
 import { asWasmBackend } from './wasm-heap.js';
@@ -221,6 +222,7 @@ export function uninstallKernelPack(): void {
 export function installKernelPack(mode: KernelMode, blas: Blas | null): string[] {
   uninstallKernelPack();
   stats.clear();
+  clearConvCache();
   // Remember the stock kernels first, so fallbacks never call into the pack itself.
   const impls = buildImpls(mode, blas);
   for (const name of impls.keys()) originals.set(name, tf.getKernel(name, BACKEND) ?? null);

@@ -22,6 +22,8 @@ describe('engine pooling and reduction kernels vs cpu', () => {
     [[2, 9, 7, 4], 3, 2, 'same'],
     [[1, 6, 6, 5], 3, 1, 'same'],
     [[3, 26, 26, 8], 2, 2, 'valid'],
+    [[4, 11, 11, 64], 2, 2, 'valid'], // SIMD path with a leftover row and column
+    [[2, 10, 12, 12], 2, 2, 'valid'], // SIMD path, exact cover
   ];
   for (const [shape, size, stride, pad] of pools) {
     test(`maxPool ${size}x${size} stride ${stride} ${pad} on ${shape}: forward and grad`, async () => {
@@ -43,6 +45,33 @@ describe('engine pooling and reduction kernels vs cpu', () => {
     const f = (x: tf.Tensor): tf.Tensor => tf.maxPool(tf.relu(x) as tf.Tensor4D, 2, 2, 'valid');
     const err = await parity([spec(rng, [2, 10, 10, 4])], withGrads(rng, f));
     assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+
+  test('maxPool grads with other maxPools between forward and backward', async () => {
+    const rng = new Random(17);
+    const f = (a: tf.Tensor, b: tf.Tensor): tf.Tensor => {
+      const pa = tf.maxPool(a as tf.Tensor4D, 2, 2, 'valid');
+      const pb = tf.maxPool(b as tf.Tensor4D, 2, 2, 'valid');
+      const ppa = tf.maxPool(pa, 2, 2, 'valid');
+      return tf.add(tf.add(pa, pb), tf.tile(tf.maxPool(tf.relu(pb), 1, 1, 'valid'), [1, 1, 1, 1])).add(tf.sum(ppa));
+    };
+    const err = await parity([tiedSpec(rng, [2, 12, 12, 8]), spec(rng, [2, 12, 12, 8])], withGrads(rng, f));
+    assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+
+  test('Identity and same-dtype Cast share data and keep values after the source is disposed', () => {
+    const x = tf.tensor2d([1, -2, 3, 4.5], [2, 2]);
+    const c = tf.clone(x);
+    const k = tf.cast(x, 'float32');
+    const i = tf.cast(x, 'int32');
+    x.dispose();
+    assert.deepEqual(Array.from(c.dataSync()), [1, -2, 3, 4.5]);
+    assert.deepEqual(Array.from(k.dataSync()), [1, -2, 3, 4.5]);
+    assert.deepEqual(Array.from(i.dataSync()), [1, -2, 3, 4]);
+    assert.equal(i.dtype, 'int32');
+    c.dispose();
+    assert.deepEqual(Array.from(k.dataSync()), [1, -2, 3, 4.5]);
+    tf.dispose([k, i]);
   });
 
   const sums: Array<[number[], number | number[], boolean]> = [

@@ -18,7 +18,8 @@ interface WasmTensorData {
 
 export interface WasmBackend {
   wasm: { HEAPF32: Float32Array; HEAP32: Int32Array; HEAPU8: Uint8Array };
-  dataIdMap: { get(dataId: object): WasmTensorData | undefined };
+  /** get() of a dataId the backend does not hold tries to move it from another backend: check has() first. */
+  dataIdMap: { get(dataId: object): WasmTensorData | undefined; has(dataId: object): boolean };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;
   disposeData(dataId: object, force?: boolean): boolean;
   /** Adds a reference to existing data (how Reshape shares data without copying). */
