@@ -8,25 +8,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { adamWasmBase64 } from './adam-wasm.js';
+import { heapModule } from './heap-module.js';
 import { asWasmBackend, type WasmBackend } from './wasm-heap.js';
-
-// @types/node 20 leaves the WebAssembly global untyped; this is the slice of it used here.
-interface WasmMemory {
-  readonly buffer: ArrayBuffer;
-}
-interface WasmApi {
-  Memory: abstract new (...args: never[]) => WasmMemory;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object, imports: Record<string, Record<string, unknown>>) => { exports: Record<string, unknown> };
-}
-const Wasm = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 type AdamExport = (w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, step: number, irc2: number, eps: number) => void;
 
-const instances = new WeakMap<WasmMemory, AdamExport>();
-let compiled: object | null = null;
+const adamKernel = heapModule(adamWasmBase64, (exports) => exports.adam as AdamExport);
 
-function backendAndMemory(): { backend: WasmBackend; memory: WasmMemory } | null {
+function backendAndKernel(): { backend: WasmBackend; adam: AdamExport } | null {
   if (tf.getBackend() !== 'wasm') return null;
   let backend: WasmBackend;
   try {
@@ -34,19 +23,8 @@ function backendAndMemory(): { backend: WasmBackend; memory: WasmMemory } | null
   } catch {
     return null;
   }
-  const memory = (backend.wasm as { asm?: { memory?: unknown } }).asm?.memory;
-  return memory instanceof Wasm.Memory ? { backend, memory } : null;
-}
-
-function adamFor(memory: WasmMemory): AdamExport {
-  let adam = instances.get(memory);
-  if (adam === undefined) {
-    compiled ??= new Wasm.Module(Buffer.from(adamWasmBase64, 'base64'));
-    const instance = new Wasm.Instance(compiled, { env: { memory } });
-    adam = instance.exports.adam as AdamExport;
-    instances.set(memory, adam);
-  }
-  return adam;
+  const adam = adamKernel(backend);
+  return adam === null ? null : { backend, adam };
 }
 
 /** First and second moments of one variable, held on the wasm backend. */
@@ -67,7 +45,7 @@ export interface AdamStep {
 
 /** True when the SIMD path can run (tfjs is on the wasm backend and its memory is reachable). */
 export function simdAdamAvailable(): boolean {
-  return backendAndMemory() !== null;
+  return backendAndKernel() !== null;
 }
 
 /** Zeroed moment tensors for `variable`, kept outside any tidy scope. */
@@ -80,9 +58,9 @@ export function createAdamSlots(variable: tf.Variable): AdamSlots {
  * backend; the caller then uses its own path.
  */
 export function simdAdamStep(variable: tf.Variable, grad: tf.Tensor, slots: AdamSlots, step: AdamStep): boolean {
-  const found = backendAndMemory();
+  const found = backendAndKernel();
   if (found === null || variable.dtype !== 'float32' || grad.dtype !== 'float32' || grad.size !== variable.size) return false;
-  const { backend, memory } = found;
+  const { backend, adam } = found;
   const map = backend.dataIdMap;
   // Tensors are immutable by contract: if anything else shares the variable's storage (e.g. a
   // checkpoint restored with setWeights), give the variable a private copy before writing.
@@ -96,6 +74,6 @@ export function simdAdamStep(variable: tf.Variable, grad: tf.Tensor, slots: Adam
   const m = map.get(slots.m.dataId);
   const v = map.get(slots.v.dataId);
   if (w === undefined || g === undefined || m === undefined || v === undefined || m.refCount !== 1 || v.refCount !== 1) return false;
-  adamFor(memory)(w.memoryOffset, g.memoryOffset, m.memoryOffset, v.memoryOffset, variable.size, step.beta1, step.beta2, step.stepSize, step.inverseRootCorrection2, step.epsilon);
+  adam(w.memoryOffset, g.memoryOffset, m.memoryOffset, v.memoryOffset, variable.size, step.beta1, step.beta2, step.stepSize, step.inverseRootCorrection2, step.epsilon);
   return true;
 }
