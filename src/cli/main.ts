@@ -6,6 +6,9 @@
 import { Command, CommanderError } from 'commander';
 import { KilnError } from '../common/errors.js';
 import { KILN_VERSION } from '../common/version.js';
+import { TrackingError } from '../tracking/store/errors.js';
+import { registerModelsCommands } from './models-command.js';
+import { registerServerCommand } from './server-command.js';
 import { registerTrainCommands } from './train-command.js';
 
 export function buildProgram(): Command {
@@ -15,6 +18,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerTrainCommands(program);
+  registerModelsCommands(program);
+  registerServerCommand(program);
   return program;
 }
 
@@ -30,7 +35,7 @@ export async function main(argv: string[]): Promise<void> {
       if (wantsJson && error.exitCode !== 0) console.log(JSON.stringify({ error: { code: error.code, message: error.message } }));
       return;
     }
-    const code = error instanceof KilnError ? error.code : 'KILN_ERR_INTERNAL';
+    const code = error instanceof KilnError ? error.code : error instanceof TrackingError ? error.errorCode : 'KILN_ERR_INTERNAL';
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error [${code}]: ${message}`);
     if (wantsJson) console.log(JSON.stringify({ error: { code, message } }));

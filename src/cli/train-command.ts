@@ -7,7 +7,9 @@ import { resolveHome } from '../common/home.js';
 import { InvalidHyperparameterError } from '../common/errors.js';
 import { initEngine } from '../engine/index.js';
 import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/index.js';
-import { DEFAULT_TRAINING, runTraining, type TrainingConfig, type TrainingOutcome } from '../train/index.js';
+import { loadFashionMnist } from '../data/index.js';
+import { DEFAULT_EXPERIMENT, finishTrainingRun, openTracking, startTrainingRun } from '../tracking/client/index.js';
+import { DEFAULT_TRAINING, runTraining, trainingParams, validateTrainingConfig, type TrainingConfig, type TrainingOutcome } from '../train/index.js';
 import { parseInteger, parseIntegerList, parseNumber } from './parse.js';
 
 interface TrainFlags {
@@ -38,6 +40,10 @@ interface TrainFlags {
   threads?: string;
   blas: boolean;
   json?: boolean;
+  tracking: boolean;
+  trackingUri?: string;
+  experiment: string;
+  runName?: string;
 }
 
 function specFromFlags(flags: TrainFlags): ModelSpec {
@@ -87,24 +93,62 @@ function configFromFlags(flags: TrainFlags): TrainingConfig {
 
 async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const config = configFromFlags(flags);
+  validateTrainingConfig(config);
   const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : undefined;
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
+  const log = (message: string): void => void out.write(`${message}\n`);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false });
-  out.write(
+  log(
     `engine: tfjs ${engine.tfjsVersion} on ${engine.backend}` +
-      (engine.blas.enabled ? `, OpenBLAS (${engine.blas.threads} thread${engine.blas.threads === 1 ? '' : 's'})\n` : `, no BLAS: ${engine.blas.reason ?? 'disabled'}\n`),
+      (engine.blas.enabled ? `, OpenBLAS (${engine.blas.threads} thread${engine.blas.threads === 1 ? '' : 's'})` : `, no BLAS: ${engine.blas.reason ?? 'disabled'}`),
   );
-  const outcome = await runTraining(config, { progress: out, engine, log: (message: string) => out.write(`${message}\n`) });
-  out.write(
-    `test_acc ${outcome.test_acc.toFixed(4)}  val_acc ${outcome.val_acc.toFixed(4)} (epoch ${outcome.best_epoch})  ` +
-      `${outcome.epochs} epochs (${outcome.stopped_by})  ${outcome.seconds.toFixed(1)}s\nmodel saved to ${outcome.model_path}\n`,
-  );
-  if (flags.json) {
-    const { history, ...summary } = outcome;
-    console.log(JSON.stringify({ ...summary, history }));
+  const data = await loadFashionMnist({ dataDir: config.dataDir, log });
+  const tracking = flags.tracking ? await openTracking({ uri: flags.trackingUri, home: config.home }) : null;
+  try {
+    const run = tracking
+      ? await startTrainingRun(tracking, {
+          experimentName: flags.experiment,
+          runName: flags.runName,
+          params: trainingParams(config),
+          tags: { 'kiln.engine.backend': engine.backend, 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
+          dataset: { name: 'fashion-mnist', sha256: data.sha256, sources: data.sources },
+          logger: { onError: (error, lost) => log(`tracking: ${lost} metric points could not be stored: ${String(error)}`) },
+        })
+      : null;
+    if (tracking && run) log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
+    const interrupted = (): void => {
+      log('interrupted: marking the run KILLED');
+      const done = tracking && run ? finishTrainingRun(tracking, run, { status: 'KILLED' }) : Promise.resolve();
+      void done.finally(() => process.exit(130));
+    };
+    process.once('SIGINT', interrupted);
+    let outcome: TrainingOutcome;
+    try {
+      outcome = await runTraining(config, { progress: out, engine, log, data, sinks: run ? [run.logger] : [] });
+    } catch (error) {
+      if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
+      throw error;
+    } finally {
+      process.removeListener('SIGINT', interrupted);
+    }
+    if (tracking && run) {
+      const { artifacts } = await finishTrainingRun(tracking, run, { modelPath: outcome.model_path, status: 'FINISHED' });
+      log(`tracking: ${run.logger.stored} metric points and ${artifacts} model files logged to run ${run.runId}`);
+    }
+    log(
+      `test_acc ${outcome.test_acc.toFixed(4)}  val_acc ${outcome.val_acc.toFixed(4)} (epoch ${outcome.best_epoch})  ` +
+        `${outcome.epochs} epochs (${outcome.stopped_by})  ${outcome.seconds.toFixed(1)}s\nmodel saved to ${outcome.model_path}`,
+    );
+    if (flags.json) {
+      const { history, ...summary } = outcome;
+      const ids = run ? { run_id: run.runId, experiment_id: run.experimentId, tracking_uri: tracking?.uri } : {};
+      console.log(JSON.stringify({ ...summary, ...ids, history }));
+    }
+    return outcome;
+  } finally {
+    await tracking?.close();
   }
-  return outcome;
 }
 
 function addTrainOptions(command: Command): Command {
@@ -135,6 +179,10 @@ function addTrainOptions(command: Command): Command {
     .option('--data-dir <dir>', 'folder holding the Fashion-MNIST files (default $KILN_DATA_DIR, then the Debian package, then download)')
     .option('--threads <n>', 'OpenBLAS threads (default: the cores available)')
     .option('--no-blas', 'run on the plain wasm kernels, without OpenBLAS')
+    .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
+    .option('--experiment <name>', 'experiment to log the run in', DEFAULT_EXPERIMENT)
+    .option('--run-name <name>', 'name of the tracking run (default: generated)')
+    .option('--no-tracking', 'do not log the run to a tracking store')
     .option('--json', 'print the result as one JSON object on the last stdout line');
 }
 

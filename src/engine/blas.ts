@@ -7,6 +7,9 @@
 import { existsSync } from 'node:fs';
 
 const CBLAS_ROW_MAJOR = 101;
+
+/** Multiply-adds (m*n*k) from which an sgemm uses more than one thread; measured by bench:train. */
+const PARALLEL_MIN_WORK = Number(process.env.KILN_BLAS_PARALLEL_MIN_WORK ?? 64 * 1024 * 1024);
 const CBLAS_NO_TRANS = 111;
 const CBLAS_TRANS = 112;
 
@@ -125,9 +128,20 @@ export async function loadBlas(candidates: string[] = blasCandidates()): Promise
       setT = null;
       getT = null;
     }
+    // Threads pay off only on large products: below PARALLEL_MIN_WORK multiply-adds a call runs
+    // on one thread (waking the pool costs more than it saves on an MLP's 128x784x128 products).
+    let maxThreads = getT !== null ? Number(getT()) : 1;
+    let activeThreads = maxThreads;
+    const useThreads = (wanted: number): void => {
+      if (setT !== null && wanted !== activeThreads) {
+        setT(wanted);
+        activeThreads = wanted;
+      }
+    };
     const blas: Blas = {
       library: path,
       sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
+        if (maxThreads > 1) useThreads(m * n * k >= PARALLEL_MIN_WORK ? maxThreads : 1);
         sgemmFn(
           CBLAS_ROW_MAJOR,
           transA ? CBLAS_TRANS : CBLAS_NO_TRANS,
@@ -149,10 +163,11 @@ export async function loadBlas(candidates: string[] = blasCandidates()): Promise
         sgemvFn(CBLAS_ROW_MAJOR, trans ? CBLAS_TRANS : CBLAS_NO_TRANS, m, n, alpha, a, lda, x, incx, beta, y, incy);
       },
       setThreads(threads) {
-        if (setT !== null) setT(Math.max(1, Math.floor(threads)));
+        maxThreads = Math.max(1, Math.floor(threads));
+        useThreads(maxThreads);
       },
       getThreads() {
-        return getT !== null ? Number(getT()) : 1;
+        return getT !== null ? maxThreads : 1;
       },
     };
     // Smoke test: a 2x2 product must come out right, or the library is unusable.

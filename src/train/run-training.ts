@@ -111,6 +111,23 @@ export function validateTrainingConfig(config: TrainingConfig): void {
   }
 }
 
+/** The run's hyperparameters as flat MLflow params (what a tracking run records). */
+export function trainingParams(config: TrainingConfig): Record<string, string> {
+  return {
+    ...specToParams(config.spec),
+    epochs: String(config.epochs),
+    batch_size: String(config.batchSize),
+    lr: String(config.learningRate),
+    lr_schedule: config.lrSchedule,
+    label_smoothing: String(config.labelSmoothing),
+    seed: String(config.seed),
+    validation_size: String(config.validationSize),
+    patience: config.patience === null ? 'none' : String(config.patience),
+    augment_rotation: String(config.augmentation?.rotationDegrees ?? 0),
+    augment_flip: String(config.augmentation?.flipProbability ?? 0),
+  };
+}
+
 /**
  * Trains, tests and saves one model.
  *
@@ -147,15 +164,7 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     const bestEpoch = checkpoint.restoreBest(model) ?? fit.epochs;
     const best = fit.history.find((m) => m.epoch === bestEpoch) ?? fit.history[fit.history.length - 1];
     const test = await trainer.test(model, data.test);
-    const params = {
-      ...specToParams(config.spec),
-      epochs: String(config.epochs),
-      batch_size: String(config.batchSize),
-      lr: String(config.learningRate),
-      lr_schedule: config.lrSchedule,
-      label_smoothing: String(config.labelSmoothing),
-      seed: String(config.seed),
-    };
+    const params = trainingParams(config);
     const outDir = config.outDir ?? join(modelsDir(config.home), `${config.spec.kind}-${timestampSlug()}`);
     const metadata: KilnModelMetadata = {
       format: 'kiln-model',

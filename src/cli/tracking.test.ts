@@ -1,0 +1,138 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const KILN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
+const REAL_DATA = ['/usr/share/datasets/fashion-mnist', fileURLToPath(new URL('../../../../shared/data/fashion-mnist', import.meta.url))].find((dir) =>
+  existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
+);
+
+function kiln(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const last = stdout.trim().split('\n').pop() ?? '';
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(last) as Record<string, unknown>;
+      } catch {
+        // left empty for the assertions to catch
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+/** Starts `kiln server --port 0` and resolves with its URL once it listens. */
+async function startServer(home: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [KILN, 'server', '--port', '0', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    if (line.startsWith('{')) return { url: (JSON.parse(line) as { url: string }).url, child };
+  }
+  throw new Error('kiln server exited before listening');
+}
+
+async function api(url: string, path: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${url}/api/2.0/mlflow/${path}`);
+  assert.equal(response.status, 200, `${path}: ${await response.clone().text()}`);
+  return (await response.json()) as Record<string, unknown>;
+}
+
+interface WireRun {
+  info: { run_id: string; status: string; artifact_uri: string };
+  data: { metrics: { key: string; value: number }[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
+  inputs: { dataset_inputs: { dataset: { name: string; digest: string } }[] };
+}
+
+describe('kiln train → tracking server → registry', { skip: REAL_DATA ? false : 'canonical Fashion-MNIST files not installed (bash scripts/setup-system.sh)' }, () => {
+  let serverHome = '';
+  let trainHome = '';
+  let server: { url: string; child: ChildProcess } | null = null;
+
+  before(async () => {
+    serverHome = await mkdtemp(join(tmpdir(), 'kiln-server-'));
+    trainHome = await mkdtemp(join(tmpdir(), 'kiln-train-'));
+    server = await startServer(serverHome);
+  });
+
+  after(async () => {
+    server?.child.kill('SIGTERM');
+    await rm(serverHome, { recursive: true, force: true });
+    await rm(trainHome, { recursive: true, force: true });
+  });
+
+  test('a run trained against the server has its params, full metric history, dataset input and model artifacts; it registers and becomes champion', async () => {
+    const url = server?.url ?? '';
+    const train = await kiln(['train', '--epochs', '1', '--seed', '3', '--home', trainHome, '--tracking-uri', url, '--json', '--data-dir', REAL_DATA ?? '']);
+    assert.equal(train.code, 0, train.stderr);
+    const runId = train.json.run_id as string;
+    assert.match(runId, /^[0-9a-f]{32}$/);
+
+    const { run } = (await api(url, `runs/get?run_id=${runId}`)) as { run: WireRun };
+    assert.equal(run.info.status, 'FINISHED');
+    assert.equal(run.data.params.find((p) => p.key === 'lr')?.value, '0.001');
+    assert.equal(run.data.metrics.find((m) => m.key === 'test_acc')?.value, train.json.test_acc);
+    assert.ok(run.data.tags.some((t) => t.key === 'mlflow.user'));
+    assert.equal(run.inputs.dataset_inputs[0]?.dataset.name, 'fashion-mnist');
+
+    // 55,000 images / 128 = 430 steps, logged every 50 steps: 8 points, all of them.
+    const history = (await api(url, `metrics/get-history?run_id=${runId}&metric_key=train_loss_step`)) as { metrics: { step: number }[] };
+    assert.deepEqual(history.metrics.map((m) => m.step), [50, 100, 150, 200, 250, 300, 350, 400]);
+
+    const listing = (await api(url, `artifacts/list?run_id=${runId}&path=model`)) as { files: { path: string }[] };
+    assert.deepEqual(listing.files.map((f) => f.path).sort(), ['model/kiln-model.json', 'model/model.json', 'model/weights.bin']);
+    const metadataUri = `${url}/api/2.0/mlflow-artifacts/artifacts/${run.info.artifact_uri.replace('mlflow-artifacts:/', '')}/model/kiln-model.json`;
+    const metadata = (await (await fetch(metadataUri)).json()) as { format: string; metrics: { test_acc: number } };
+    assert.equal(metadata.format, 'kiln-model');
+    assert.equal(metadata.metrics.test_acc, train.json.test_acc);
+
+    const registered = await kiln(['models', 'register', '--run', runId, '--tracking-uri', url, '--json']);
+    assert.equal(registered.code, 0, registered.stderr);
+    assert.equal((registered.json.model_version as { version: string }).version, '1');
+
+    const alias = await kiln(['models', 'alias', '1', '--tracking-uri', url, '--reason', 'first model', '--json']);
+    assert.equal(alias.code, 0, alias.stderr);
+    assert.equal(alias.json.moved, true);
+    const champion = (await api(url, 'registered-models/alias?name=fashion-mnist&alias=champion')) as { model_version: { version: string; run_id: string } };
+    assert.equal(champion.model_version.run_id, runId);
+
+    const history2 = await kiln(['models', 'history', '--tracking-uri', url, '--json']);
+    const events = history2.json.events as { alias: string; from_version: string | null; to_version: string; reason: string }[];
+    assert.deepEqual(
+      events.map(({ alias: a, from_version, to_version, reason }) => ({ a, from_version, to_version, reason })),
+      [{ a: 'champion', from_version: null, to_version: '1', reason: 'first model' }],
+    );
+  });
+
+  test('a run trained on the embedded store is served by `kiln server` on the same home', async () => {
+    const train = await kiln(['train', '--epochs', '1', '--seed', '4', '--home', trainHome, '--json', '--data-dir', REAL_DATA ?? '']);
+    assert.equal(train.code, 0, train.stderr);
+    const embedded = await startServer(trainHome);
+    try {
+      const { run } = (await api(embedded.url, `runs/get?run_id=${String(train.json.run_id)}`)) as { run: WireRun };
+      assert.equal(run.info.status, 'FINISHED');
+      const listing = (await api(embedded.url, `artifacts/list?run_id=${run.info.run_id}&path=model`)) as { files: { path: string }[] };
+      assert.equal(listing.files.length, 3);
+    } finally {
+      embedded.child.kill('SIGTERM');
+    }
+  });
+
+  test('registering a run that does not exist is a clear 404-coded error', async () => {
+    const run = await kiln(['models', 'register', '--run', 'f'.repeat(32), '--tracking-uri', server?.url ?? '', '--json']);
+    assert.equal(run.code, 1);
+    assert.equal((run.json.error as { code: string }).code, 'RESOURCE_DOES_NOT_EXIST');
+  });
+});

@@ -1,0 +1,11 @@
+/**
+ * tracking/client — what Kiln's commands use to track: a session over a server (RestStore)
+ * or the embedded store, a non-blocking RunLogger (the trainer's MetricSink), artifact upload,
+ * the training-run lifecycle, and the registry rules (register, promote-if-better).
+ */
+export * from './artifacts.js';
+export * from './registry.js';
+export * from './rest-store.js';
+export * from './run-logger.js';
+export * from './session.js';
+export * from './training-run.js';

@@ -1,0 +1,59 @@
+/**
+ * tracking/client/session — opening "the tracking store" the way every Kiln command does.
+ *
+ * The URI comes from `--tracking-uri`, then KILN_TRACKING_URI, then MLFLOW_TRACKING_URI, then
+ * the embedded default `sqlite:///<home>/tracking.db` with artifacts in `<home>/artifacts` —
+ * exactly what `kiln server` serves by default, so a `kiln train` on a laptop shows up in the
+ * UI without configuration. `http(s)://` URIs talk to a server (RestStore); `sqlite:` and
+ * `postgresql:` URIs open the store directly.
+ */
+import { join } from 'node:path';
+import { openStore } from '../store/index.js';
+import type { TrackingStore } from '../store/types.js';
+import { type ArtifactRepository, HttpArtifactRepository, LocalArtifactRepository, PROXY_SCHEME } from './artifacts.js';
+import { RestStore } from './rest-store.js';
+
+export interface TrackingSession {
+  uri: string;
+  store: TrackingStore;
+  artifacts: ArtifactRepository;
+  /** True when the store is a remote server. */
+  remote: boolean;
+  close(): Promise<void>;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function defaultStoreUri(home: string): string {
+  return `sqlite:///${join(home, 'tracking.db')}`;
+}
+
+export function defaultArtifactsDestination(home: string): string {
+  return join(home, 'artifacts');
+}
+
+/** The tracking URI a command should use. */
+export function resolveTrackingUri(flag: string | undefined, home: string, env: Env = process.env): string {
+  return flag || env.KILN_TRACKING_URI || env.MLFLOW_TRACKING_URI || defaultStoreUri(home);
+}
+
+/**
+ * @example
+ * const tracking = await openTracking({ home: resolveHome() });
+ * const experimentId = await tracking.store.createExperiment({ name: 'demo' });
+ */
+export async function openTracking(options: { uri?: string; home: string; env?: Env; artifactsDestination?: string }): Promise<TrackingSession> {
+  const env = options.env ?? process.env;
+  const uri = resolveTrackingUri(options.uri, options.home, env);
+  if (/^https?:\/\//.test(uri)) {
+    const token = env.KILN_TRACKING_TOKEN ?? env.MLFLOW_TRACKING_TOKEN;
+    const username = env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME;
+    const password = env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD;
+    const store = new RestStore({ url: uri, token, username, password });
+    const authorization = token ? `Bearer ${token}` : username !== undefined ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+    return { uri, store, artifacts: new HttpArtifactRepository(uri, authorization), remote: true, close: () => store.close() };
+  }
+  const store = await openStore(uri, { artifactRoot: PROXY_SCHEME });
+  const artifacts = new LocalArtifactRepository(options.artifactsDestination ?? defaultArtifactsDestination(options.home));
+  return { uri, store, artifacts, remote: false, close: () => store.close() };
+}

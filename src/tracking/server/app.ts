@@ -1,0 +1,73 @@
+/**
+ * tracking/server/app — assembles the Fastify instance (see index.ts for the overview).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { TrackingStore } from '../store/types.js';
+import { ArtifactStorage } from './artifact-storage.js';
+import { installAuth, type AuthOptions } from './auth.js';
+import { mlflowApi } from './api.js';
+import type { ApiContext } from './endpoint.js';
+import { handleError, handleNotFound, sendError } from './errors.js';
+import { createServerMetrics, installRequestMetrics, observabilityRoutes } from './observability.js';
+import { proxiedArtifactRoutes } from './routes/artifacts.js';
+
+export interface TrackingServerOptions {
+  store: TrackingStore;
+  /** Folder behind the proxied artifact API (`mlflow-artifacts:/…` URIs); created if missing. */
+  artifactsDestination: string;
+  /** Off unless a token or basic credentials are given; /health stays open. */
+  auth?: AuthOptions;
+  /** Fastify/pino logger: false (default), true, or pino options. Authorization headers are always redacted. */
+  logger?: boolean | object;
+  /** Largest JSON request body in bytes (default 16 MiB); larger → 413. */
+  bodyLimit?: number;
+  /** Largest artifact upload in bytes (default 1 GiB); larger → 413. */
+  maxArtifactBytes?: number;
+  /** Node's default process metrics on /metrics (default true). */
+  defaultMetrics?: boolean;
+}
+
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+export const DEFAULT_MAX_ARTIFACT_BYTES = 1024 * 1024 * 1024;
+
+/** The MLflow path prefixes every API is served under (MLflow's UI calls the ajax-api one). */
+export const API_PREFIXES = ['/api/2.0', '/ajax-api/2.0'] as const;
+
+const REDACT = ['req.headers.authorization', 'req.headers.cookie', 'req.headers["proxy-authorization"]'];
+
+function loggerOption(logger: boolean | object | undefined): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const base = (logger === true ? { level: 'info' } : logger) as Record<string, unknown>;
+  const redact = Array.isArray(base.redact) ? [...REDACT, ...(base.redact as string[])] : (base.redact ?? REDACT);
+  return { ...base, redact } as FastifyServerOptions['logger'];
+}
+
+/** Builds the tracking server (routes registered, not listening: call `listen({ host, port })`). */
+export async function createTrackingServer(options: TrackingServerOptions): Promise<FastifyInstance> {
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const maxArtifactBytes = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
+  const storage = await ArtifactStorage.open(options.artifactsDestination);
+  const metrics = createServerMetrics({ defaultMetrics: options.defaultMetrics });
+
+  const app = Fastify({
+    logger: loggerOption(options.logger),
+    bodyLimit,
+    return503OnClosing: true,
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, 400, 'BAD_REQUEST', error.message);
+    },
+  }) as unknown as FastifyInstance;
+
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler(handleNotFound);
+  installRequestMetrics(app, metrics);
+  installAuth(app, options.auth);
+
+  const context: ApiContext = { store: options.store, storage, metrics, maxArtifactBytes };
+  await app.register(observabilityRoutes, { metrics });
+  for (const prefix of API_PREFIXES) {
+    await app.register(mlflowApi, { ...context, bodyLimit, prefix: `${prefix}/mlflow` });
+    await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });
+  }
+  return app;
+}

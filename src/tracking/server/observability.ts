@@ -1,0 +1,68 @@
+/**
+ * tracking/server/observability — /health, /version and Prometheus /metrics.
+ *
+ * The server keeps a prom-client Registry of its own (never the global one, so several servers
+ * in one process do not collide): http_requests_total{method,route,status} and
+ * http_request_duration_seconds{method,route} labelled with the route template (bounded
+ * cardinality; unmatched URLs are "unmatched"), Node's default process metrics prefixed
+ * kiln_tracking_, and cheap counters of what the server wrote.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { KILN_VERSION } from '../../common/version.js';
+
+export interface ServerMetrics {
+  registry: Registry;
+  runsCreated: Counter;
+  metricsLogged: Counter;
+  artifactBytesUploaded: Counter;
+}
+
+export function createServerMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics & {
+  requests: Counter<'method' | 'route' | 'status'>;
+  duration: Histogram<'method' | 'route'>;
+} {
+  const registry = new Registry();
+  if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'kiln_tracking_' });
+  return {
+    registry,
+    requests: new Counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status code',
+      labelNames: ['method', 'route', 'status'] as const,
+      registers: [registry],
+    }),
+    duration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'HTTP request duration in seconds, by method and route template',
+      labelNames: ['method', 'route'] as const,
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    runsCreated: new Counter({ name: 'kiln_tracking_runs_created_total', help: 'Runs created through this server', registers: [registry] }),
+    metricsLogged: new Counter({ name: 'kiln_tracking_metrics_logged_total', help: 'Metric values logged through this server', registers: [registry] }),
+    artifactBytesUploaded: new Counter({
+      name: 'kiln_tracking_artifact_bytes_uploaded_total',
+      help: 'Bytes of artifacts stored through the proxied artifact API',
+      registers: [registry],
+    }),
+  };
+}
+
+/** Counts every response on the root instance (so 404s and auth failures are counted too). */
+export function installRequestMetrics(app: FastifyInstance, metrics: ReturnType<typeof createServerMetrics>): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.is404 ? 'unmatched' : (request.routeOptions.url ?? 'unmatched');
+    metrics.requests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    metrics.duration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+  });
+}
+
+export const observabilityRoutes: FastifyPluginAsync<{ metrics: ServerMetrics }> = async (app, { metrics }) => {
+  app.get('/health', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('OK'));
+  app.get('/version', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(KILN_VERSION));
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.type(metrics.registry.contentType).send(text);
+  });
+};

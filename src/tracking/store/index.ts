@@ -1,0 +1,80 @@
+/**
+ * tracking/store — Kiln's experiment-tracking and model-registry store.
+ *
+ * ## Opening
+ *
+ *     import { openStore } from './tracking/store/index.js';
+ *     const store = await openStore('sqlite:///kiln-data/mlflow.db', { artifactRoot: 'mlflow-artifacts:' });
+ *
+ * URIs (MLflow's forms):
+ *   - `sqlite:///relative/path.db`      relative to the working directory
+ *   - `sqlite:////absolute/path.db`     absolute (four slashes, as in SQLAlchemy/MLflow)
+ *   - `sqlite::memory:` (or `sqlite://`) an in-memory database, gone on close
+ *   - `postgresql://user:pass@host:port/db` (also `postgres://`, `postgresql+psycopg2://`)
+ *
+ * `artifactRoot` is the prefix of new experiments' artifact locations: an experiment gets
+ * `<artifactRoot>/<experiment_id>` and its runs `<location>/<run_id>/artifacts`. Any string
+ * works: a path, `file:///...`, or `mlflow-artifacts:` (giving `mlflow-artifacts:/<id>`) when
+ * the server proxies artifacts. Default: `<cwd>/mlruns`.
+ *
+ * ## Design
+ *
+ * One SQL implementation (sql-store.ts) over a small async driver (driver.ts) with two dialects:
+ * sqlite.ts (better-sqlite3; WAL, busy_timeout 10 s, synchronous=NORMAL, BEGIN IMMEDIATE for
+ * every write transaction; safe for several processes on one file) and postgres.ts (pg Pool).
+ * migrations.ts versions the schema (`schema_version` table), applied on every open under a
+ * cross-process lock. search.ts parses MLflow's filter/order_by grammar into clauses compiled to
+ * parameterised SQL. Semantics and error messages follow MLflow's sqlalchemy stores; errors are
+ * TrackingError with MLflow's codes (errors.ts).
+ */
+import { resolve } from 'node:path';
+import type { SqlDriver } from './driver.js';
+import { SqlTrackingStore } from './sql-store.js';
+import type { TrackingStore } from './types.js';
+
+export * from './types.js';
+export * from './errors.js';
+export { SqlTrackingStore } from './sql-store.js';
+export { parseFilter, parseOrderBy } from './search.js';
+export { LATEST_SCHEMA_VERSION } from './migrations.js';
+
+export interface OpenStoreOptions {
+  /** Prefix of new experiments' artifact locations (default `<cwd>/mlruns`). */
+  artifactRoot?: string;
+}
+
+/** Parses a store URI into a dialect and its target (a file path, ':memory:' or a connection string). */
+export function parseStoreUri(uri: string): { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; connectionString: string } {
+  if (typeof uri !== 'string' || uri === '') throw new Error('store URI is empty; use sqlite:///path.db or postgresql://user:pass@host:port/db');
+  if (uri === 'sqlite::memory:' || uri === 'sqlite://' || uri === 'sqlite:///:memory:') return { dialect: 'sqlite', path: ':memory:' };
+  if (uri.startsWith('sqlite:///')) {
+    const rest = uri.slice('sqlite:///'.length);
+    if (rest === '') throw new Error(`store URI '${uri}' has no database path`);
+    // sqlite:////abs → '/abs'; sqlite:///rel → 'rel' (relative to the working directory).
+    return { dialect: 'sqlite', path: resolve(rest) };
+  }
+  const scheme = /^([a-z0-9+]+):\/\//i.exec(uri)?.[1]?.toLowerCase();
+  if (scheme === 'postgresql' || scheme === 'postgres' || scheme?.startsWith('postgresql+')) {
+    return { dialect: 'postgres', connectionString: uri.replace(/^[^:]+:/, 'postgresql:') };
+  }
+  throw new Error(`unsupported store URI '${uri}': use sqlite:///relative.db, sqlite:////absolute.db, sqlite::memory: or postgresql://user:pass@host:port/db`);
+}
+
+/** Opens (creating and migrating when needed) the tracking store at `uri`. */
+export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+  const target = parseStoreUri(uri);
+  let driver: SqlDriver;
+  if (target.dialect === 'sqlite') {
+    const { SqliteDriver } = await import('./sqlite.js');
+    driver = await SqliteDriver.open(target.path);
+  } else {
+    const { PostgresDriver } = await import('./postgres.js');
+    driver = await PostgresDriver.open(target.connectionString);
+  }
+  try {
+    return await SqlTrackingStore.create(driver, options.artifactRoot ?? resolve('mlruns'));
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw err;
+  }
+}
