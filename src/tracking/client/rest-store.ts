@@ -209,8 +209,8 @@ export class RestStore implements TrackingStore {
   }
 
   // Registered models
-  async createRegisteredModel(input: { name: string; tags?: Tag[]; description?: string }): Promise<RegisteredModel> {
-    return this.model(await this.call('POST', 'registered-models/create', input));
+  async createRegisteredModel(input: { name: string; tags?: Tag[]; description?: string }, actor: Actor = {}): Promise<RegisteredModel> {
+    return this.model(await this.call('POST', 'registered-models/create', { ...input, ...actor }));
   }
 
   async getRegisteredModel(name: string): Promise<RegisteredModel> {
@@ -243,8 +243,11 @@ export class RestStore implements TrackingStore {
   }
 
   // Model versions
-  async createModelVersion(input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string }): Promise<ModelVersion> {
-    return this.version(await this.call('POST', 'model-versions/create', input));
+  async createModelVersion(
+    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string },
+    actor: Actor = {},
+  ): Promise<ModelVersion> {
+    return this.version(await this.call('POST', 'model-versions/create', { ...input, ...actor }));
   }
 
   async getModelVersion(name: string, version: string): Promise<ModelVersion> {
