@@ -31,10 +31,12 @@ export function decodeValue(value: number | string): number {
 export type WireMetric = Omit<Metric, 'value'> & { value: number | string };
 
 export function encodeMetric(metric: Metric): WireMetric {
-  return { ...metric, value: encodeValue(metric.value) };
+  // Finite values are already wire-shaped: no copy (histories run to 100,000+ points).
+  return Number.isFinite(metric.value) ? metric : { ...metric, value: encodeValue(metric.value) };
 }
 
 export function decodeMetric(metric: WireMetric): Metric {
   return { key: metric.key, value: decodeValue(metric.value), timestamp: metric.timestamp, step: metric.step ?? 0 };
 }
+
 

@@ -121,3 +121,35 @@ describe('RunLogger', () => {
     assert.equal(run.data.metrics[0]?.key, 'loss');
   });
 });
+
+describe('RunLogger at process exit', () => {
+  test('a program that never calls flush() still stores its buffered points before it exits', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const dir = await mkdtemp(join(tmpdir(), 'kiln-logger-exit-'));
+    try {
+      const uri = `sqlite:///${join(dir, 'tracking.db')}`;
+      const store = await openStore(uri);
+      const runId = (await store.createRun({ experiment_id: '0' })).info.run_id;
+      await store.close();
+      const loggerModule = new URL('./run-logger.js', import.meta.url).href;
+      const storeModule = new URL('../store/index.js', import.meta.url).href;
+      const program = `
+        const { RunLogger } = await import(${JSON.stringify(loggerModule)});
+        const { openStore } = await import(${JSON.stringify(storeModule)});
+        const store = await openStore(${JSON.stringify(uri)});
+        const logger = new RunLogger(store, ${JSON.stringify(runId)}, { flushIntervalMs: 60000 });
+        logger.log([{ key: 'loss', value: 0.5, step: 1, timestamp: 1 }, { key: 'loss', value: 0.4, step: 2, timestamp: 2 }]);
+      `;
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', program], { encoding: 'utf8', timeout: 20000 });
+      assert.equal(child.status, 0, child.stderr);
+      const reopened = await openStore(uri);
+      try {
+        assert.deepEqual((await reopened.getMetricHistory(runId, 'loss')).items.map((m) => m.step), [1, 2]);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

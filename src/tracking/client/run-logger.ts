@@ -4,7 +4,8 @@
  * `log()` only appends to a buffer (it is the trainer's MetricSink); batches of at most 1000
  * points go out in the background when the buffer is full or a second has passed, in order,
  * one request at a time, each retried with backoff. `flush()` waits until everything handed
- * over so far is stored; `end()` flushes and sets the run's final status.
+ * over so far is stored; `end()` flushes and sets the run's final status; a process that exits
+ * without either still sends what is buffered.
  */
 import type { MetricPoint, MetricSink } from '../../train/metrics.js';
 import { TrackingError } from '../store/errors.js';
@@ -40,7 +41,14 @@ export class RunLogger implements MetricSink {
     private readonly options: RunLoggerOptions = {},
   ) {
     this.maxBatch = Math.min(options.maxBatch ?? LOG_BATCH_LIMITS.metrics, LOG_BATCH_LIMITS.metrics);
+    // A program that ends without calling flush() or end() still gets its points stored: when
+    // the event loop drains, the buffer is sent (which keeps the process alive until it is).
+    process.on('beforeExit', this.flushOnExit);
   }
+
+  private readonly flushOnExit = (): void => {
+    if (this.buffer.length > 0) this.dispatch();
+  };
 
   log(points: MetricPoint[]): void {
     for (const point of points) this.buffer.push({ key: point.key, value: point.value, step: point.step, timestamp: point.timestamp });
@@ -73,6 +81,7 @@ export class RunLogger implements MetricSink {
 
   /** Flushes, then marks the run finished (or failed/killed) with its end time. */
   async end(status: RunStatus = 'FINISHED'): Promise<void> {
+    process.removeListener('beforeExit', this.flushOnExit);
     await this.flush();
     await this.store.updateRun(this.runId, { status, end_time: Date.now() });
   }

@@ -736,14 +736,26 @@ export class SqlTrackingStore implements TrackingStore {
     const paged = page.max_results !== undefined && page.max_results !== null;
     const limit = paged ? checkMaxResults(page.max_results, 0, Number.MAX_SAFE_INTEGER) : undefined;
     const offset = decodePageToken(page.page_token);
-    const sql = `SELECT key, value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, value`;
-    if (limit === undefined) {
-      const tail = offset === 0 ? '' : this.db.dialect === 'sqlite' ? ' LIMIT -1 OFFSET ?' : ' OFFSET ?';
-      const rows = await this.db.all<MetricRow>(sql + tail, offset === 0 ? [runId, key] : [runId, key, offset]);
-      return { items: rows.map(toMetric) };
+    const window = limit === undefined ? (offset === 0 ? '' : this.db.dialect === 'sqlite' ? ' LIMIT -1 OFFSET ?' : ' OFFSET ?') : ' LIMIT ? OFFSET ?';
+    const args = limit === undefined ? (offset === 0 ? [runId, key] : [runId, key, offset]) : [runId, key, limit + 1, offset];
+    // Long histories are the UI's hot path: the database packs the points into one JSON array
+    // (both SQLite and PostgreSQL print doubles round-trip exact), which costs a fraction of
+    // materialising one driver row object per point.
+    const points = `SELECT value, is_nan, timestamp, step FROM metrics WHERE run_uuid = ? AND key = ? ORDER BY step, timestamp, value${window}`;
+    const sql =
+      this.db.dialect === 'sqlite'
+        ? `SELECT json_group_array(json_array(value, is_nan, timestamp, step)) AS points FROM (${points})`
+        : `SELECT COALESCE(json_agg(json_build_array(p.value, p.is_nan, p.timestamp, p.step))::text, '[]') AS points FROM (${points}) p`;
+    const row = await this.db.get<{ points: string }>(sql, args);
+    const packed = JSON.parse(row?.points ?? '[]') as [number | string, number, number | string, number | string][];
+    const items: Metric[] = new Array(packed.length);
+    for (let i = 0; i < packed.length; i++) {
+      const [value, isNan, timestamp, step] = packed[i];
+      // PostgreSQL's json prints ±Infinity as strings; SQLite as 9e999, which parses to ±Infinity.
+      items[i] = { key, value: isNan ? Number.NaN : Number(value), timestamp: Number(timestamp), step: Number(step) };
     }
-    const rows = await this.db.all<MetricRow>(`${sql} LIMIT ? OFFSET ?`, [runId, key, limit + 1, offset]);
-    return this.page(rows.slice(0, limit).map(toMetric), rows.length > limit, offset + limit);
+    if (limit === undefined) return { items };
+    return this.page(items.slice(0, limit), items.length > limit, offset + limit);
   }
 
   async logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
