@@ -29,6 +29,7 @@
  */
 import { resolve } from 'node:path';
 import type { SqlDriver } from './driver.js';
+import { migrate } from './migrations.js';
 import { SqlTrackingStore } from './sql-store.js';
 import type { TrackingStore } from './types.js';
 
@@ -37,6 +38,7 @@ export * from './errors.js';
 export { SqlTrackingStore } from './sql-store.js';
 export { parseFilter, parseOrderBy } from './search.js';
 export { LATEST_SCHEMA_VERSION } from './migrations.js';
+export type { Dialect, SqlDriver, SqlExecutor } from './driver.js';
 
 export interface OpenStoreOptions {
   /** Prefix of new experiments' artifact locations (default `<cwd>/mlruns`). */
@@ -60,8 +62,12 @@ export function parseStoreUri(uri: string): { dialect: 'sqlite'; path: string } 
   throw new Error(`unsupported store URI '${uri}': use sqlite:///relative.db, sqlite:////absolute.db, sqlite::memory: or postgresql://user:pass@host:port/db`);
 }
 
-/** Opens (creating and migrating when needed) the tracking store at `uri`. */
-export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+/**
+ * Opens a connection to the database at `uri` and brings its schema (tracking, registry and the
+ * tuner's studies) to the newest version. For other areas that keep tables in the tracking
+ * database (the tuner's study storage); most callers want openStore.
+ */
+export async function openDatabase(uri: string): Promise<SqlDriver> {
   const target = parseStoreUri(uri);
   let driver: SqlDriver;
   if (target.dialect === 'sqlite') {
@@ -71,6 +77,18 @@ export async function openStore(uri: string, options: OpenStoreOptions = {}): Pr
     const { PostgresDriver } = await import('./postgres.js');
     driver = await PostgresDriver.open(target.connectionString);
   }
+  try {
+    await migrate(driver);
+  } catch (err) {
+    await driver.close().catch(() => undefined);
+    throw err;
+  }
+  return driver;
+}
+
+/** Opens (creating and migrating when needed) the tracking store at `uri`. */
+export async function openStore(uri: string, options: OpenStoreOptions = {}): Promise<TrackingStore> {
+  const driver = await openDatabase(uri);
   try {
     return await SqlTrackingStore.create(driver, options.artifactRoot ?? resolve('mlruns'));
   } catch (err) {

@@ -196,6 +196,60 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE UNIQUE INDEX metrics_point ON metrics (run_uuid, key, step, timestamp, value, is_nan)',
     ],
   },
+  {
+    // The tuner's studies live beside the runs they produce, so every worker that reaches the
+    // tracking database (SQLite on one machine, PostgreSQL on several) shares them.
+    version: 3,
+    description: 'tuning studies and trials',
+    statements: (t) => [
+      `CREATE TABLE studies (
+        study_id ${t.autoId},
+        name TEXT NOT NULL UNIQUE,
+        direction TEXT NOT NULL,
+        created_at ${t.int} NOT NULL
+      )`,
+      `CREATE TABLE study_attrs (
+        study_id ${t.int} NOT NULL REFERENCES studies (study_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value_json TEXT NOT NULL,
+        PRIMARY KEY (study_id, kind, key)
+      )`,
+      `CREATE TABLE trials (
+        trial_id ${t.autoId},
+        study_id ${t.int} NOT NULL REFERENCES studies (study_id) ON DELETE CASCADE,
+        number ${t.int} NOT NULL,
+        state TEXT NOT NULL,
+        value ${t.real},
+        datetime_start ${t.int},
+        datetime_complete ${t.int},
+        heartbeat ${t.int},
+        UNIQUE (study_id, number)
+      )`,
+      'CREATE INDEX trials_study_state ON trials (study_id, state)',
+      `CREATE TABLE trial_params (
+        trial_id ${t.int} NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        internal_value ${t.real} NOT NULL,
+        distribution_json TEXT NOT NULL,
+        PRIMARY KEY (trial_id, name)
+      )`,
+      `CREATE TABLE trial_intermediate_values (
+        trial_id ${t.int} NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+        step ${t.int} NOT NULL,
+        value ${t.real},
+        is_nan ${t.int} NOT NULL DEFAULT 0,
+        PRIMARY KEY (trial_id, step)
+      )`,
+      `CREATE TABLE trial_attrs (
+        trial_id ${t.int} NOT NULL REFERENCES trials (trial_id) ON DELETE CASCADE,
+        kind TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value_json TEXT NOT NULL,
+        PRIMARY KEY (trial_id, kind, key)
+      )`,
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
