@@ -10,6 +10,7 @@ import { TrackingError } from '../tracking/store/errors.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
 import { registerTrainCommands } from './train-command.js';
+import { registerTuneCommand } from './tune-command.js';
 
 export function buildProgram(): Command {
   const program = new Command('kiln')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerModelsCommands(program);
   registerServerCommand(program);
+  registerTuneCommand(program);
   return program;
 }
 

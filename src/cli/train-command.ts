@@ -137,7 +137,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
       log(`tracking: ${run.logger.stored} metric points and ${artifacts} model files logged to run ${run.runId}`);
     }
     log(
-      `test_acc ${outcome.test_acc.toFixed(4)}  val_acc ${outcome.val_acc.toFixed(4)} (epoch ${outcome.best_epoch})  ` +
+      `test_acc ${(outcome.test_acc ?? Number.NaN).toFixed(4)}  val_acc ${outcome.val_acc.toFixed(4)} (epoch ${outcome.best_epoch})  ` +
         `${outcome.epochs} epochs (${outcome.stopped_by})  ${outcome.seconds.toFixed(1)}s\nmodel saved to ${outcome.model_path}`,
     );
     if (flags.json) {

@@ -46,6 +46,11 @@ export interface TrainingConfig {
   outDir?: string;
   /** Explicit dataset folder; otherwise the data area's source chain applies. */
   dataDir?: string;
+  /**
+   * Evaluate on the canonical test set (default true). A tuning trial sets false: trials are
+   * compared on validation accuracy, and only the study's best is ever tested.
+   */
+  evaluateTest?: boolean;
 }
 
 export const DEFAULT_TRAINING: Omit<TrainingConfig, 'spec' | 'home'> = {
@@ -73,8 +78,9 @@ export interface TrainingHooks {
 }
 
 export interface TrainingOutcome {
-  test_acc: number;
-  test_loss: number;
+  /** Null when the run was not tested (evaluateTest: false). */
+  test_acc: number | null;
+  test_loss: number | null;
   /** Validation metrics of the restored (best) epoch. */
   val_acc: number;
   val_loss: number;
@@ -163,7 +169,8 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     const fit = await trainer.fit(model, train, validation);
     const bestEpoch = checkpoint.restoreBest(model) ?? fit.epochs;
     const best = fit.history.find((m) => m.epoch === bestEpoch) ?? fit.history[fit.history.length - 1];
-    const test = await trainer.test(model, data.test);
+    const test = config.evaluateTest === false ? null : await trainer.test(model, data.test);
+    const testMetrics: Record<string, number> = test ? { test_acc: test.acc, test_loss: test.loss } : {};
     const params = trainingParams(config);
     const outDir = config.outDir ?? join(modelsDir(config.home), `${config.spec.kind}-${timestampSlug()}`);
     const metadata: KilnModelMetadata = {
@@ -176,7 +183,7 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
       preprocessing: { colorMode: 'grayscale', size: [28, 28], scale: 1 / 255, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD, invert: false },
       spec: config.spec,
       hyperparameters: params,
-      metrics: { test_acc: test.acc, test_loss: test.loss, val_acc: best.val_acc, val_loss: best.val_loss, best_epoch: bestEpoch, epochs: fit.epochs },
+      metrics: { ...testMetrics, val_acc: best.val_acc, val_loss: best.val_loss, best_epoch: bestEpoch, epochs: fit.epochs },
       dataset: { name: 'fashion-mnist', sha256: data.sha256 },
       engine: hooks.engine
         ? { backend: hooks.engine.backend, blas: hooks.engine.blas.enabled, blasLibrary: hooks.engine.blas.library, blasThreads: hooks.engine.blas.threads }
@@ -187,8 +194,8 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     };
     await saveModelFolder(model, metadata, outDir);
     return {
-      test_acc: test.acc,
-      test_loss: test.loss,
+      test_acc: test?.acc ?? null,
+      test_loss: test?.loss ?? null,
       val_acc: best.val_acc,
       val_loss: best.val_loss,
       epochs: fit.epochs,

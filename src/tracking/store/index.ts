@@ -62,12 +62,7 @@ export function parseStoreUri(uri: string): { dialect: 'sqlite'; path: string } 
   throw new Error(`unsupported store URI '${uri}': use sqlite:///relative.db, sqlite:////absolute.db, sqlite::memory: or postgresql://user:pass@host:port/db`);
 }
 
-/**
- * Opens a connection to the database at `uri` and brings its schema (tracking, registry and the
- * tuner's studies) to the newest version. For other areas that keep tables in the tracking
- * database (the tuner's study storage); most callers want openStore.
- */
-export async function openDatabase(uri: string): Promise<SqlDriver> {
+async function connect(uri: string): Promise<SqlDriver> {
   const target = parseStoreUri(uri);
   let driver: SqlDriver;
   if (target.dialect === 'sqlite') {
@@ -84,6 +79,61 @@ export async function openDatabase(uri: string): Promise<SqlDriver> {
     throw err;
   }
   return driver;
+}
+
+/**
+ * One connection per database per process. better-sqlite3 is synchronous: were the tracking
+ * store and the tuner's study storage to hold two connections to one file, a write on one while
+ * the other sat inside a transaction (across an await) would block the whole process for the
+ * busy timeout. Sharing the connection puts both behind its transaction mutex instead.
+ */
+const shared = new Map<string, { driver: Promise<SqlDriver>; users: number }>();
+
+function sharedKey(uri: string): string | null {
+  const target = parseStoreUri(uri);
+  if (target.dialect === 'sqlite') return target.path === ':memory:' ? null : `sqlite:${target.path}`;
+  return `postgres:${target.connectionString}`;
+}
+
+/** A handle on a shared connection: closing it closes the connection when no one else uses it. */
+function handle(key: string, driver: SqlDriver): SqlDriver {
+  let closed = false;
+  return Object.assign(Object.create(driver) as SqlDriver, {
+    async close(): Promise<void> {
+      if (closed) return;
+      closed = true;
+      const entry = shared.get(key);
+      if (entry === undefined) return;
+      entry.users -= 1;
+      if (entry.users === 0) {
+        shared.delete(key);
+        await driver.close();
+      }
+    },
+  });
+}
+
+/**
+ * Opens the database at `uri`, bringing its schema (tracking, registry and the tuner's studies)
+ * to the newest version. Handles on the same database within a process share one connection.
+ * For areas that keep tables in the tracking database (the tuner); most callers want openStore.
+ */
+export async function openDatabase(uri: string): Promise<SqlDriver> {
+  const key = sharedKey(uri);
+  if (key === null) return connect(uri);
+  let entry = shared.get(key);
+  if (entry === undefined) {
+    entry = { driver: connect(uri), users: 0 };
+    shared.set(key, entry);
+    entry.driver.catch(() => shared.delete(key));
+  }
+  entry.users += 1;
+  try {
+    return handle(key, await entry.driver);
+  } catch (err) {
+    entry.users -= 1;
+    throw err;
+  }
 }
 
 /** Opens (creating and migrating when needed) the tracking store at `uri`. */

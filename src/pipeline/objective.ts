@@ -1,0 +1,122 @@
+/**
+ * pipeline/objective — one training as one trial: the search space is sampled through the
+ * trial, the trainer's epoch-end hook reports val_acc to the pruner, and the training is a
+ * tracking run, a child of the study's parent run, tagged with the study and trial number.
+ * Trials are compared on validation accuracy and never tested: only the study's best is.
+ */
+import { join } from 'node:path';
+import type { FashionMnist } from '../data/index.js';
+import type { EngineInfo } from '../engine/index.js';
+import type { ModelSpec } from '../models/index.js';
+import { finishTrainingRun, startTrainingRun, type TrackingSession } from '../tracking/client/index.js';
+import { DEFAULT_TRAINING, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
+import { TrialPruned } from '../tune/errors.js';
+import type { BaseTrial } from '../tune/trial.js';
+import type { FloatRange, IntRange, PipelineConfig } from './config.js';
+
+function int(trial: BaseTrial, name: string, value: number | IntRange): number {
+  if (typeof value === 'number') return value;
+  return trial.suggestInt(name, value.low, value.high, { log: value.log ?? false, ...(value.step !== undefined ? { step: value.step } : {}) });
+}
+
+function float(trial: BaseTrial, name: string, value: number | FloatRange): number {
+  if (typeof value === 'number') return value;
+  return trial.suggestFloat(name, value.low, value.high, { log: value.log ?? false, ...(value.step !== undefined ? { step: value.step } : {}) });
+}
+
+function pick<T extends string | number | boolean>(trial: BaseTrial, name: string, value: T | { choices: T[] }): T {
+  return typeof value === 'object' ? trial.suggestCategorical(name, value.choices) : value;
+}
+
+/** Samples a model spec and learning rate from the configured search space. */
+export function sampleTrainingChoice(trial: BaseTrial, config: PipelineConfig): { spec: ModelSpec; learningRate: number } {
+  const space = config.search_space;
+  const learningRate = float(trial, 'lr', config.training.lr);
+  if (space.model === 'mlp') {
+    const layers = int(trial, 'n_layers', space.n_layers);
+    const hiddenUnits = Array.from({ length: layers }, (_, i) => int(trial, `n_units_l${i}`, space.units));
+    return { spec: { kind: 'mlp', hiddenUnits, dropout: float(trial, 'dropout', space.dropout) }, learningRate };
+  }
+  const channels = pick(trial, 'conv_channels', space.conv_channels).split(',').map(Number);
+  return {
+    spec: {
+      kind: 'cnn',
+      convChannels: channels,
+      kernelSize: pick(trial, 'kernel', space.kernel),
+      pool: 'max',
+      batchNorm: pick(trial, 'batch_norm', space.batch_norm),
+      convDropout: 0,
+      denseUnits: [int(trial, 'dense_units', space.dense_units)],
+      dropout: float(trial, 'dropout', space.dropout),
+    },
+    learningRate,
+  };
+}
+
+export interface ObjectiveContext {
+  config: PipelineConfig;
+  home: string;
+  data: FashionMnist;
+  engine: EngineInfo;
+  tracking: TrackingSession | null;
+  parentRunId: string | null;
+  log: (message: string) => void;
+}
+
+/** Folder where a trial's model is written. */
+export function trialModelPath(home: string, study: string, trialNumber: number): string {
+  return join(home, 'studies', study, `trial-${trialNumber}`);
+}
+
+export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial) => Promise<number> {
+  const { config, tracking, log } = context;
+  return async (trial) => {
+    const { spec, learningRate } = sampleTrainingChoice(trial, config);
+    const training: TrainingConfig = {
+      ...DEFAULT_TRAINING,
+      spec,
+      epochs: config.training.epochs,
+      batchSize: config.training.batch_size,
+      learningRate,
+      // One seed for the whole study: every trial sees the same train/validation split.
+      seed: config.study.seed,
+      validationSize: config.training.validation_size,
+      patience: config.training.patience,
+      home: context.home,
+      outDir: trialModelPath(context.home, config.study.name, trial.number),
+      evaluateTest: false,
+    };
+    const run = tracking
+      ? await startTrainingRun(tracking, {
+          runName: `${config.study.name}-trial-${trial.number}`,
+          parentRunId: context.parentRunId ?? undefined,
+          params: trainingParams(training),
+          tags: { 'kiln.study': config.study.name, 'kiln.trial': String(trial.number), 'kiln.engine.backend': context.engine.backend },
+          dataset: { name: 'fashion-mnist', sha256: context.data.sha256, sources: context.data.sources },
+        })
+      : null;
+    if (run) trial.setUserAttr('run_id', run.runId);
+    trial.setUserAttr('model_path', training.outDir);
+    const pruner = new EpochEndHook(async (metrics) => {
+      trial.report(metrics.val_acc, metrics.epoch);
+      return trial.shouldPrune();
+    });
+    let outcome;
+    try {
+      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner], sinks: run ? [run.logger] : [], progress: null });
+    } catch (error) {
+      if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
+      throw error;
+    }
+    if (tracking && run) {
+      await run.logger.setTags({ 'kiln.trial_state': outcome.stopped_by === 'pruned' ? 'PRUNED' : 'COMPLETE' });
+      await finishTrainingRun(tracking, run, { modelPath: outcome.model_path, status: 'FINISHED' });
+    }
+    log(
+      `trial ${trial.number}: val_acc ${outcome.val_acc.toFixed(4)} after ${outcome.epochs} epoch(s)` +
+        `${outcome.stopped_by === 'pruned' ? ' — pruned' : ''}  ${JSON.stringify(trial.params)}`,
+    );
+    if (outcome.stopped_by === 'pruned') throw new TrialPruned(`pruned at epoch ${outcome.epochs}`);
+    return outcome.val_acc;
+  };
+}

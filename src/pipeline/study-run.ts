@@ -1,0 +1,197 @@
+/**
+ * pipeline/study-run — a whole tuning study, as `kiln tune` and `kiln start` run it:
+ * a parent tracking run, the study in the tracking database (resumed by name), trials as child
+ * runs, then the best trial by validation accuracy tested on the canonical test set, registered
+ * as a new version and promoted to the alias only if it beats the current holder; the study's
+ * summary (best params, importances, trial counts) goes to the parent run.
+ */
+import type { FashionMnist } from '../data/index.js';
+import type { EngineInfo } from '../engine/index.js';
+import { loadModelFolder } from '../models/index.js';
+import {
+  defaultStoreUri,
+  promoteIfBetter,
+  registerModelVersion,
+  startTrainingRun,
+  type TrackingSession,
+} from '../tracking/client/index.js';
+import { Trainer } from '../train/index.js';
+import { parameterImportances } from '../tune/importance.js';
+import { HyperbandPruner } from '../tune/pruners/hyperband.js';
+import { MedianPruner } from '../tune/pruners/median.js';
+import { NopPruner } from '../tune/pruners/nop.js';
+import { PercentilePruner } from '../tune/pruners/percentile.js';
+import { SuccessiveHalvingPruner } from '../tune/pruners/successive-halving.js';
+import { RandomSampler } from '../tune/samplers/random.js';
+import { TPESampler } from '../tune/samplers/tpe.js';
+import { openStudyStorage } from '../tune/storage/sql.js';
+import { createStudy } from '../tune/study.js';
+import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
+import type { PipelineConfig } from './config.js';
+import { trainingObjective } from './objective.js';
+
+export interface StudyRunOptions {
+  config: PipelineConfig;
+  home: string;
+  data: FashionMnist;
+  engine: EngineInfo;
+  tracking: TrackingSession;
+  /** Database holding the study (default: the tracking store when it is a database, else <home>/tracking.db). */
+  storageUri?: string;
+  log: (message: string) => void;
+}
+
+export interface StudyRunResult {
+  study: string;
+  profile: string;
+  best_value: number | null;
+  best_params: Record<string, unknown>;
+  best_trial: number | null;
+  test_acc: number | null;
+  trials: { complete: number; pruned: number; failed: number; total: number };
+  importances: Record<string, number>;
+  version: string | null;
+  promoted: boolean;
+  promotion: string | null;
+  parent_run_id: string;
+  seconds: number;
+}
+
+export function makeSampler(config: PipelineConfig): Sampler {
+  const seed = config.study.seed;
+  // Constant liar keeps parallel workers from proposing the same point.
+  return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar: config.study.workers > 1 });
+}
+
+export function makePruner(config: PipelineConfig): Pruner {
+  switch (config.study.pruner) {
+    case 'median':
+      return new MedianPruner({ nStartupTrials: 3, nWarmupSteps: 1 });
+    case 'percentile':
+      return new PercentilePruner(25, { nStartupTrials: 3, nWarmupSteps: 1 });
+    case 'successive-halving':
+      return new SuccessiveHalvingPruner();
+    case 'hyperband':
+      return new HyperbandPruner({ minResource: 1, maxResource: config.training.epochs });
+    case 'none':
+      return new NopPruner();
+  }
+}
+
+/** The database URI the study lives in. */
+export function studyStorageUri(options: { storageUri?: string; tracking: TrackingSession; home: string }): string {
+  if (options.storageUri) return options.storageUri;
+  return options.tracking.remote ? defaultStoreUri(options.home) : options.tracking.uri;
+}
+
+function count(trials: FrozenTrial[]): StudyRunResult['trials'] {
+  const by = (state: string): number => trials.filter((t) => t.state === state).length;
+  return { complete: by('COMPLETE'), pruned: by('PRUNED'), failed: by('FAIL'), total: trials.length };
+}
+
+export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult> {
+  const { config, tracking, log } = options;
+  const started = performance.now();
+  const storage = await openStudyStorage(studyStorageUri(options));
+  const parent = await startTrainingRun(tracking, {
+    runName: `${config.study.name}`,
+    params: {
+      profile: config.profile,
+      sampler: config.study.sampler,
+      pruner: config.study.pruner,
+      n_trials: String(config.study.n_trials),
+      timeout_s: String(config.study.timeout_s),
+      workers: String(config.study.workers),
+      epochs: String(config.training.epochs),
+      search_space: JSON.stringify(config.search_space),
+    },
+    tags: { 'kiln.study': config.study.name, 'kiln.run_type': 'study', 'mlflow.source.name': 'kiln tune' },
+    dataset: { name: 'fashion-mnist', sha256: options.data.sha256, sources: options.data.sources },
+  });
+  log(`study ${config.study.name} (profile ${config.profile}): parent run ${parent.runId}`);
+  try {
+    const study = await createStudy({
+      studyName: config.study.name,
+      direction: 'maximize',
+      sampler: makeSampler(config),
+      pruner: makePruner(config),
+      storage,
+      loadIfExists: true,
+      heartbeatIntervalMs: 5000,
+    });
+    const objective = trainingObjective({ config, home: options.home, data: options.data, engine: options.engine, tracking, parentRunId: parent.runId, log });
+    await study.optimize(objective, { nTrials: config.study.n_trials, timeout: config.study.timeout_s });
+
+    const trials = await study.trials();
+    const counts = count(trials);
+    const completed = trials.filter((t) => t.state === 'COMPLETE');
+    let best: FrozenTrial | null = null;
+    for (const trial of completed) if (best === null || (trial.value ?? -Infinity) > (best.value ?? -Infinity)) best = trial;
+    let importances: Record<string, number> = {};
+    if (completed.length >= 2) {
+      try {
+        importances = parameterImportances(completed, { evaluator: 'fanova', seed: config.study.seed });
+      } catch (error) {
+        log(`importances not computed: ${(error as Error).message}`);
+      }
+    }
+    let testAcc: number | null = null;
+    let version: string | null = null;
+    let promotion: { moved: boolean; reason: string } | null = null;
+    if (best !== null) {
+      // Selection used validation accuracy only; the test set is touched once, here.
+      const { model } = await loadModelFolder(String(best.userAttrs.model_path));
+      try {
+        testAcc = (await new Trainer().test(model, options.data.test)).acc;
+      } finally {
+        model.dispose();
+      }
+      const bestRun = typeof best.userAttrs.run_id === 'string' ? best.userAttrs.run_id : null;
+      if (bestRun) {
+        await tracking.store.logBatch(bestRun, { metrics: [{ key: 'test_acc', value: testAcc, step: 0, timestamp: Date.now() }] });
+        const registered = await registerModelVersion(tracking.store, { runId: bestRun, name: config.registry.model_name, description: `best of study ${config.study.name}` });
+        version = registered.version;
+        promotion = await promoteIfBetter(tracking.store, { name: config.registry.model_name, version, alias: config.registry.alias, metric: config.registry.metric });
+        log(`registered ${config.registry.model_name} version ${version}; ${promotion.moved ? 'moved' : 'kept'} @${config.registry.alias}: ${promotion.reason}`);
+      }
+    }
+    const summary: Record<string, number> = {
+      n_complete: counts.complete,
+      n_pruned: counts.pruned,
+      n_failed: counts.failed,
+      ...(best?.value !== null && best?.value !== undefined ? { best_val_acc: best.value } : {}),
+      ...(testAcc !== null ? { test_acc: testAcc } : {}),
+    };
+    const now = Date.now();
+    await tracking.store.logBatch(parent.runId, {
+      metrics: Object.entries(summary).map(([key, value]) => ({ key, value, step: 0, timestamp: now })),
+      tags: [
+        { key: 'kiln.best_params', value: JSON.stringify(best?.params ?? {}) },
+        { key: 'kiln.best_trial', value: String(best?.number ?? '') },
+        { key: 'kiln.importances', value: JSON.stringify(importances) },
+        ...(version ? [{ key: 'kiln.registered_version', value: version }] : []),
+      ],
+    });
+    await parent.logger.end('FINISHED');
+    return {
+      study: config.study.name,
+      profile: config.profile,
+      best_value: best?.value ?? null,
+      best_params: best?.params ?? {},
+      best_trial: best?.number ?? null,
+      test_acc: testAcc,
+      trials: counts,
+      importances,
+      version,
+      promoted: promotion?.moved ?? false,
+      promotion: promotion?.reason ?? null,
+      parent_run_id: parent.runId,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (error) {
+    await parent.logger.end('FAILED');
+    throw error;
+  } finally {
+    await storage.close();
+  }
+}
