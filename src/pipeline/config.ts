@@ -91,9 +91,9 @@ export const PROFILES: Record<'seed' | 'quick' | 'best', PipelineConfig> = {
   },
   quick: {
     profile: 'quick',
-    study: { name: 'fashion-mnist-quick', sampler: 'tpe', pruner: 'median', seed: 42, n_trials: 8, timeout_s: 90, workers: 1 },
+    study: { name: 'fashion-mnist-quick', sampler: 'tpe', pruner: 'median', seed: 42, n_trials: 10, timeout_s: 75, workers: 1 },
     search_space: { model: 'mlp', n_layers: { low: 1, high: 3 }, units: { low: 64, high: 512, log: true }, dropout: { low: 0.1, high: 0.4 } },
-    training: { epochs: 6, batch_size: 128, lr: { low: 5e-4, high: 5e-3, log: true }, patience: 3, validation_size: 5000 },
+    training: { epochs: 8, batch_size: 128, lr: { low: 5e-4, high: 5e-3, log: true }, patience: 3, validation_size: 5000 },
     registry: REGISTRY,
   },
   best: {

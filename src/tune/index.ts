@@ -49,3 +49,6 @@ export * from './pruners/median.js';
 export * from './pruners/successive-halving.js';
 export * from './pruners/hyperband.js';
 export { lastStep } from './pruners/util.js';
+export { TPESampler, type TPESamplerOptions, defaultGamma, defaultWeights } from './samplers/tpe.js';
+export { parameterImportances, type ImportanceEvaluator, type ImportanceOptions } from './importance.js';
+export { SqlStudyStorage, openStudyStorage } from './storage/sql.js';

@@ -22,7 +22,7 @@ import { KilnError } from '../common/errors.js';
 import { StudyError, TrialFinishedError, TrialPruned, warnOnce } from './errors.js';
 import { MedianPruner } from './pruners/median.js';
 import { lastStep } from './pruners/util.js';
-import { RandomSampler } from './samplers/random.js';
+import { TPESampler } from './samplers/tpe.js';
 import { InMemoryStorage } from './storage/memory.js';
 import { SnapshotView } from './study-view.js';
 import { Trial, type TrialHost } from './trial.js';
@@ -82,7 +82,7 @@ export interface CreateStudyOptions extends StudyOptions {
 
 /** The sampler a study gets when none is given. */
 export function defaultSampler(): Sampler {
-  return new RandomSampler();
+  return new TPESampler();
 }
 
 export interface EnqueueTrialOptions {
@@ -360,7 +360,7 @@ export class Study implements TrialHost {
 
 /**
  * Creates a study (or, with `loadIfExists`, loads the one named `studyName`). Defaults:
- * direction 'minimize', RandomSampler, MedianPruner, a new InMemoryStorage.
+ * direction 'minimize', TPESampler, MedianPruner, a new InMemoryStorage.
  */
 export async function createStudy(options: CreateStudyOptions = {}): Promise<Study> {
   const storage = options.storage ?? new InMemoryStorage();

@@ -39,7 +39,10 @@ export function completedAt(steps: number[], values: number[], firstNumber = 0):
   );
 }
 
-/** A read-only view over `trials` (plus the judged trial, as a study would include it). */
+/**
+ * A view over `trials` (include the judged trial, as a study would); system-attribute writes
+ * update the view's snapshot only.
+ */
 export function viewOf(trials: FrozenTrial[], direction: StudyDirection = 'minimize', name = 'fixture'): SnapshotView {
-  return new SnapshotView({ studyId: 0, name, direction }, trials);
+  return new SnapshotView({ studyId: 0, name, direction }, trials, { writeSystemAttr: () => undefined });
 }
