@@ -10,6 +10,7 @@ import { TrackingError } from '../tracking/store/errors.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
 import { registerTrainCommands } from './train-command.js';
+import { registerStartCommand } from './start-command.js';
 import { registerTuneCommand } from './tune-command.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerModelsCommands(program);
   registerServerCommand(program);
   registerTuneCommand(program);
+  registerStartCommand(program);
   return program;
 }
 

@@ -1,6 +1,5 @@
 /**
- * cli/train-command — `kiln train` (one model) and, until the tuning pipeline exists,
- * `kiln start` (the seed's MLP with defaults).
+ * cli/train-command — `kiln train`: one model, trained, tested, saved and (by default) tracked.
  */
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
@@ -192,9 +191,4 @@ export function registerTrainCommands(program: Command): void {
       await train(flags);
     },
   );
-  addTrainOptions(
-    program.command('start').description('run the main job (for now: train the seed MLP with defaults; tuning, registry and serving will follow)'),
-  ).action(async (flags: TrainFlags) => {
-    await train(flags);
-  });
 }

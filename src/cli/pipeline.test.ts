@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../tracking/store/index.js';
+
+const KILN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
+const REAL_DATA = ['/usr/share/datasets/fashion-mnist', fileURLToPath(new URL('../../../../shared/data/fashion-mnist', import.meta.url))].find((dir) =>
+  existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
+);
+
+function kiln(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
+      } catch {
+        // left empty for the assertions
+      }
+      resolve({ code, stdout, stderr, json });
+    });
+  });
+}
+
+describe('kiln start and kiln tune, end to end on a reduced budget', { skip: REAL_DATA ? false : 'canonical Fashion-MNIST files not installed (bash scripts/setup-system.sh)' }, () => {
+  let home = '';
+  before(async () => {
+    home = await mkdtemp(join(tmpdir(), 'kiln-start-'));
+  });
+  after(async () => {
+    await rm(home, { recursive: true, force: true });
+  });
+
+  test('kiln start: tracking server up, a study whose trials are child runs, the best tested, registered and made champion', async () => {
+    const run = await kiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = run.json as { version: string; promoted: boolean; test_acc: number; best_value: number; trials: { total: number }; tracking_url: string; parent_run_id: string };
+    assert.equal(result.version, '1');
+    assert.equal(result.promoted, true);
+    assert.equal(result.trials.total, 2);
+    assert.ok(result.test_acc > 0.3 && result.test_acc <= 1, `test_acc ${result.test_acc}`);
+    assert.match(result.tracking_url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    assert.match(run.stderr, /tracking server and registry: http:\/\/127\.0\.0\.1:\d+/);
+
+    const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
+    try {
+      const champion = await store.getModelVersionByAlias('fashion-mnist', 'champion');
+      assert.equal(champion.version, '1');
+      const bestRun = await store.getRun(champion.run_id ?? '');
+      assert.equal(bestRun.data.tags.find((t) => t.key === 'mlflow.parentRunId')?.value, result.parent_run_id);
+      assert.ok(bestRun.data.metrics.some((m) => m.key === 'test_acc'), 'the best trial was tested');
+      const experiment = bestRun.info.experiment_id;
+      const children = await store.searchRuns({ experiment_ids: [experiment], filter: `tags.mlflow.parentRunId = '${result.parent_run_id}'` });
+      assert.equal(children.items.length, 2);
+      const untested = children.items.filter((r) => r.info.run_id !== champion.run_id);
+      assert.ok(untested.every((r) => !r.data.metrics.some((m) => m.key === 'test_acc')), 'other trials never touch the test set');
+      const parent = await store.getRun(result.parent_run_id);
+      assert.equal(parent.data.metrics.find((m) => m.key === 'n_complete')?.value, 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('kiln tune resumes the study by name: numbering continues, and a worse model does not take @champion', async () => {
+    const run = await kiln(['tune', '--profile', 'seed', '--n-trials', '1', '--epochs', '1', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = run.json as { trials: { total: number }; version: string; best_trial: number };
+    assert.equal(result.trials.total, 3, 'two trials from kiln start plus this one');
+    assert.equal(result.version, '2');
+    const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
+    try {
+      const history = await store.getAliasHistory('fashion-mnist', 'champion');
+      assert.ok(history.length >= 1);
+      assert.equal(history[0].to_version, '1');
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('an invalid configuration is refused with the key named, before any work', async () => {
+    const run = await kiln(['tune', '--profile', 'seed', '--workers', '0', '--home', home, '--json']);
+    assert.equal(run.code, 1);
+    assert.match(String((run.json.error as { message: string }).message), /invalid config key "study.workers"/);
+  });
+});

@@ -1,0 +1,67 @@
+/**
+ * cli/start-command — `kiln start` (what `npm start` runs): the whole pipeline in one command.
+ * It starts the tracking server (port 5000), runs the study of the chosen profile on the
+ * embedded store that server serves, registers the best model and moves @champion to it when it
+ * is better, prints every URL, and shuts everything down cleanly (also on Ctrl-C). Serving on
+ * port 8000 joins it when the API exists; until then the pipeline stops after registration.
+ */
+import type { Command } from 'commander';
+import { resolveHome } from '../common/home.js';
+import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
+import { startTrackingServer } from '../tracking/server/index.js';
+import { parseInteger } from './parse.js';
+import { addTuneOptions, tune, type TuneFlags } from './tune-command.js';
+
+interface StartFlags extends TuneFlags {
+  host: string;
+  port: string;
+}
+
+export function registerStartCommand(program: Command): void {
+  addTuneOptions(program.command('start').description('the whole pipeline: tracking server, tuning study, registry (then serving, once it exists)'))
+    .option('--host <host>', 'interface for the tracking server', '127.0.0.1')
+    .option('--port <port>', 'tracking server port (0 picks a free one)', '5000')
+    .action(async (flags: StartFlags) => {
+      const out = flags.json ? process.stderr : process.stdout;
+      const log = (message: string): void => void out.write(`${message}\n`);
+      const home = resolveHome(flags.home);
+      const backendStoreUri = defaultStoreUri(home);
+      const server = await startTrackingServer({
+        host: flags.host,
+        port: parseInteger('port', flags.port),
+        backendStoreUri,
+        artifactsDestination: defaultArtifactsDestination(home),
+      });
+      const address = server.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : Number(flags.port);
+      const trackingUrl = `http://${flags.host}:${port}`;
+      log(`tracking server and registry: ${trackingUrl}  (MLflow REST API under ${trackingUrl}/api/2.0/mlflow, metrics at ${trackingUrl}/metrics)`);
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) return;
+        stopping = true;
+        log('stopping: closing the tracking server');
+        void server.close().finally(() => process.exit(130));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        // The study writes to the same database the server serves (one shared connection), so
+        // runs appear in the server while they train.
+        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home }, log);
+        const modelUri = `models:/fashion-mnist@champion`;
+        log(
+          `\nstudy ${result.study}: best val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'} ` +
+            `(${result.trials.complete} complete, ${result.trials.pruned} pruned, ${result.trials.failed} failed, ${result.seconds.toFixed(1)} s)`,
+        );
+        log(`registered version ${result.version ?? '-'}: ${result.promotion ?? 'nothing registered'}`);
+        log(`champion: ${modelUri}  (runs: ${trackingUrl}/api/2.0/mlflow/runs/search, registry: ${trackingUrl}/api/2.0/mlflow/registered-models/get?name=fashion-mnist)`);
+        log('serving (port 8000) is not part of Kiln yet: the pipeline stops after registration.');
+        if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri }));
+      } finally {
+        process.removeListener('SIGINT', stop);
+        process.removeListener('SIGTERM', stop);
+        await server.close();
+      }
+    });
+}
