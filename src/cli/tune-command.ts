@@ -2,13 +2,16 @@
  * cli/tune-command — `kiln tune`: run a study from a profile (and kiln.yml), register its best
  * model and promote it if it beats the champion. `--json` ends with one JSON object.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { loadFashionMnist } from '../data/index.js';
 import { initEngine } from '../engine/index.js';
 import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
-import { runStudy, type StudyRunResult } from '../pipeline/study-run.js';
+import { runStudy, runStudyWorker, type StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
 import { parseInteger, parseNumber } from './parse.js';
 
@@ -46,19 +49,61 @@ export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> 
   return loadConfig({ profile: flags.profile, file, overrides: flagOverrides(flags) });
 }
 
+/** What a worker process needs, handed over in the KILN_TUNE_WORKER environment variable. */
+interface WorkerTask {
+  config: PipelineConfig;
+  index: number;
+  nTrials: number;
+  parentRunId: string;
+  storageUri: string;
+  home: string;
+  trackingUri: string;
+  dataDir?: string;
+  threads: number;
+}
+
+const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
+
 export async function tune(flags: TuneFlags, log: (message: string) => void): Promise<StudyRunResult> {
   const config = await loadTuneConfig(flags);
-  if (config.study.workers > 1) {
-    log(`note: ${config.study.workers} workers requested; this version runs the study's trials in one process`);
-  }
   const home = resolveHome(flags.home);
-  const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : undefined;
+  const workers = config.study.workers;
+  // The cores are divided among the workers' BLAS pools.
+  const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined;
   const engine = await initEngine({ threads, quiet: false });
   const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
   const tracking = await openTracking({ uri: flags.trackingUri, home });
+  const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string }): Promise<number | null> => {
+    const task: WorkerTask = { config, ...worker, home, trackingUri: tracking.uri, dataDir: flags.dataDir, threads: threads ?? 1 };
+    const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
+      env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
+    return new Promise((resolve) => child.once('close', (code) => resolve(code)));
+  };
   try {
-    log(`tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, tracking ${tracking.uri}`);
-    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log });
+    log(
+      `tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, ` +
+        `${workers} worker${workers === 1 ? '' : 's'}, tracking ${tracking.uri}`,
+    );
+    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, ...(workers > 1 ? { spawnWorker } : {}) });
+  } finally {
+    await tracking.close();
+  }
+}
+
+/** The hidden `kiln tune-worker` command: one extra worker of a running study. */
+async function tuneWorker(): Promise<void> {
+  const text = process.env.KILN_TUNE_WORKER;
+  if (!text) throw new Error('kiln tune-worker is started by kiln tune --workers N, not by hand');
+  const task = JSON.parse(text) as WorkerTask;
+  const log = (message: string): void => void process.stderr.write(`[worker ${task.index}] ${message}\n`);
+  const engine = await initEngine({ threads: task.threads, quiet: true });
+  const data = await loadFashionMnist({ dataDir: task.dataDir });
+  const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
+  try {
+    await runStudyWorker({ config: task.config, home: task.home, data, engine, tracking, storageUri: task.storageUri, parentRunId: task.parentRunId, workerIndex: task.index, nTrials: task.nTrials, log });
   } finally {
     await tracking.close();
   }
@@ -82,6 +127,7 @@ export function addTuneOptions(command: Command): Command {
 }
 
 export function registerTuneCommand(program: Command): void {
+  program.command('tune-worker', { hidden: true }).action(tuneWorker);
   addTuneOptions(program.command('tune').description('run a hyperparameter study, register its best model, promote it if it beats the champion')).action(
     async (flags: TuneFlags) => {
       const out = flags.json ? process.stderr : process.stdout;

@@ -25,13 +25,18 @@ import { SuccessiveHalvingPruner } from '../tune/pruners/successive-halving.js';
 import { RandomSampler } from '../tune/samplers/random.js';
 import { TPESampler } from '../tune/samplers/tpe.js';
 import { openStudyStorage } from '../tune/storage/sql.js';
-import { createStudy } from '../tune/study.js';
+import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
 import type { PipelineConfig } from './config.js';
 import { trainingObjective } from './objective.js';
 
 export interface StudyRunOptions {
   config: PipelineConfig;
+  /**
+   * Starts worker `index` (1 … workers-1) as another process running `nTrials` of the study;
+   * resolves when it exits, with its exit code. Without it, all trials run in this process.
+   */
+  spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string }) => Promise<number | null>;
   home: string;
   data: FashionMnist;
   engine: EngineInfo;
@@ -57,8 +62,16 @@ export interface StudyRunResult {
   seconds: number;
 }
 
-export function makeSampler(config: PipelineConfig): Sampler {
-  const seed = config.study.seed;
+/** Splits `total` trials between `workers` as evenly as possible (the first get the extra). */
+export function trialShares(total: number, workers: number): number[] {
+  return Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
+}
+
+export const HEARTBEAT_INTERVAL_MS = 5000;
+
+export function makeSampler(config: PipelineConfig, workerIndex = 0): Sampler {
+  // Each worker its own stream, or parallel workers would propose the same first points.
+  const seed = config.study.seed + workerIndex * 7919;
   // Constant liar keeps parallel workers from proposing the same point.
   return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar: config.study.workers > 1 });
 }
@@ -92,7 +105,8 @@ function count(trials: FrozenTrial[]): StudyRunResult['trials'] {
 export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult> {
   const { config, tracking, log } = options;
   const started = performance.now();
-  const storage = await openStudyStorage(studyStorageUri(options));
+  const storageUri = studyStorageUri(options);
+  const storage = await openStudyStorage(storageUri);
   const parent = await startTrainingRun(tracking, {
     runName: `${config.study.name}`,
     params: {
@@ -117,10 +131,27 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       pruner: makePruner(config),
       storage,
       loadIfExists: true,
-      heartbeatIntervalMs: 5000,
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     });
     const objective = trainingObjective({ config, home: options.home, data: options.data, engine: options.engine, tracking, parentRunId: parent.runId, log });
-    await study.optimize(objective, { nTrials: config.study.n_trials, timeout: config.study.timeout_s });
+    const shares = options.spawnWorker ? trialShares(config.study.n_trials, config.study.workers) : [config.study.n_trials];
+    const spawnWorker = options.spawnWorker;
+    const workers = spawnWorker
+      ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri }) : Promise.resolve(0)))
+      : [];
+    await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s });
+    const exits = await Promise.all(workers);
+    exits.forEach((code, i) => {
+      if (code !== 0) log(`worker ${i + 1} exited with ${String(code)}; its unfinished trial is marked FAIL once its heartbeat is stale`);
+    });
+    if (exits.some((code) => code !== 0)) {
+      // Every worker of this run has exited: whatever is still RUNNING past the grace period is orphaned.
+      const studyId = await storage.getStudyIdByName(config.study.name);
+      if (studyId !== undefined) {
+        await new Promise((resolve) => setTimeout(resolve, 2 * HEARTBEAT_INTERVAL_MS));
+        await storage.failStaleTrials(studyId, 2 * HEARTBEAT_INTERVAL_MS);
+      }
+    }
 
     const trials = await study.trials();
     const counts = count(trials);
@@ -191,6 +222,34 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
   } catch (error) {
     await parent.logger.end('FAILED');
     throw error;
+  } finally {
+    await storage.close();
+  }
+}
+
+/** One extra worker process of a study that `runStudy` started: runs its share of trials. */
+export async function runStudyWorker(options: {
+  config: PipelineConfig;
+  home: string;
+  data: FashionMnist;
+  engine: EngineInfo;
+  tracking: TrackingSession;
+  storageUri: string;
+  parentRunId: string;
+  workerIndex: number;
+  nTrials: number;
+  log: (message: string) => void;
+}): Promise<void> {
+  const { config } = options;
+  const storage = await openStudyStorage(options.storageUri);
+  try {
+    const study = await loadStudy(config.study.name, storage, {
+      sampler: makeSampler(config, options.workerIndex),
+      pruner: makePruner(config),
+      heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
+    });
+    const objective = trainingObjective({ ...options, parentRunId: options.parentRunId });
+    await study.optimize(objective, { nTrials: options.nTrials, timeout: config.study.timeout_s });
   } finally {
     await storage.close();
   }
