@@ -23,6 +23,8 @@ export interface TuneFlags {
   timeout?: string;
   epochs?: string;
   studyName?: string;
+  sampler?: string;
+  pruner?: string;
   trackingUri?: string;
   storage?: string;
   home?: string;
@@ -38,6 +40,8 @@ export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
   if (flags.nTrials !== undefined) study.n_trials = parseInteger('n-trials', flags.nTrials);
   if (flags.timeout !== undefined) study.timeout_s = parseNumber('timeout', flags.timeout);
   if (flags.studyName !== undefined) study.name = flags.studyName;
+  if (flags.sampler !== undefined) study.sampler = flags.sampler;
+  if (flags.pruner !== undefined) study.pruner = flags.pruner;
   const overrides: Record<string, unknown> = {};
   if (Object.keys(study).length > 0) overrides.study = study;
   if (flags.epochs !== undefined) overrides.training = { epochs: parseInteger('epochs', flags.epochs) };
@@ -118,6 +122,8 @@ export function addTuneOptions(command: Command): Command {
     .option('--timeout <seconds>', 'no new trial starts after this many seconds')
     .option('--epochs <n>', 'epochs per trial')
     .option('--study-name <name>', 'study to create or resume')
+    .option('--sampler <name>', 'tpe or random')
+    .option('--pruner <name>', 'median, percentile, successive-halving, hyperband or none')
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
     .option('--storage <uri>', 'database holding the study (default: the tracking database)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
