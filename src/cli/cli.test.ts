@@ -1,49 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
-const KILN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
-const REAL_DATA = ['/usr/share/datasets/fashion-mnist', fileURLToPath(new URL('../../../../shared/data/fashion-mnist', import.meta.url))].find(
-  (dir) => existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
-);
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  /** The last stdout line parsed as JSON. */
-  json: Record<string, unknown>;
-}
-
-function kiln(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines = stdout.trim().split('\n');
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
-      } catch {
-        // not JSON: left empty for the assertions to catch
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
-}
 
 describe('kiln train: bad input', () => {
   test('a hyperparameter out of range names the field and range, exits 2, and --json ends with the error object', async () => {
-    const run = await kiln(['train', '--layers', '128,0', '--json']);
+    const run = await runKiln(['train', '--layers', '128,0', '--json']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /KILN_ERR_INVALID_HYPERPARAMETER.*invalid layers\[1\]: expected an integer in \[1, 4096\], got 0/);
     assert.deepEqual(run.json, {
@@ -52,25 +18,25 @@ describe('kiln train: bad input', () => {
   });
 
   test('a value that is not a number names the flag', async () => {
-    const run = await kiln(['train', '--epochs', 'ten']);
+    const run = await runKiln(['train', '--epochs', 'ten']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /invalid epochs: expected a number, got "ten"/);
   });
 
   test('an unknown model family is refused with the choices', async () => {
-    const run = await kiln(['train', '--model', 'rnn']);
+    const run = await runKiln(['train', '--model', 'rnn']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /invalid model: expected mlp or cnn, got "rnn"/);
   });
 
   test('ranges of training options are checked before any data is read', async () => {
-    const run = await kiln(['train', '--lr', '0', '--data-dir', '/nonexistent']);
+    const run = await runKiln(['train', '--lr', '0', '--data-dir', '/nonexistent']);
     assert.equal(run.code, 2);
     assert.match(run.stderr, /invalid lr: expected a number in \(0, 1\], got 0/);
   });
 });
 
-describe('kiln train on the real Fashion-MNIST', { skip: REAL_DATA ? false : 'canonical Fashion-MNIST files not installed (bash scripts/setup-system.sh)' }, () => {
+describe('kiln train on the real Fashion-MNIST', { skip: SKIP_WITHOUT_DATA }, () => {
   let home = '';
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'kiln-cli-'));
@@ -81,8 +47,8 @@ describe('kiln train on the real Fashion-MNIST', { skip: REAL_DATA ? false : 'ca
 
   test('same seed, same machine: identical metrics; --json ends with the result; the model folder is written', async () => {
     const args = ['train', '--epochs', '1', '--seed', '7', '--home', home, '--json', '--data-dir', REAL_DATA ?? ''];
-    const first = await kiln([...args, '--out', join(home, 'a')]);
-    const second = await kiln([...args, '--out', join(home, 'b')]);
+    const first = await runKiln([...args, '--out', join(home, 'a')]);
+    const second = await runKiln([...args, '--out', join(home, 'b')]);
     assert.equal(first.code, 0, first.stderr);
     assert.equal(second.code, 0, second.stderr);
     for (const key of ['test_acc', 'test_loss', 'val_acc', 'val_loss', 'epochs']) assert.equal(first.json[key], second.json[key], key);
@@ -100,7 +66,7 @@ describe('kiln train on the real Fashion-MNIST', { skip: REAL_DATA ? false : 'ca
 
   // The seed's 3x128 lands at 0.880–0.887 by seed on this split; a wider MLP clears the bar with margin.
   test('an MLP reaches test accuracy >= 0.885 in 10 epochs', async () => {
-    const run = await kiln([
+    const run = await runKiln([
       'train', '--model', 'mlp', '--layers', '512,256,128', '--dropout', '0.2', '--epochs', '10', '--seed', '42', '--home', home, '--json',
     ]);
     assert.equal(run.code, 0, run.stderr);

@@ -1,39 +1,13 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../tracking/store/index.js';
+import { REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
-const KILN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
-const REAL_DATA = ['/usr/share/datasets/fashion-mnist', fileURLToPath(new URL('../../../../shared/data/fashion-mnist', import.meta.url))].find((dir) =>
-  existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
-);
 
-function kiln(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
-      } catch {
-        // left empty for the assertions
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
-}
-
-describe('kiln start and kiln tune, end to end on a reduced budget', { skip: REAL_DATA ? false : 'canonical Fashion-MNIST files not installed (bash scripts/setup-system.sh)' }, () => {
+describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKIP_WITHOUT_DATA }, () => {
   let home = '';
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'kiln-start-'));
@@ -43,7 +17,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: REA
   });
 
   test('kiln start: tracking server up, a study whose trials are child runs, the best tested, registered and made champion', async () => {
-    const run = await kiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    const run = await runKiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
     assert.equal(run.code, 0, run.stderr);
     const result = run.json as { version: string; promoted: boolean; test_acc: number; best_value: number; trials: { total: number }; tracking_url: string; parent_run_id: string };
     assert.equal(result.version, '1');
@@ -73,7 +47,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: REA
   });
 
   test('kiln tune resumes the study by name: numbering continues, and a worse model does not take @champion', async () => {
-    const run = await kiln(['tune', '--profile', 'seed', '--n-trials', '1', '--epochs', '1', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    const run = await runKiln(['tune', '--profile', 'seed', '--n-trials', '1', '--epochs', '1', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
     assert.equal(run.code, 0, run.stderr);
     const result = run.json as { trials: { total: number }; version: string; best_trial: number };
     assert.equal(result.trials.total, 3, 'two trials from kiln start plus this one');
@@ -89,7 +63,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: REA
   });
 
   test('an invalid configuration is refused with the key named, before any work', async () => {
-    const run = await kiln(['tune', '--profile', 'seed', '--workers', '0', '--home', home, '--json']);
+    const run = await runKiln(['tune', '--profile', 'seed', '--workers', '0', '--home', home, '--json']);
     assert.equal(run.code, 1);
     assert.match(String((run.json.error as { message: string }).message), /invalid config key "study.workers"/);
   });

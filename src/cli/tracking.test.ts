@@ -1,42 +1,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
-const KILN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
-const REAL_DATA = ['/usr/share/datasets/fashion-mnist', fileURLToPath(new URL('../../../../shared/data/fashion-mnist', import.meta.url))].find((dir) =>
-  existsSync(join(dir, 'train-images-idx3-ubyte.gz')),
-);
-
-function kiln(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string; json: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [KILN, ...args], { env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const last = stdout.trim().split('\n').pop() ?? '';
-      let json: Record<string, unknown> = {};
-      try {
-        json = JSON.parse(last) as Record<string, unknown>;
-      } catch {
-        // left empty for the assertions to catch
-      }
-      resolve({ code, stdout, stderr, json });
-    });
-  });
-}
 
 /** Starts `kiln server --port 0` and resolves with its URL once it listens. */
 async function startServer(home: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [KILN, 'server', '--port', '0', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [KILN_BIN, 'server', '--port', '0', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   for await (const line of lines) {
     if (line.startsWith('{')) return { url: (JSON.parse(line) as { url: string }).url, child };
@@ -56,7 +30,7 @@ interface WireRun {
   inputs: { dataset_inputs: { dataset: { name: string; digest: string } }[] };
 }
 
-describe('kiln train → tracking server → registry', { skip: REAL_DATA ? false : 'canonical Fashion-MNIST files not installed (bash scripts/setup-system.sh)' }, () => {
+describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DATA }, () => {
   let serverHome = '';
   let trainHome = '';
   let server: { url: string; child: ChildProcess } | null = null;
@@ -75,7 +49,7 @@ describe('kiln train → tracking server → registry', { skip: REAL_DATA ? fals
 
   test('a run trained against the server has its params, full metric history, dataset input and model artifacts; it registers and becomes champion', async () => {
     const url = server?.url ?? '';
-    const train = await kiln(['train', '--epochs', '1', '--seed', '3', '--home', trainHome, '--tracking-uri', url, '--json', '--data-dir', REAL_DATA ?? '']);
+    const train = await runKiln(['train', '--epochs', '1', '--seed', '3', '--home', trainHome, '--tracking-uri', url, '--json', '--data-dir', REAL_DATA ?? '']);
     assert.equal(train.code, 0, train.stderr);
     const runId = train.json.run_id as string;
     assert.match(runId, /^[0-9a-f]{32}$/);
@@ -98,17 +72,17 @@ describe('kiln train → tracking server → registry', { skip: REAL_DATA ? fals
     assert.equal(metadata.format, 'kiln-model');
     assert.equal(metadata.metrics.test_acc, train.json.test_acc);
 
-    const registered = await kiln(['models', 'register', '--run', runId, '--tracking-uri', url, '--json']);
+    const registered = await runKiln(['models', 'register', '--run', runId, '--tracking-uri', url, '--json']);
     assert.equal(registered.code, 0, registered.stderr);
     assert.equal((registered.json.model_version as { version: string }).version, '1');
 
-    const alias = await kiln(['models', 'alias', '1', '--tracking-uri', url, '--reason', 'first model', '--json']);
+    const alias = await runKiln(['models', 'alias', '1', '--tracking-uri', url, '--reason', 'first model', '--json']);
     assert.equal(alias.code, 0, alias.stderr);
     assert.equal(alias.json.moved, true);
     const champion = (await api(url, 'registered-models/alias?name=fashion-mnist&alias=champion')) as { model_version: { version: string; run_id: string } };
     assert.equal(champion.model_version.run_id, runId);
 
-    const history2 = await kiln(['models', 'history', '--tracking-uri', url, '--json']);
+    const history2 = await runKiln(['models', 'history', '--tracking-uri', url, '--json']);
     const events = history2.json.events as { alias: string; from_version: string | null; to_version: string; reason: string }[];
     assert.deepEqual(
       events.map(({ alias: a, from_version, to_version, reason }) => ({ a, from_version, to_version, reason })),
@@ -117,7 +91,7 @@ describe('kiln train → tracking server → registry', { skip: REAL_DATA ? fals
   });
 
   test('a run trained on the embedded store is served by `kiln server` on the same home', async () => {
-    const train = await kiln(['train', '--epochs', '1', '--seed', '4', '--home', trainHome, '--json', '--data-dir', REAL_DATA ?? '']);
+    const train = await runKiln(['train', '--epochs', '1', '--seed', '4', '--home', trainHome, '--json', '--data-dir', REAL_DATA ?? '']);
     assert.equal(train.code, 0, train.stderr);
     const embedded = await startServer(trainHome);
     try {
@@ -131,7 +105,7 @@ describe('kiln train → tracking server → registry', { skip: REAL_DATA ? fals
   });
 
   test('registering a run that does not exist is a clear 404-coded error', async () => {
-    const run = await kiln(['models', 'register', '--run', 'f'.repeat(32), '--tracking-uri', server?.url ?? '', '--json']);
+    const run = await runKiln(['models', 'register', '--run', 'f'.repeat(32), '--tracking-uri', server?.url ?? '', '--json']);
     assert.equal(run.code, 1);
     assert.equal((run.json.error as { code: string }).code, 'RESOURCE_DOES_NOT_EXIST');
   });

@@ -12,6 +12,7 @@
  * const study = await createStudy({ studyName: 'mlp', storage, loadIfExists: true });
  */
 import { openDatabase, type SqlDriver, type SqlExecutor } from '../../tracking/store/index.js';
+import { toExternal, toInternal } from '../distributions.js';
 import type { CategoricalChoice, Distribution, FrozenTrial, StudyDirection, StudyStorage, StudySummary, TrialState } from '../types.js';
 
 interface TrialRow {
@@ -21,12 +22,6 @@ interface TrialRow {
   value: number | null;
   datetime_start: number | null;
   datetime_complete: number | null;
-}
-
-function toExternal(internal: number, distribution: Distribution): CategoricalChoice {
-  if (distribution.type === 'categorical') return distribution.choices[Math.round(internal)] ?? null;
-  if (distribution.type === 'int') return Math.round(internal);
-  return internal;
 }
 
 function finished(state: TrialState): boolean {
@@ -123,9 +118,7 @@ export class SqlStudyStorage implements StudyStorage {
       for (const [name, value] of Object.entries(params)) {
         const distribution = distributions[name];
         if (distribution === undefined) throw new Error(`enqueued parameter "${name}" has no distribution`);
-        const internal = distribution.type === 'categorical' ? distribution.choices.indexOf(value) : Number(value);
-        if (distribution.type === 'categorical' && internal < 0) throw new Error(`enqueued value ${String(value)} is not a choice of "${name}"`);
-        await this.insertParam(tx, trial.trialId, name, internal, distribution);
+        await this.insertParam(tx, trial.trialId, name, toInternal(distribution, value), distribution);
       }
     });
     return this.getTrial(trial.trialId);
@@ -282,7 +275,7 @@ export class SqlStudyStorage implements StudyStorage {
       const distribution = JSON.parse(p.distribution_json) as Distribution;
       trial.distributions[p.name] = distribution;
       trial.internalParams[p.name] = Number(p.internal_value);
-      trial.params[p.name] = toExternal(Number(p.internal_value), distribution);
+      trial.params[p.name] = toExternal(distribution, Number(p.internal_value));
     }
     for (const v of values) byId.get(Number(v.trial_id))?.intermediateValues.set(Number(v.step), v.is_nan ? Number.NaN : Number(v.value));
     for (const a of attrs) {
