@@ -17,7 +17,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
   });
 
   test('kiln start: tracking server up, a study whose trials are child runs, the best tested, registered and made champion', async () => {
-    const run = await runKiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    const run = await runKiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--metrics-port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
     assert.equal(run.code, 0, run.stderr);
     const result = run.json as { version: string; promoted: boolean; test_acc: number; best_value: number; trials: { total: number }; tracking_url: string; parent_run_id: string };
     assert.equal(result.version, '1');
@@ -26,6 +26,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
     assert.ok(result.test_acc > 0.3 && result.test_acc <= 1, `test_acc ${result.test_acc}`);
     assert.match(result.tracking_url, /^http:\/\/127\.0\.0\.1:\d+$/);
     assert.match(run.stderr, /tracking server and registry: http:\/\/127\.0\.0\.1:\d+/);
+    assert.match(run.stderr, /trainer metrics \(Prometheus\): http:\/\/127\.0\.0\.1:\d+\/metrics/);
 
     const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
     try {

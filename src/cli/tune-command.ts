@@ -13,6 +13,7 @@ import { initEngine } from '../engine/index.js';
 import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
 import { runStudy, runStudyWorker, type StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
+import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
 import { parseInteger, parseNumber } from './parse.js';
 
 export interface TuneFlags {
@@ -30,6 +31,7 @@ export interface TuneFlags {
   home?: string;
   dataDir?: string;
   threads?: string;
+  metricsPort?: string;
   json?: boolean;
 }
 
@@ -86,13 +88,17 @@ export async function tune(flags: TuneFlags, log: (message: string) => void): Pr
     log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
     return new Promise((resolve) => child.once('close', (code) => resolve(code)));
   };
+  const metrics = flags.metricsPort !== undefined ? new TrainingMetrics() : undefined;
+  const endpoint = metrics ? await serveMetrics(metrics, { port: parseInteger('metrics-port', flags.metricsPort ?? '8001') }) : null;
+  if (endpoint) log(`trainer metrics (Prometheus): ${endpoint.url}`);
   try {
     log(
       `tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, ` +
         `${workers} worker${workers === 1 ? '' : 's'}, tracking ${tracking.uri}`,
     );
-    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, ...(workers > 1 ? { spawnWorker } : {}) });
+    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, ...(workers > 1 ? { spawnWorker } : {}) });
   } finally {
+    await endpoint?.close();
     await tracking.close();
   }
 }
@@ -129,6 +135,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--data-dir <dir>', 'folder holding the Fashion-MNIST files')
     .option('--threads <n>', 'OpenBLAS threads')
+    .option('--metrics-port <port>', 'expose the trainer/study Prometheus metrics on this port (kiln start: 8001)')
     .option('--json', 'print the result as one JSON object on the last stdout line');
 }
 

@@ -9,7 +9,7 @@ import type { FashionMnist } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import type { ModelSpec } from '../models/index.js';
 import { finishTrainingRun, startTrainingRun, type TrackingSession } from '../tracking/client/index.js';
-import { DEFAULT_TRAINING, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
+import { type Callback, DEFAULT_TRAINING, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
 import { TrialPruned } from '../tune/errors.js';
 import type { BaseTrial } from '../tune/trial.js';
 import type { FloatRange, IntRange, PipelineConfig } from './config.js';
@@ -61,6 +61,8 @@ export interface ObjectiveContext {
   tracking: TrackingSession | null;
   parentRunId: string | null;
   log: (message: string) => void;
+  /** Trainer callbacks every trial gets (e.g. the Prometheus metrics). */
+  callbacks?: Callback[];
 }
 
 /** Folder where a trial's model is written. */
@@ -103,7 +105,7 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
     });
     let outcome;
     try {
-      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner], sinks: run ? [run.logger] : [], progress: null });
+      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner, ...(context.callbacks ?? [])], sinks: run ? [run.logger] : [], progress: null });
     } catch (error) {
       if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
       throw error;

@@ -27,6 +27,7 @@ import { TPESampler } from '../tune/samplers/tpe.js';
 import { openStudyStorage } from '../tune/storage/sql.js';
 import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
+import type { TrainingMetrics } from '../observability/trainer-metrics.js';
 import type { PipelineConfig } from './config.js';
 import { trainingObjective } from './objective.js';
 
@@ -44,6 +45,8 @@ export interface StudyRunOptions {
   /** Database holding the study (default: the tracking store when it is a database, else <home>/tracking.db). */
   storageUri?: string;
   log: (message: string) => void;
+  /** Prometheus metrics of the trainer and the study, when exposed. */
+  metrics?: TrainingMetrics;
 }
 
 export interface StudyRunResult {
@@ -133,13 +136,34 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       loadIfExists: true,
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     });
-    const objective = trainingObjective({ config, home: options.home, data: options.data, engine: options.engine, tracking, parentRunId: parent.runId, log });
+    const objective = trainingObjective({
+      config,
+      home: options.home,
+      data: options.data,
+      engine: options.engine,
+      tracking,
+      parentRunId: parent.runId,
+      log,
+      callbacks: options.metrics ? [options.metrics] : [],
+    });
+    const metrics = options.metrics;
+    const observe = metrics
+      ? [
+          async (): Promise<void> => {
+            const all = await study.trials();
+            const counts = count(all);
+            const running = all.filter((t) => t.state === 'RUNNING').length;
+            const values = all.filter((t) => t.state === 'COMPLETE' && t.value !== null).map((t) => t.value as number);
+            metrics.setStudy({ running, complete: counts.complete, pruned: counts.pruned, failed: counts.failed }, values.length ? Math.max(...values) : null);
+          },
+        ]
+      : [];
     const shares = options.spawnWorker ? trialShares(config.study.n_trials, config.study.workers) : [config.study.n_trials];
     const spawnWorker = options.spawnWorker;
     const workers = spawnWorker
       ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri }) : Promise.resolve(0)))
       : [];
-    await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s });
+    await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s, callbacks: observe });
     const exits = await Promise.all(workers);
     exits.forEach((code, i) => {
       if (code !== 0) log(`worker ${i + 1} exited with ${String(code)}; its unfinished trial is marked FAIL once its heartbeat is stale`);

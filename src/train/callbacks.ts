@@ -41,6 +41,10 @@ export interface BatchEnd {
   loss: number;
   /** Running training accuracy over the epoch so far. */
   accuracy: number;
+  /** Samples in this batch. */
+  size?: number;
+  /** Learning rate used for this step. */
+  learningRate?: number;
   samplesSeen: number;
   epochElapsedSeconds: number;
 }

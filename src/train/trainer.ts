@@ -148,6 +148,8 @@ export class Trainer {
             globalStep,
             loss,
             accuracy: correct / seen,
+            size: batch.size,
+            learningRate: optimizer.learningRate,
             samplesSeen: seen,
             epochElapsedSeconds: (performance.now() - epochStart) / 1000,
           };
