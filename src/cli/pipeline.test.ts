@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openStore } from '../tracking/store/index.js';
-import { REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
+import { KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
 
 describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKIP_WITHOUT_DATA }, () => {
@@ -59,6 +59,39 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
       assert.ok(history.length >= 1);
       assert.equal(history[0].to_version, '1');
     } finally {
+      await store.close();
+    }
+  });
+
+  test('Ctrl-C during a trial: the trial becomes FAIL (interrupted), the study run KILLED, exit code 130', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      [KILN_BIN, 'tune', '--profile', 'seed', '--study-name', 'interrupted', '--n-trials', '5', '--epochs', '40', '--pruner', 'none', '--home', home, '--data-dir', REAL_DATA ?? ''],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' } },
+    );
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('parent run')) resolve();
+      });
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    child.kill('SIGINT');
+    assert.equal(await exited, 130);
+    const { openStudyStorage } = await import('../tune/storage/sql.js');
+    const storage = await openStudyStorage(`sqlite:///${join(home, 'tracking.db')}`);
+    const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
+    try {
+      const trials = await storage.getAllTrials((await storage.getStudyIdByName('interrupted')) as number);
+      assert.deepEqual(trials.map((t) => [t.number, t.state]), [[0, 'FAIL']]);
+      assert.equal(trials[0].systemAttrs.fail_reason, 'interrupted');
+      const parentId = /parent run ([0-9a-f]{32})/.exec(output)?.[1] ?? '';
+      assert.equal((await store.getRun(parentId)).info.status, 'KILLED');
+    } finally {
+      await storage.close();
       await store.close();
     }
   });

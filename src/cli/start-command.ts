@@ -37,18 +37,22 @@ export function registerStartCommand(program: Command): void {
       const trackingUrl = `http://${flags.host}:${port}`;
       log(`tracking server and registry: ${trackingUrl}  (MLflow REST API under ${trackingUrl}/api/2.0/mlflow, metrics at ${trackingUrl}/metrics)`);
       let stopping = false;
+      let interrupt: (() => Promise<void>) | null = null;
       const stop = (): void => {
         if (stopping) return;
         stopping = true;
-        log('stopping: closing the tracking server');
-        void server.close().finally(() => process.exit(130));
+        log('interrupted: marking running trials FAIL, the study run KILLED, and closing the tracking server');
+        void (interrupt?.() ?? Promise.resolve())
+          .catch(() => undefined)
+          .then(() => server.close())
+          .finally(() => process.exit(130));
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
       try {
         // The study writes to the same database the server serves (one shared connection), so
         // runs appear in the server while they train.
-        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log);
+        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn));
         const modelUri = `models:/fashion-mnist@champion`;
         log(
           `\nstudy ${result.study}: best val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'} ` +

@@ -70,7 +70,7 @@ interface WorkerTask {
 
 const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
 
-export async function tune(flags: TuneFlags, log: (message: string) => void): Promise<StudyRunResult> {
+export async function tune(flags: TuneFlags, log: (message: string) => void, onInterruptible?: (interrupt: () => Promise<void>) => void): Promise<StudyRunResult> {
   const config = await loadTuneConfig(flags);
   const home = resolveHome(flags.home);
   const workers = config.study.workers;
@@ -96,7 +96,7 @@ export async function tune(flags: TuneFlags, log: (message: string) => void): Pr
       `tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, ` +
         `${workers} worker${workers === 1 ? '' : 's'}, tracking ${tracking.uri}`,
     );
-    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, ...(workers > 1 ? { spawnWorker } : {}) });
+    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, onInterruptible, ...(workers > 1 ? { spawnWorker } : {}) });
   } finally {
     await endpoint?.close();
     await tracking.close();
@@ -145,7 +145,16 @@ export function registerTuneCommand(program: Command): void {
     async (flags: TuneFlags) => {
       const out = flags.json ? process.stderr : process.stdout;
       const log = (message: string): void => void out.write(`${message}\n`);
-      const result = await tune(flags, log);
+      let interrupt: (() => Promise<void>) | null = null;
+      const stop = (): void => {
+        log('interrupted: marking running trials FAIL and the study run KILLED');
+        void (interrupt?.() ?? Promise.resolve()).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      const result = await tune(flags, log, (fn) => (interrupt = fn));
+      process.removeListener('SIGINT', stop);
+      process.removeListener('SIGTERM', stop);
       log(
         `best trial ${String(result.best_trial)}: val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'}; ` +
           `${result.trials.complete} complete, ${result.trials.pruned} pruned, ${result.trials.failed} failed in ${result.seconds.toFixed(1)} s` +

@@ -47,6 +47,11 @@ export interface StudyRunOptions {
   log: (message: string) => void;
   /** Prometheus metrics of the trainer and the study, when exposed. */
   metrics?: TrainingMetrics;
+  /**
+   * Receives a function that winds the study down after an interruption (Ctrl-C): trials still
+   * RUNNING become FAIL (reason "interrupted") and the parent run ends KILLED.
+   */
+  onInterruptible?: (interrupt: () => Promise<void>) => void;
 }
 
 export interface StudyRunResult {
@@ -126,6 +131,15 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
     dataset: { name: 'fashion-mnist', sha256: options.data.sha256, sources: options.data.sources },
   });
   log(`study ${config.study.name} (profile ${config.profile}): parent run ${parent.runId}`);
+  options.onInterruptible?.(async () => {
+    const studyId = await storage.getStudyIdByName(config.study.name);
+    if (studyId !== undefined) {
+      for (const trial of await storage.getAllTrials(studyId, ['RUNNING'])) {
+        if (await storage.setTrialStateValue(trial.trialId, 'FAIL')) await storage.setTrialSystemAttr(trial.trialId, 'fail_reason', 'interrupted');
+      }
+    }
+    await parent.logger.end('KILLED');
+  });
   try {
     const study = await createStudy({
       studyName: config.study.name,
