@@ -121,7 +121,24 @@ function mutableCopy(trial: FrozenTrial): FrozenTrial {
   };
 }
 
-export class Trial implements BaseTrial {
+/** The typed suggest methods, shared by every trial kind: each builds its distribution and defers to `suggest`. */
+abstract class SuggestingTrial {
+  abstract suggest(name: string, distribution: Distribution): CategoricalChoice;
+
+  suggestFloat(name: string, low: number, high: number, options: SuggestFloatOptions = {}): number {
+    return this.suggest(name, floatDistribution(low, high, options)) as number;
+  }
+
+  suggestInt(name: string, low: number, high: number, options: SuggestIntOptions = {}): number {
+    return this.suggest(name, intDistribution(low, high, options)) as number;
+  }
+
+  suggestCategorical<T extends CategoricalChoice>(name: string, choices: readonly T[]): T {
+    return this.suggest(name, categoricalDistribution(choices)) as T;
+  }
+}
+
+export class Trial extends SuggestingTrial implements BaseTrial {
   private readonly host: TrialHost;
   private readonly local: FrozenTrial;
   private readonly view: SnapshotView;
@@ -134,6 +151,7 @@ export class Trial implements BaseTrial {
 
   /** @internal Trials come from `study.ask()` / `study.optimize()`. */
   constructor(host: TrialHost, trial: FrozenTrial, snapshot: readonly FrozenTrial[]) {
+    super();
     this.host = host;
     this.local = mutableCopy(trial);
     const fixed = trial.systemAttrs.fixed_params;
@@ -194,18 +212,6 @@ export class Trial implements BaseTrial {
   /** The trial as this process sees it (pending writes included). */
   frozen(): FrozenTrial {
     return mutableCopy(this.local);
-  }
-
-  suggestFloat(name: string, low: number, high: number, options: SuggestFloatOptions = {}): number {
-    return this.suggest(name, floatDistribution(low, high, options)) as number;
-  }
-
-  suggestInt(name: string, low: number, high: number, options: SuggestIntOptions = {}): number {
-    return this.suggest(name, intDistribution(low, high, options)) as number;
-  }
-
-  suggestCategorical<T extends CategoricalChoice>(name: string, choices: readonly T[]): T {
-    return this.suggest(name, categoricalDistribution(choices)) as T;
   }
 
   /** Suggests a value of `name` from any distribution (what the typed suggest methods call). */
@@ -335,7 +341,7 @@ export class Trial implements BaseTrial {
  * FixedTrial): each `suggest*` returns the given value (throwing when the name is missing or a
  * categorical value is not among the choices), `report` records, `shouldPrune` is false.
  */
-export class FixedTrial implements BaseTrial {
+export class FixedTrial extends SuggestingTrial implements BaseTrial {
   readonly number: number;
   private readonly given: Record<string, CategoricalChoice>;
   private readonly suggested: Record<string, CategoricalChoice> = {};
@@ -344,6 +350,7 @@ export class FixedTrial implements BaseTrial {
   readonly intermediateValues = new Map<number, number>();
 
   constructor(params: Record<string, CategoricalChoice>, number = 0) {
+    super();
     this.given = { ...params };
     this.number = number;
   }
@@ -358,18 +365,6 @@ export class FixedTrial implements BaseTrial {
 
   get userAttrs(): Record<string, unknown> {
     return { ...this.attrs };
-  }
-
-  suggestFloat(name: string, low: number, high: number, options: SuggestFloatOptions = {}): number {
-    return this.suggest(name, floatDistribution(low, high, options)) as number;
-  }
-
-  suggestInt(name: string, low: number, high: number, options: SuggestIntOptions = {}): number {
-    return this.suggest(name, intDistribution(low, high, options)) as number;
-  }
-
-  suggestCategorical<T extends CategoricalChoice>(name: string, choices: readonly T[]): T {
-    return this.suggest(name, categoricalDistribution(choices)) as T;
   }
 
   suggest(name: string, distribution: Distribution): CategoricalChoice {
