@@ -21,7 +21,7 @@ interface ServerFlags {
 export function registerServerCommand(program: Command): void {
   program
     .command('server')
-    .description('run the tracking server and model registry (MLflow REST API 2.0) with its UI')
+    .description('run the tracking server and model registry (MLflow REST API 2.0)')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '5000')
     .option('--backend-store-uri <uri>', 'sqlite:///<file> or postgresql://user:pass@host:port/db (default sqlite:///<home>/tracking.db)')
