@@ -33,7 +33,7 @@ describe('normalization and constants', () => {
     assert.equal(FASHION_MNIST_MEAN, 0.286);
     assert.equal(FASHION_MNIST_STD, 0.353);
     assert.deepEqual(FASHION_MNIST_NORMALIZATION, { formula: '(x/255 - mean)/std', scale: 255, mean: 0.286, std: 0.353 });
-    assert.deepEqual(CLASS_NAMES, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Bag', 'Sneaker', 'Ankle boot']);
+    assert.deepEqual(CLASS_NAMES, ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot']);
   });
 
   test('normalizePixels is (x/255 - mean)/std as float32, and round-trips', () => {

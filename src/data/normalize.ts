@@ -11,6 +11,7 @@ export const IMAGE_HEIGHT = 28;
 export const IMAGE_WIDTH = 28;
 export const IMAGE_SIZE = IMAGE_HEIGHT * IMAGE_WIDTH;
 
+/** Label index → name, as zalandoresearch/fashion-mnist defines them (7 is Sneaker, 8 is Bag). */
 export const CLASS_NAMES: readonly string[] = Object.freeze([
   'T-shirt/top',
   'Trouser',
@@ -19,8 +20,8 @@ export const CLASS_NAMES: readonly string[] = Object.freeze([
   'Coat',
   'Sandal',
   'Shirt',
-  'Bag',
   'Sneaker',
+  'Bag',
   'Ankle boot',
 ]);
 export const NUM_CLASSES = CLASS_NAMES.length;
