@@ -9,6 +9,7 @@ import { KILN_VERSION } from '../common/version.js';
 import { TrackingError } from '../tracking/store/errors.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
+import { registerServeCommand } from './serve-command.js';
 import { registerTrainCommands } from './train-command.js';
 import { registerStartCommand } from './start-command.js';
 import { registerTuneCommand } from './tune-command.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrainCommands(program);
   registerModelsCommands(program);
   registerServerCommand(program);
+  registerServeCommand(program);
   registerTuneCommand(program);
   registerStartCommand(program);
   return program;

@@ -1,0 +1,65 @@
+/**
+ * cli/serve-command — `kiln serve`: the inference API for a model folder or a registry model
+ * (`models:/fashion-mnist@champion`, resolved through the tracking URI).
+ */
+import type { Command } from 'commander';
+import { resolveHome } from '../common/home.js';
+import { parseInteger } from './parse.js';
+import { startServe } from '../serve/index.js';
+
+interface ServeFlags {
+  modelUri: string;
+  host: string;
+  port: string;
+  trackingUri?: string;
+  home?: string;
+  engine: string;
+  threads: string;
+  maxBatch: string;
+  maxWaitMs: string;
+  maxUploadBytes: string;
+  json?: boolean;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow); /health, /ready, /metrics')
+    .requiredOption('--model-uri <uri>', 'a model folder, or models:/<name>@<alias> / models:/<name>/<version> from the registry')
+    .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
+    .option('--port <port>', 'port (0 picks a free one)', '8000')
+    .option('--tracking-uri <uri>', 'tracking server or store for models:/ URIs (default $KILN_TRACKING_URI, then the embedded store)')
+    .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
+    .option('--engine <engine>', 'auto (ONNX Runtime, tfjs if the export fails), onnx or tfjs', 'auto')
+    .option('--threads <n>', 'ONNX Runtime intra-op threads', '1')
+    .option('--max-batch <n>', 'most examples coalesced into one inference call', '64')
+    .option('--max-wait-ms <ms>', 'how long an idle engine waits for more requests to batch', '0')
+    .option('--max-upload-bytes <n>', 'largest uploaded image', String(10 * 1024 * 1024))
+    .option('--json', 'print {"url", ...} as one JSON line once ready')
+    .action(async (flags: ServeFlags) => {
+      const engine = flags.engine;
+      if (engine !== 'auto' && engine !== 'onnx' && engine !== 'tfjs') throw new Error(`--engine must be auto, onnx or tfjs, got ${engine}`);
+      const server = await startServe({
+        modelUri: flags.modelUri,
+        host: flags.host,
+        port: parseInteger('port', flags.port),
+        home: resolveHome(flags.home),
+        trackingUri: flags.trackingUri,
+        engine,
+        threads: parseInteger('threads', flags.threads),
+        maxBatch: parseInteger('max-batch', flags.maxBatch),
+        maxWaitMs: parseInteger('max-wait-ms', flags.maxWaitMs),
+        maxUploadBytes: parseInteger('max-upload-bytes', flags.maxUploadBytes),
+      });
+      const model = server.current();
+      console.log(`kiln serve listening on ${server.url}`);
+      if (flags.json) console.log(JSON.stringify({ url: server.url, model: model ? { name: model.name, version: model.version, engine: model.predictor.engine } : null }));
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          void server.close().finally(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    });
+}

@@ -1,0 +1,313 @@
+/**
+ * serve/app — the inference API (Fastify).
+ *
+ *   POST /predict          multipart image (field any name) or a raw image/* body → one prediction
+ *   POST /predict/batch    {"images": [base64 image | 784 pixel values 0–255, …]} → {"predictions": [...]}
+ *   POST /invocations      MLflow scoring: {"instances": [...]} or {"inputs": [...]} of pixel arrays → {"predictions": [[p…]]}
+ *   GET  /health           alive;  GET /ready: 200 once a model is loaded, 503 before
+ *   GET  /metrics          Prometheus
+ *
+ * Client errors are `{"error": {"code", "message"}}` with a 4xx status; nothing a client sends
+ * makes a 5xx or stops the server.
+ */
+import multipart from '@fastify/multipart';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { badRequest, ServeError } from './errors.js';
+import { createServeMetrics, type ServeMetrics } from './metrics.js';
+import { retireModel, type ServedModel } from './model.js';
+import { decodeBase64, decodeImage, DEFAULT_PIXEL_LIMIT, flattenPixels, normalizePixels } from './preprocess.js';
+
+export interface ServeAppOptions {
+  /** Largest uploaded image, bytes (default 10 MiB). */
+  maxUploadBytes?: number;
+  /** Largest JSON body, bytes (default 32 MiB). */
+  maxJsonBytes?: number;
+  /** Most images in one batch request (default 256). */
+  maxBatchItems?: number;
+  pixelLimit?: number;
+  /** Default top_k of /predict (default 3). */
+  topK?: number;
+  logger?: boolean;
+  defaultMetrics?: boolean;
+}
+
+export interface ServeApp {
+  app: FastifyInstance;
+  metrics: ServeMetrics;
+  /** The model being served, or null before the first load. */
+  current(): ServedModel | null;
+  /** Swaps in a model; the previous one finishes its in-flight work, then is freed. */
+  setModel(model: ServedModel): Promise<void>;
+  close(): Promise<void>;
+}
+
+const errorSchema = {
+  type: 'object',
+  properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } }, required: ['code', 'message'] } },
+} as const;
+
+const predictionSchema = {
+  type: 'object',
+  properties: {
+    prediction: { type: 'string' },
+    class_id: { type: 'integer' },
+    confidence: { type: 'number' },
+    top_k: { type: 'array', items: { type: 'object', properties: { label: { type: 'string' }, probability: { type: 'number' } } } },
+    model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
+    timing_ms: { type: 'object', properties: { preprocess: { type: 'number' }, inference: { type: 'number' }, total: { type: 'number' } } },
+  },
+} as const;
+
+const pixelsOrImage = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1 }] } as const;
+
+function describe(model: ServedModel, probs: Float32Array, topK: number) {
+  let best = 0;
+  for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+  const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
+  return {
+    prediction: model.metadata.classNames[best] ?? String(best),
+    class_id: best,
+    confidence: probs[best]!,
+    top_k: order.slice(0, topK).map((i) => ({ label: model.metadata.classNames[i] ?? String(i), probability: probs[i]! })),
+  };
+}
+
+export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
+  const maxUploadBytes = options.maxUploadBytes ?? 10 * 1024 * 1024;
+  const maxJsonBytes = options.maxJsonBytes ?? 32 * 1024 * 1024;
+  const maxBatchItems = options.maxBatchItems ?? 256;
+  const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
+  const defaultTopK = options.topK ?? 3;
+  const metrics = createServeMetrics({ defaultMetrics: options.defaultMetrics });
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxJsonBytes, return503OnClosing: true });
+  let model: ServedModel | null = null;
+
+  /** Requests hold a lease on the model they started with, so a swap never frees it under them. */
+  const leases = new Map<ServedModel, number>();
+  const held = new WeakMap<FastifyRequest, ServedModel>();
+  const requireModelFor = (request: FastifyRequest): ServedModel => {
+    if (!model) throw new ServeError(503, 'MODEL_NOT_READY', 'no model is loaded yet');
+    leases.set(model, (leases.get(model) ?? 0) + 1);
+    held.set(request, model);
+    return model;
+  };
+  const release = (request: FastifyRequest): void => {
+    const served = held.get(request);
+    if (!served) return;
+    held.delete(request);
+    const count = (leases.get(served) ?? 1) - 1;
+    if (count <= 0) leases.delete(served);
+    else leases.set(served, count);
+  };
+  const retireWhenFree = async (served: ServedModel): Promise<void> => {
+    const deadline = Date.now() + 30_000;
+    while ((leases.get(served) ?? 0) > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    await retireModel(served);
+  };
+
+  const onBatch = (engine: string) => (size: number, seconds: number) => {
+    metrics.batchSize.observe(size);
+    metrics.inference.observe({ engine }, seconds);
+  };
+
+  void app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 10, parts: 20 } });
+  app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_request, body, done) => done(null, body));
+
+  app.addHook('onRequest', async () => {
+    metrics.inFlight.inc();
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    release(request);
+    metrics.inFlight.dec();
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+    metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
+  });
+
+  app.setErrorHandler((error: FastifyError | ServeError, request: FastifyRequest, reply: FastifyReply) => {
+    let status = error.statusCode ?? 500;
+    let code = error.code ?? 'ERROR';
+    let message = error.message;
+    if (error instanceof ServeError) {
+      // as is
+    } else if ((error as FastifyError).validation) {
+      status = 400;
+      code = 'INVALID_REQUEST';
+    } else if (status === 413 || code === 'FST_REQ_FILE_TOO_LARGE' || code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      status = 413;
+      code = 'PAYLOAD_TOO_LARGE';
+      message = `the upload exceeds the limit (${maxUploadBytes} bytes for images, ${maxJsonBytes} for JSON): ${message}`;
+    } else if (status === 415) {
+      code = 'UNSUPPORTED_MEDIA_TYPE';
+    } else if (error instanceof SyntaxError || code === 'FST_ERR_CTP_INVALID_JSON_BODY' || code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      status = 400;
+      code = 'INVALID_JSON';
+    } else if (status >= 400 && status < 500) {
+      code = code.replace(/^FST_(ERR_)?/, '') || 'BAD_REQUEST';
+    } else {
+      status = 500;
+      code = 'INTERNAL';
+      request.log.error(error);
+    }
+    void reply.status(status).send({ error: { code, message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
+  });
+
+  app.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
+
+  app.get('/ready', async (_request, reply) => {
+    if (!model) return reply.status(503).send({ status: 'not ready', error: { code: 'MODEL_NOT_READY', message: 'no model is loaded yet' } });
+    return { status: 'ready', model: { name: model.name, version: model.version, engine: model.predictor.engine, source: model.source } };
+  });
+
+  app.get('/metrics', async (_request, reply) => {
+    void reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  app.post<{ Querystring: { top_k?: number } }>(
+    '/predict',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
+        response: { 200: predictionSchema, '4xx': errorSchema },
+      },
+    },
+    async (request) => {
+      const start = performance.now();
+      const served = requireModelFor(request);
+      let bytes: Buffer;
+      if (request.isMultipart()) {
+        const file = await request.file();
+        if (!file) throw badRequest('NO_FILE', 'the multipart request has no file part');
+        bytes = await file.toBuffer();
+      } else if (Buffer.isBuffer(request.body)) {
+        bytes = request.body;
+      } else {
+        throw new ServeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as multipart/form-data (a file field) or as an image/* body');
+      }
+      if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the uploaded file is empty');
+      const input = new Float32Array(served.predictor.inputSize);
+      await decodeImage(bytes, served.metadata.preprocessing, input, 0, pixelLimit);
+      const preprocessed = performance.now();
+      metrics.preprocess.observe((preprocessed - start) / 1000);
+      const result = await served.batcher.submit(input, 1);
+      const answer = describe(served, result.probabilities, Math.min(request.query.top_k ?? defaultTopK, served.predictor.classes));
+      metrics.confidence.observe(answer.confidence);
+      metrics.predictions.inc({ class: answer.prediction });
+      const end = performance.now();
+      return {
+        ...answer,
+        model: { name: served.name, version: served.version },
+        timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: end - start },
+      };
+    },
+  );
+
+  /** Turns a list of base64 images or pixel arrays into model input. */
+  async function toInput(served: ServedModel, items: unknown[]): Promise<Float32Array> {
+    if (items.length > maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${maxBatchItems} items per request, got ${items.length}`);
+    const size = served.predictor.inputSize;
+    const input = new Float32Array(items.length * size);
+    await Promise.all(
+      items.map(async (item, i) => {
+        if (typeof item === 'string') {
+          await decodeImage(decodeBase64(item, i), served.metadata.preprocessing, input, i * size, pixelLimit).catch((error: unknown) => {
+            if (error instanceof ServeError) throw new ServeError(error.statusCode, error.code, `item ${i}: ${error.message}`);
+            throw error;
+          });
+        } else {
+          normalizePixels(flattenPixels(item, size, i), served.metadata.preprocessing, input, i * size);
+        }
+      }),
+    );
+    return input;
+  }
+
+  app.post<{ Body: { images: unknown[] }; Querystring: { top_k?: number } }>(
+    '/predict/batch',
+    {
+      schema: {
+        querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
+        body: { type: 'object', required: ['images'], properties: { images: { type: 'array', minItems: 1, items: pixelsOrImage } } },
+      },
+    },
+    async (request) => {
+      const start = performance.now();
+      const served = requireModelFor(request);
+      const items = request.body.images;
+      const input = await toInput(served, items);
+      const preprocessed = performance.now();
+      metrics.preprocess.observe((preprocessed - start) / 1000);
+      const result = await served.batcher.submit(input, items.length);
+      const classes = served.predictor.classes;
+      const topK = Math.min(request.query.top_k ?? defaultTopK, classes);
+      const predictions = items.map((_, i) => {
+        const answer = describe(served, result.probabilities.subarray(i * classes, (i + 1) * classes), topK);
+        metrics.confidence.observe(answer.confidence);
+        metrics.predictions.inc({ class: answer.prediction });
+        return answer;
+      });
+      return {
+        predictions,
+        model: { name: served.name, version: served.version },
+        timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: performance.now() - start },
+      };
+    },
+  );
+
+  app.post<{ Body: { instances?: unknown[]; inputs?: unknown } }>(
+    '/invocations',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          properties: { instances: { type: 'array', minItems: 1 }, inputs: { anyOf: [{ type: 'array', minItems: 1 }, { type: 'object' }] } },
+        },
+      },
+    },
+    async (request) => {
+      const served = requireModelFor(request);
+      const body = request.body;
+      let items: unknown[];
+      if (Array.isArray(body.instances)) items = body.instances;
+      else if (Array.isArray(body.inputs)) items = body.inputs;
+      else if (body.inputs && typeof body.inputs === 'object') {
+        const values = Object.values(body.inputs as Record<string, unknown>);
+        if (values.length !== 1 || !Array.isArray(values[0])) throw badRequest('INVALID_REQUEST', '"inputs" as an object must hold exactly one named array of examples');
+        items = values[0] as unknown[];
+      } else throw badRequest('INVALID_REQUEST', 'expected {"instances": [...]} or {"inputs": [...]} (MLflow scoring protocol)');
+      if (items.length === 0) throw badRequest('INVALID_REQUEST', 'no examples');
+      // A single example given flat (784 numbers, or [28][28]) rather than as a list of examples.
+      const size = served.predictor.inputSize;
+      if (typeof items[0] === 'number' || (Array.isArray(items[0]) && (items[0] as unknown[]).length !== size && items.flat(3).length === size)) items = [items];
+      const input = await toInput(served, items);
+      const result = await served.batcher.submit(input, items.length);
+      const classes = served.predictor.classes;
+      const predictions = items.map((_, i) => Array.from(result.probabilities.subarray(i * classes, (i + 1) * classes)));
+      return { predictions };
+    },
+  );
+
+  return {
+    app,
+    metrics,
+    current: () => model,
+    async setModel(next: ServedModel): Promise<void> {
+      const previous = model;
+      next.batcher.onBatch = onBatch(next.predictor.engine);
+      model = next;
+      metrics.modelInfo.reset();
+      metrics.modelInfo.set({ name: next.name, version: next.version, engine: next.predictor.engine, source: next.source }, 1);
+      metrics.modelLoadedAt.set(next.loadedAt.getTime() / 1000);
+      if (previous && previous !== next) await retireWhenFree(previous);
+    },
+    async close(): Promise<void> {
+      await app.close();
+      if (model) await retireModel(model);
+      model = null;
+    },
+  };
+}

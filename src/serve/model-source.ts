@@ -1,0 +1,116 @@
+/**
+ * serve/model-source — where the served model comes from: a local folder, or a registry URI
+ * `models:/<name>@<alias>` (or `models:/<name>/<version>`) resolved through the tracking URI.
+ *
+ * Against a tracking server the model folder's files are listed and downloaded over the proxied
+ * artifact API into `<home>/serving-cache/<name>/<version>/` (written beside, then renamed, so
+ * a half-downloaded folder is never used); with the embedded store they are read in place from
+ * `<artifacts destination>/<path of the mlflow-artifacts: URI>`.
+ */
+import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../common/errors.js';
+import { defaultArtifactsDestination, openTracking, PROXY_SCHEME, proxiedPath } from '../tracking/client/index.js';
+import type { ModelVersion } from '../tracking/store/types.js';
+
+export interface ResolvedModel {
+  folder: string;
+  name: string;
+  version: string;
+  source: string;
+}
+
+export interface ResolveOptions {
+  home: string;
+  trackingUri?: string;
+  artifactsDestination?: string;
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+export function parseRegistryUri(uri: string): { name: string; alias?: string; version?: string } | null {
+  const match = /^models:\/([^@/]+)(?:@([^/]+)|\/([^/]+))$/.exec(uri);
+  if (!match) return null;
+  return { name: decodeURIComponent(match[1]!), ...(match[2] ? { alias: match[2] } : {}), ...(match[3] ? { version: match[3] } : {}) };
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+interface ListedFile {
+  path: string;
+  is_dir?: boolean;
+}
+
+async function downloadFolder(server: string, remoteDir: string, target: string, authorization?: string): Promise<number> {
+  const base = `${server.replace(/\/+$/, '')}/api/2.0/mlflow-artifacts/artifacts`;
+  const headers: Record<string, string> = authorization ? { authorization } : {};
+  let count = 0;
+  const walk = async (dir: string, into: string): Promise<void> => {
+    const response = await fetch(`${base}?path=${encodeURIComponent(dir)}`, { headers });
+    if (!response.ok) throw new KilnError('KILN_ERR_MODEL_DOWNLOAD', `listing ${dir} on ${server} failed: HTTP ${response.status} ${await response.text()}`);
+    const { files = [] } = (await response.json()) as { files?: ListedFile[] };
+    for (const file of files) {
+      const name = file.path.split('/').pop()!;
+      if (file.is_dir) {
+        await walk(`${dir}/${name}`, join(into, name));
+        continue;
+      }
+      const url = `${base}/${`${dir}/${name}`.split('/').map(encodeURIComponent).join('/')}`;
+      const got = await fetch(url, { headers });
+      if (!got.ok) throw new KilnError('KILN_ERR_MODEL_DOWNLOAD', `downloading ${url} failed: HTTP ${got.status}`);
+      const to = join(into, name);
+      await mkdir(dirname(to), { recursive: true });
+      await writeFile(to, Buffer.from(await got.arrayBuffer()));
+      count += 1;
+    }
+  };
+  await walk(remoteDir, target);
+  return count;
+}
+
+/** Resolves a model URI to a local folder (downloading it when it lives on a tracking server). */
+export async function resolveModelUri(uri: string, options: ResolveOptions): Promise<ResolvedModel> {
+  const registry = parseRegistryUri(uri);
+  if (!registry) {
+    if (uri.startsWith('models:')) throw new KilnError('KILN_ERR_MODEL_URI', `bad model URI ${uri}: use models:/<name>@<alias> or models:/<name>/<version>`);
+    return { folder: uri, name: '', version: 'local', source: uri };
+  }
+  const env = options.env ?? process.env;
+  const tracking = await openTracking({ uri: options.trackingUri, home: options.home, env, artifactsDestination: options.artifactsDestination });
+  try {
+    const version: ModelVersion = registry.alias
+      ? await tracking.store.getModelVersionByAlias(registry.name, registry.alias)
+      : await tracking.store.getModelVersion(registry.name, registry.version!);
+    const source = version.source ?? '';
+    if (!source.startsWith(PROXY_SCHEME)) throw new KilnError('KILN_ERR_MODEL_URI', `model version ${registry.name}/${version.version} has source ${source}, not an ${PROXY_SCHEME} URI`);
+    const path = proxiedPath(source);
+    if (!tracking.remote) {
+      const folder = join(options.artifactsDestination ?? defaultArtifactsDestination(options.home), path);
+      return { folder, name: registry.name, version: String(version.version), source: `${uri} (${source})` };
+    }
+    const cache = join(options.home, 'serving-cache', encodeURIComponent(registry.name), String(version.version));
+    if (!(await exists(join(cache, 'kiln-model.json')))) {
+      const staging = `${cache}.tmp-${process.pid}-${Date.now()}`;
+      try {
+        const token = env.KILN_TRACKING_TOKEN ?? env.MLFLOW_TRACKING_TOKEN;
+        const username = env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME;
+        const password = env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD;
+        const authorization = token ? `Bearer ${token}` : username !== undefined ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+        const files = await downloadFolder(tracking.uri, path, staging, authorization);
+        if (files === 0) throw new KilnError('KILN_ERR_MODEL_DOWNLOAD', `${source} holds no files`);
+        await rm(cache, { recursive: true, force: true });
+        await mkdir(dirname(cache), { recursive: true });
+        await rename(staging, cache);
+      } catch (error) {
+        await rm(staging, { recursive: true, force: true });
+        throw error;
+      }
+    }
+    return { folder: cache, name: registry.name, version: String(version.version), source: `${uri} (${source})` };
+  } finally {
+    await tracking.close();
+  }
+}

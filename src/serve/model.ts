@@ -1,0 +1,86 @@
+/**
+ * serve/model — a model ready to serve: its metadata, its engine and its micro-batcher.
+ *
+ * `loadServedModel(folder)` prefers ONNX Runtime: `model.onnx` when the folder has one, else the
+ * tfjs model exported to ONNX in memory; it falls back to tfjs when asked (`engine: 'tfjs'`) or
+ * when the export fails. A folder may hold only `model.onnx` + `kiln-model.json` (a model made
+ * elsewhere, e.g. exported from PyTorch): kiln-model.json then states `inputShape` (the ONNX
+ * input without its batch dimension), `classNames`, `preprocessing` and, optionally,
+ * `"output": "logits"` when the model ends without a softmax.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { initEngine } from '../engine/index.js';
+import { exportOnnx, ONNX_FILE } from '../models/onnx/export.js';
+import { type KilnModelMetadata, loadModelFolder, readModelMetadata, TOPOLOGY_FILE } from '../models/saved-model.js';
+import { MicroBatcher, type BatcherOptions } from './batcher.js';
+import { OnnxPredictor, type Predictor, TfjsPredictor } from './predictor.js';
+
+export interface ServedModel {
+  name: string;
+  version: string;
+  source: string;
+  metadata: KilnModelMetadata;
+  predictor: Predictor;
+  batcher: MicroBatcher;
+  loadedAt: Date;
+}
+
+export interface LoadOptions extends BatcherOptions {
+  engine?: 'auto' | 'onnx' | 'tfjs';
+  threads?: number;
+  /** Registry version (default 'local'). */
+  version?: string;
+  source?: string;
+  log?: (message: string) => void;
+}
+
+const exists = (path: string): Promise<boolean> =>
+  access(path).then(
+    () => true,
+    () => false,
+  );
+
+export async function loadServedModel(folder: string, options: LoadOptions = {}): Promise<ServedModel> {
+  const metadata = await readModelMetadata(folder);
+  const engine = options.engine ?? 'auto';
+  const log = options.log ?? (() => {});
+  const onnxOptions = {
+    threads: options.threads,
+    inputShape: metadata.inputShape,
+    classes: metadata.classNames.length,
+    softmax: (metadata as { output?: string }).output === 'logits',
+  };
+  let predictor: Predictor | null = null;
+  if (engine !== 'tfjs') {
+    if (await exists(join(folder, ONNX_FILE))) {
+      predictor = await OnnxPredictor.create(join(folder, ONNX_FILE), onnxOptions);
+    } else if (await exists(join(folder, TOPOLOGY_FILE))) {
+      await initEngine({ quiet: true });
+      const { model } = await loadModelFolder(folder);
+      try {
+        predictor = await OnnxPredictor.create(exportOnnx(model, { name: metadata.name }), onnxOptions);
+      } catch (error) {
+        if (engine === 'onnx') throw error;
+        log(`ONNX export failed (${error instanceof Error ? error.message : String(error)}); serving with tfjs`);
+      } finally {
+        model.dispose();
+      }
+    } else if (engine === 'onnx') {
+      throw new Error(`${folder} has neither ${ONNX_FILE} nor ${TOPOLOGY_FILE}`);
+    }
+  }
+  predictor ??= await TfjsPredictor.fromFolder(folder);
+  if (predictor.classes !== metadata.classNames.length) {
+    await predictor.dispose();
+    throw new Error(`the model answers ${predictor.classes} classes but kiln-model.json names ${metadata.classNames.length}`);
+  }
+  const batcher = new MicroBatcher(predictor, options);
+  return { name: metadata.name, version: options.version ?? 'local', source: options.source ?? folder, metadata, predictor, batcher, loadedAt: new Date() };
+}
+
+/** Waits for in-flight work of a retired model, then frees it. */
+export async function retireModel(model: ServedModel): Promise<void> {
+  await model.batcher.drain();
+  await model.predictor.dispose();
+}

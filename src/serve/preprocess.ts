@@ -1,0 +1,83 @@
+/**
+ * serve/preprocess — image bytes or pixel arrays → the model's input, as kiln-model.json says:
+ * grayscale, resized to [H, W], optionally inverted, then x' = (x * scale - mean) / std.
+ *
+ * Decoding runs in sharp (libvips on libuv's thread pool), so it never blocks the event loop.
+ * Only raster formats are accepted (PNG, JPEG, WebP, GIF, TIFF); sharp's pixel limit refuses
+ * decompression bombs and absurd dimensions before any pixel is decoded.
+ */
+import sharp from 'sharp';
+import type { Preprocessing } from '../models/saved-model.js';
+import { badRequest, ServeError } from './errors.js';
+
+export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff'] as const;
+/** Default pixel limit: 40 megapixels (sharp's own default is 268 MP). */
+export const DEFAULT_PIXEL_LIMIT = 40_000_000;
+
+sharp.cache(false);
+
+/** Normalizes 0–255 pixel values into `out` at `offset`. */
+export function normalizePixels(pixels: ArrayLike<number>, pre: Preprocessing, out: Float32Array, offset = 0): void {
+  const { scale, mean, std, invert } = pre;
+  for (let i = 0; i < pixels.length; i++) {
+    const p = invert ? 255 - pixels[i]! : pixels[i]!;
+    out[offset + i] = (p * scale - mean) / std;
+  }
+}
+
+/** Decodes an image and writes its normalized pixels into `out` at `offset`. */
+export async function decodeImage(
+  bytes: Uint8Array,
+  pre: Preprocessing,
+  out: Float32Array,
+  offset = 0,
+  pixelLimit = DEFAULT_PIXEL_LIMIT,
+): Promise<void> {
+  if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the image is empty');
+  const [height, width] = pre.size;
+  let pixels: Buffer;
+  try {
+    const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'warning', animated: false });
+    const meta = await image.metadata();
+    if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
+      throw new ServeError(415, 'UNSUPPORTED_IMAGE_FORMAT', `image format ${meta.format ?? 'unknown'} is not accepted (use ${ACCEPTED_FORMATS.join(', ')})`);
+    }
+    pixels = await image
+      .flatten({ background: pre.invert ? '#ffffff' : '#000000' })
+      .grayscale()
+      .resize(width, height, { fit: 'fill' })
+      .extractChannel(0)
+      .raw()
+      .toBuffer();
+  } catch (error) {
+    if (error instanceof ServeError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    if (/pixel limit/i.test(message)) throw badRequest('IMAGE_TOO_LARGE', `the image has more pixels than the limit (${pixelLimit}): ${message}`);
+    throw badRequest('INVALID_IMAGE', `the file is not a readable image: ${message}`);
+  }
+  if (pixels.length !== width * height) throw badRequest('INVALID_IMAGE', `decoded ${pixels.length} pixels, expected ${width * height}`);
+  normalizePixels(pixels, pre, out, offset);
+}
+
+/** Decodes base64 (plain or a data: URL) into bytes, or throws a 400. */
+export function decodeBase64(text: string, index: number): Buffer {
+  const body = text.startsWith('data:') ? text.slice(text.indexOf(',') + 1) : text;
+  if (!/^[A-Za-z0-9+/_\-\s]*={0,2}\s*$/.test(body)) throw badRequest('INVALID_BASE64', `item ${index}: not valid base64`);
+  const bytes = Buffer.from(body, 'base64');
+  if (bytes.length === 0) throw badRequest('EMPTY_FILE', `item ${index}: empty image`);
+  return bytes;
+}
+
+/** Flattens a 784-value array, a [28][28] or a [28][28][1] nested array of 0–255 pixels. */
+export function flattenPixels(value: unknown, expected: number, index: number): number[] {
+  const flat = Array.isArray(value) ? (value as unknown[]).flat(3) : null;
+  if (!flat || flat.length !== expected) {
+    throw badRequest('WRONG_SIZE', `item ${index}: expected ${expected} pixel values, got ${flat ? flat.length : typeof value}`);
+  }
+  for (const v of flat) {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 255) {
+      throw badRequest('INVALID_PIXEL', `item ${index}: pixel values must be numbers in [0, 255], got ${JSON.stringify(v)}`);
+    }
+  }
+  return flat as number[];
+}
