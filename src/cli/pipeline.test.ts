@@ -16,17 +16,52 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
     await rm(home, { recursive: true, force: true });
   });
 
-  test('kiln start: tracking server up, a study whose trials are child runs, the best tested, registered and made champion', async () => {
-    const run = await runKiln(['start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--metrics-port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
-    assert.equal(run.code, 0, run.stderr);
-    const result = run.json as { version: string; promoted: boolean; test_acc: number; best_value: number; trials: { total: number }; tracking_url: string; parent_run_id: string };
+  test('kiln start: tracking server up, a study whose trials are child runs, the best tested, registered, made champion and served', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(
+      process.execPath,
+      [KILN_BIN, 'start', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--port', '0', '--metrics-port', '0', '--serve-port', '0', '--home', home, '--data-dir', REAL_DATA ?? '', '--json'],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '' } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    const line = await new Promise<string>((resolve, reject) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+        const json = stdout.split('\n').find((l) => l.startsWith('{'));
+        if (json) resolve(json);
+      });
+      void exited.then((code) => reject(new Error(`kiln start exited (${String(code)}) before its result: ${stderr}`)));
+    });
+    const result = JSON.parse(line) as {
+      version: string;
+      promoted: boolean;
+      test_acc: number;
+      trials: { total: number };
+      tracking_url: string;
+      api_url: string;
+      parent_run_id: string;
+    };
     assert.equal(result.version, '1');
     assert.equal(result.promoted, true);
     assert.equal(result.trials.total, 2);
     assert.ok(result.test_acc > 0.3 && result.test_acc <= 1, `test_acc ${result.test_acc}`);
     assert.match(result.tracking_url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    assert.match(run.stderr, /tracking server and registry: http:\/\/127\.0\.0\.1:\d+/);
-    assert.match(run.stderr, /trainer metrics \(Prometheus\): http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    assert.match(stderr, /trainer metrics \(Prometheus\): http:\/\/127\.0\.0\.1:\d+\/metrics/);
+
+    // The champion answers on the prediction API while the pipeline runs.
+    assert.equal((await fetch(`${result.api_url}/ready`)).status, 200);
+    const prediction = await fetch(`${result.api_url}/predict/batch`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ images: [Array.from({ length: 784 }, (_, i) => (i % 28 > 8 && i % 28 < 20 ? 200 : 0))] }),
+    });
+    assert.equal(prediction.status, 200, await prediction.clone().text());
+    assert.match(await prediction.text(), /"prediction"/);
+    child.kill('SIGINT');
+    assert.equal(await exited, 0, 'Ctrl-C while serving is a clean shutdown');
 
     const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
     try {

@@ -1,13 +1,14 @@
 /**
  * cli/start-command — `kiln start` (what `npm start` runs): the whole pipeline in one command.
  * It starts the tracking server (port 5000), runs the study of the chosen profile on the
- * embedded store that server serves, registers the best model and moves @champion to it when it
- * is better, prints every URL, and shuts everything down cleanly (also on Ctrl-C). Serving on
- * port 8000 joins it when the API exists; until then the pipeline stops after registration.
+ * embedded store that server serves (trainer metrics on 8001), registers the best model and
+ * moves @champion to it when it is better, serves @champion on port 8000, prints every URL, and
+ * shuts everything down cleanly on Ctrl-C.
  */
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
+import { startServe, type RunningServe } from '../serve/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
 import { parseInteger } from './parse.js';
 import { addTuneOptions, tune, type TuneFlags } from './tune-command.js';
@@ -15,12 +16,16 @@ import { addTuneOptions, tune, type TuneFlags } from './tune-command.js';
 interface StartFlags extends TuneFlags {
   host: string;
   port: string;
+  servePort: string;
+  serve: boolean;
 }
 
 export function registerStartCommand(program: Command): void {
-  addTuneOptions(program.command('start').description('the whole pipeline: tracking server, tuning study, registry (then serving, once it exists)'))
+  addTuneOptions(program.command('start').description('the whole pipeline: tracking server, tuning study, registry, then the prediction API serving @champion'))
     .option('--host <host>', 'interface for the tracking server', '127.0.0.1')
     .option('--port <port>', 'tracking server port (0 picks a free one)', '5000')
+    .option('--serve-port <port>', 'port of the prediction API serving @champion (0 picks a free one)', '8000')
+    .option('--no-serve', 'stop after registration instead of serving the champion')
     .action(async (flags: StartFlags) => {
       const out = flags.json ? process.stderr : process.stdout;
       const log = (message: string): void => void out.write(`${message}\n`);
@@ -49,6 +54,7 @@ export function registerStartCommand(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
+      let serving: RunningServe | null = null;
       try {
         // The study writes to the same database the server serves (one shared connection), so
         // runs appear in the server while they train.
@@ -60,11 +66,25 @@ export function registerStartCommand(program: Command): void {
         );
         log(`registered version ${result.version ?? '-'}: ${result.promotion ?? 'nothing registered'}`);
         log(`champion: ${modelUri}  (runs: ${trackingUrl}/api/2.0/mlflow/runs/search, registry: ${trackingUrl}/api/2.0/mlflow/registered-models/get?name=fashion-mnist)`);
-        log('serving (port 8000) is not part of Kiln yet: the pipeline stops after registration.');
-        if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri }));
+        if (flags.serve) {
+          serving = await startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: parseInteger('serve-port', flags.servePort), log });
+          log(`prediction API: ${serving.url}  (POST ${serving.url}/predict with an image; ${serving.url}/ready, ${serving.url}/metrics)`);
+        }
+        if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri, ...(serving ? { api_url: serving.url } : {}) }));
+        if (serving) {
+          log('serving until Ctrl-C');
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
+          await new Promise<void>((resolve) => {
+            process.once('SIGINT', () => resolve());
+            process.once('SIGTERM', () => resolve());
+          });
+          log('stopping: closing the prediction API and the tracking server');
+        }
       } finally {
         process.removeListener('SIGINT', stop);
         process.removeListener('SIGTERM', stop);
+        await serving?.close();
         await server.close();
       }
     });
