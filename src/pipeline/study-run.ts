@@ -218,7 +218,11 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       const bestRun = typeof best.userAttrs.run_id === 'string' ? best.userAttrs.run_id : null;
       if (bestRun) {
         await tracking.store.logBatch(bestRun, { metrics: [{ key: 'test_acc', value: testAcc, step: 0, timestamp: Date.now() }] });
-        const registered = await registerModelVersion(tracking.store, { runId: bestRun, name: config.registry.model_name, description: `best of study ${config.study.name}` });
+        // A resumed study whose best trial did not change already registered that run: reuse it.
+        const earlier = await tracking.store
+          .searchModelVersions({ filter: `name = '${config.registry.model_name.replace(/'/g, "\\'")}' and run_id = '${bestRun}'`, max_results: 1 });
+        const registered =
+          earlier.items[0] ?? (await registerModelVersion(tracking.store, { runId: bestRun, name: config.registry.model_name, description: `best of study ${config.study.name}` }));
         version = registered.version;
         promotion = await promoteIfBetter(tracking.store, { name: config.registry.model_name, version, alias: config.registry.alias, metric: config.registry.metric });
         log(`registered ${config.registry.model_name} version ${version}; ${promotion.moved ? 'moved' : 'kept'} @${config.registry.alias}: ${promotion.reason}`);
