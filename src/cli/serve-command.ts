@@ -18,13 +18,15 @@ interface ServeFlags {
   maxBatch: string;
   maxWaitMs: string;
   maxUploadBytes: string;
+  pollInterval: string;
+  retryMax: string;
   json?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
   program
     .command('serve')
-    .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow); /health, /ready, /metrics')
+    .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow), /v2/models/{name}/infer (KServe v2); /health, /ready, /metrics, /docs')
     .requiredOption('--model-uri <uri>', 'a model folder, or models:/<name>@<alias> / models:/<name>/<version> from the registry')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '8000')
@@ -35,6 +37,8 @@ export function registerServeCommand(program: Command): void {
     .option('--max-batch <n>', 'most examples coalesced into one inference call', '64')
     .option('--max-wait-ms <ms>', 'how long an idle engine waits for more requests to batch', '0')
     .option('--max-upload-bytes <n>', 'largest uploaded image', String(10 * 1024 * 1024))
+    .option('--poll-interval <seconds>', 'how often a models:/<name>@<alias> URI is checked for a moved alias (0: never)', '10')
+    .option('--retry-max <seconds>', 'longest wait between tries while the registry model does not exist yet', '30')
     .option('--json', 'print {"url", ...} as one JSON line once ready')
     .action(async (flags: ServeFlags) => {
       const engine = flags.engine;
@@ -50,16 +54,22 @@ export function registerServeCommand(program: Command): void {
         maxBatch: parseInteger('max-batch', flags.maxBatch),
         maxWaitMs: parseInteger('max-wait-ms', flags.maxWaitMs),
         maxUploadBytes: parseInteger('max-upload-bytes', flags.maxUploadBytes),
+        pollIntervalMs: parseInteger('poll-interval', flags.pollInterval) * 1000,
+        retryMaxMs: Math.max(1, parseInteger('retry-max', flags.retryMax)) * 1000,
       });
-      const model = server.current();
       console.log(`kiln serve listening on ${server.url}`);
-      if (flags.json) console.log(JSON.stringify({ url: server.url, model: model ? { name: model.name, version: model.version, engine: model.predictor.engine } : null }));
-      await new Promise<void>((resolve) => {
+      const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
           void server.close().finally(resolve);
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
       });
+      if (flags.json) {
+        void server.ready.then((model) => {
+          if (model) console.log(JSON.stringify({ url: server.url, model: { name: model.name, version: model.version, engine: model.predictor.engine } }));
+        });
+      }
+      await stopped;
     });
 }

@@ -6,11 +6,16 @@
  *   POST /invocations      MLflow scoring: {"instances": [...]} or {"inputs": [...]} of pixel arrays → {"predictions": [[p…]]}
  *   GET  /health           alive;  GET /ready: 200 once a model is loaded, 503 before
  *   GET  /metrics          Prometheus
+ *   KServe v2              /v2/health/live, /v2/health/ready, /v2/models/{name}[/ready], POST /v2/models/{name}/infer
+ *   GET  /docs             Swagger UI (served from the package, offline); /docs/json the OpenAPI document
  *
+ * The route schemas are the single source of both request validation and the OpenAPI document.
  * Client errors are `{"error": {"code", "message"}}` with a 4xx status; nothing a client sends
  * makes a 5xx or stops the server.
  */
 import multipart from '@fastify/multipart';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
@@ -29,6 +34,8 @@ export interface ServeAppOptions {
   topK?: number;
   logger?: boolean;
   defaultMetrics?: boolean;
+  /** Serve Swagger UI at /docs and the OpenAPI document at /docs/json (default true). */
+  docs?: boolean;
 }
 
 export interface ServeApp {
@@ -38,6 +45,8 @@ export interface ServeApp {
   current(): ServedModel | null;
   /** Swaps in a model; the previous one finishes its in-flight work, then is freed. */
   setModel(model: ServedModel): Promise<void>;
+  /** Why no model is loaded yet (answered by /ready while it says 503); null for the default. */
+  setNotReadyReason(reason: string | null): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +65,12 @@ const predictionSchema = {
     model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
     timing_ms: { type: 'object', properties: { preprocess: { type: 'number' }, inference: { type: 'number' }, total: { type: 'number' } } },
   },
+} as const;
+
+const uploadSchema = {
+  type: 'object',
+  required: ['file'],
+  properties: { file: { type: 'string', format: 'binary', description: 'PNG, JPEG, WebP, GIF or TIFF image' } },
 } as const;
 
 const pixelsOrImage = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1 }] } as const;
@@ -81,12 +96,13 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   const metrics = createServeMetrics({ defaultMetrics: options.defaultMetrics });
   const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxJsonBytes, return503OnClosing: true });
   let model: ServedModel | null = null;
+  let notReadyReason: string | null = null;
 
   /** Requests hold a lease on the model they started with, so a swap never frees it under them. */
   const leases = new Map<ServedModel, number>();
   const held = new WeakMap<FastifyRequest, ServedModel>();
   const requireModelFor = (request: FastifyRequest): ServedModel => {
-    if (!model) throw new ServeError(503, 'MODEL_NOT_READY', 'no model is loaded yet');
+    if (!model) throw new ServeError(503, 'MODEL_NOT_READY', notReadyReason ?? 'no model is loaded yet');
     leases.set(model, (leases.get(model) ?? 0) + 1);
     held.set(request, model);
     return model;
@@ -155,146 +171,255 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url}` } });
   });
 
-  app.get('/health', { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
-
-  app.get('/ready', async (_request, reply) => {
-    if (!model) return reply.status(503).send({ status: 'not ready', error: { code: 'MODEL_NOT_READY', message: 'no model is loaded yet' } });
-    return { status: 'ready', model: { name: model.name, version: model.version, engine: model.predictor.engine, source: model.source } };
-  });
-
-  app.get('/metrics', async (_request, reply) => {
-    void reply.header('content-type', metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
-  app.post<{ Querystring: { top_k?: number } }>(
-    '/predict',
-    {
-      schema: {
-        querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
-        response: { 200: predictionSchema, '4xx': errorSchema },
+  if (options.docs !== false) {
+    void app.register(swagger, {
+      openapi: {
+        openapi: '3.0.3',
+        info: { title: 'Kiln inference API', version: '1', description: 'Fashion-MNIST classification: the champion model from the Kiln registry, served by ONNX Runtime.' },
       },
-    },
-    async (request) => {
-      const start = performance.now();
-      const served = requireModelFor(request);
-      let bytes: Buffer;
-      if (request.isMultipart()) {
-        const file = await request.file();
-        if (!file) throw badRequest('NO_FILE', 'the multipart request has no file part');
-        bytes = await file.toBuffer();
-      } else if (Buffer.isBuffer(request.body)) {
-        bytes = request.body;
-      } else {
-        throw new ServeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as multipart/form-data (a file field) or as an image/* body');
-      }
-      if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the uploaded file is empty');
-      const input = new Float32Array(served.predictor.inputSize);
-      await decodeImage(bytes, served.metadata.preprocessing, input, 0, pixelLimit);
-      const preprocessed = performance.now();
-      metrics.preprocess.observe((preprocessed - start) / 1000);
-      const result = await served.batcher.submit(input, 1);
-      const answer = describe(served, result.probabilities, Math.min(request.query.top_k ?? defaultTopK, served.predictor.classes));
-      metrics.confidence.observe(answer.confidence);
-      metrics.predictions.inc({ class: answer.prediction });
-      const end = performance.now();
-      return {
-        ...answer,
-        model: { name: served.name, version: served.version },
-        timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: end - start },
-      };
-    },
-  );
-
-  /** Turns a list of base64 images or pixel arrays into model input. */
-  async function toInput(served: ServedModel, items: unknown[]): Promise<Float32Array> {
-    if (items.length > maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${maxBatchItems} items per request, got ${items.length}`);
-    const size = served.predictor.inputSize;
-    const input = new Float32Array(items.length * size);
-    await Promise.all(
-      items.map(async (item, i) => {
-        if (typeof item === 'string') {
-          await decodeImage(decodeBase64(item, i), served.metadata.preprocessing, input, i * size, pixelLimit).catch((error: unknown) => {
-            if (error instanceof ServeError) throw new ServeError(error.statusCode, error.code, `item ${i}: ${error.message}`);
-            throw error;
-          });
-        } else {
-          normalizePixels(flattenPixels(item, size, i), served.metadata.preprocessing, input, i * size);
-        }
-      }),
-    );
-    return input;
+      transform: ({ schema, url }) => {
+        // A multipart upload is parsed by the handler, not validated: describe it for the document only.
+        if (url === '/predict' && schema) return { schema: { ...schema, consumes: ['multipart/form-data'], body: uploadSchema }, url };
+        return { schema, url };
+      },
+    });
+    void app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null, tryItOutEnabled: true }, staticCSP: true });
   }
 
-  app.post<{ Body: { images: unknown[] }; Querystring: { top_k?: number } }>(
-    '/predict/batch',
-    {
-      schema: {
-        querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
-        body: { type: 'object', required: ['images'], properties: { images: { type: 'array', minItems: 1, items: pixelsOrImage } } },
-      },
-    },
-    async (request) => {
-      const start = performance.now();
-      const served = requireModelFor(request);
-      const items = request.body.images;
-      const input = await toInput(served, items);
-      const preprocessed = performance.now();
-      metrics.preprocess.observe((preprocessed - start) / 1000);
-      const result = await served.batcher.submit(input, items.length);
-      const classes = served.predictor.classes;
-      const topK = Math.min(request.query.top_k ?? defaultTopK, classes);
-      const predictions = items.map((_, i) => {
-        const answer = describe(served, result.probabilities.subarray(i * classes, (i + 1) * classes), topK);
-        metrics.confidence.observe(answer.confidence);
-        metrics.predictions.inc({ class: answer.prediction });
-        return answer;
-      });
-      return {
-        predictions,
-        model: { name: served.name, version: served.version },
-        timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: performance.now() - start },
-      };
-    },
-  );
+  void app.register(async (app) => {
+    app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
-  app.post<{ Body: { instances?: unknown[]; inputs?: unknown } }>(
-    '/invocations',
-    {
-      schema: {
-        body: {
-          type: 'object',
-          properties: { instances: { type: 'array', minItems: 1 }, inputs: { anyOf: [{ type: 'array', minItems: 1 }, { type: 'object' }] } },
+    app.get('/ready', { schema: { summary: 'Readiness: 200 once a model is loaded, 503 (with the reason) before', tags: ['health'] } }, async (_request, reply) => {
+      if (!model) return reply.status(503).send({ status: 'not ready', error: { code: 'MODEL_NOT_READY', message: notReadyReason ?? 'no model is loaded yet' } });
+      return { status: 'ready', model: { name: model.name, version: model.version, engine: model.predictor.engine, source: model.source } };
+    });
+
+    app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_request, reply) => {
+      void reply.header('content-type', metrics.registry.contentType);
+      return metrics.registry.metrics();
+    });
+
+    app.post<{ Querystring: { top_k?: number } }>(
+      '/predict',
+      {
+        schema: {
+          summary: 'Classify one uploaded image (multipart file field, or a raw image/* body)', tags: ['predict'],
+          querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
+          response: { 200: predictionSchema, '4xx': errorSchema },
         },
       },
-    },
-    async (request) => {
-      const served = requireModelFor(request);
-      const body = request.body;
-      let items: unknown[];
-      if (Array.isArray(body.instances)) items = body.instances;
-      else if (Array.isArray(body.inputs)) items = body.inputs;
-      else if (body.inputs && typeof body.inputs === 'object') {
-        const values = Object.values(body.inputs as Record<string, unknown>);
-        if (values.length !== 1 || !Array.isArray(values[0])) throw badRequest('INVALID_REQUEST', '"inputs" as an object must hold exactly one named array of examples');
-        items = values[0] as unknown[];
-      } else throw badRequest('INVALID_REQUEST', 'expected {"instances": [...]} or {"inputs": [...]} (MLflow scoring protocol)');
-      if (items.length === 0) throw badRequest('INVALID_REQUEST', 'no examples');
-      // A single example given flat (784 numbers, or [28][28]) rather than as a list of examples.
+      async (request) => {
+        const start = performance.now();
+        const served = requireModelFor(request);
+        let bytes: Buffer;
+        if (request.isMultipart()) {
+          const file = await request.file();
+          if (!file) throw badRequest('NO_FILE', 'the multipart request has no file part');
+          bytes = await file.toBuffer();
+        } else if (Buffer.isBuffer(request.body)) {
+          bytes = request.body;
+        } else {
+          throw new ServeError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the image as multipart/form-data (a file field) or as an image/* body');
+        }
+        if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the uploaded file is empty');
+        const input = new Float32Array(served.predictor.inputSize);
+        await decodeImage(bytes, served.metadata.preprocessing, input, 0, pixelLimit);
+        const preprocessed = performance.now();
+        metrics.preprocess.observe((preprocessed - start) / 1000);
+        const result = await served.batcher.submit(input, 1);
+        const answer = describe(served, result.probabilities, Math.min(request.query.top_k ?? defaultTopK, served.predictor.classes));
+        metrics.confidence.observe(answer.confidence);
+        metrics.predictions.inc({ class: answer.prediction });
+        const end = performance.now();
+        return {
+          ...answer,
+          model: { name: served.name, version: served.version },
+          timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: end - start },
+        };
+      },
+    );
+
+    /** Turns a list of base64 images or pixel arrays into model input. */
+    async function toInput(served: ServedModel, items: unknown[]): Promise<Float32Array> {
+      if (items.length > maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${maxBatchItems} items per request, got ${items.length}`);
       const size = served.predictor.inputSize;
-      if (typeof items[0] === 'number' || (Array.isArray(items[0]) && (items[0] as unknown[]).length !== size && items.flat(3).length === size)) items = [items];
-      const input = await toInput(served, items);
-      const result = await served.batcher.submit(input, items.length);
-      const classes = served.predictor.classes;
-      const predictions = items.map((_, i) => Array.from(result.probabilities.subarray(i * classes, (i + 1) * classes)));
-      return { predictions };
-    },
-  );
+      const input = new Float32Array(items.length * size);
+      await Promise.all(
+        items.map(async (item, i) => {
+          if (typeof item === 'string') {
+            await decodeImage(decodeBase64(item, i), served.metadata.preprocessing, input, i * size, pixelLimit).catch((error: unknown) => {
+              if (error instanceof ServeError) throw new ServeError(error.statusCode, error.code, `item ${i}: ${error.message}`);
+              throw error;
+            });
+          } else {
+            normalizePixels(flattenPixels(item, size, i), served.metadata.preprocessing, input, i * size);
+          }
+        }),
+      );
+      return input;
+    }
+
+    app.post<{ Body: { images: unknown[] }; Querystring: { top_k?: number } }>(
+      '/predict/batch',
+      {
+        schema: {
+          summary: 'Classify several images: base64 encoded files or 784 pixel values 0-255 each', tags: ['predict'],
+          querystring: { type: 'object', properties: { top_k: { type: 'integer', minimum: 1, maximum: 1000 } } },
+          body: { type: 'object', required: ['images'], properties: { images: { type: 'array', minItems: 1, items: pixelsOrImage } } },
+        },
+      },
+      async (request) => {
+        const start = performance.now();
+        const served = requireModelFor(request);
+        const items = request.body.images;
+        const input = await toInput(served, items);
+        const preprocessed = performance.now();
+        metrics.preprocess.observe((preprocessed - start) / 1000);
+        const result = await served.batcher.submit(input, items.length);
+        const classes = served.predictor.classes;
+        const topK = Math.min(request.query.top_k ?? defaultTopK, classes);
+        const predictions = items.map((_, i) => {
+          const answer = describe(served, result.probabilities.subarray(i * classes, (i + 1) * classes), topK);
+          metrics.confidence.observe(answer.confidence);
+          metrics.predictions.inc({ class: answer.prediction });
+          return answer;
+        });
+        return {
+          predictions,
+          model: { name: served.name, version: served.version },
+          timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: performance.now() - start },
+        };
+      },
+    );
+
+    app.post<{ Body: { instances?: unknown[]; inputs?: unknown } }>(
+      '/invocations',
+      {
+        schema: {
+          summary: 'MLflow scoring protocol: instances or inputs of pixel arrays; answers class probabilities', tags: ['predict'],
+          body: {
+            type: 'object',
+            properties: { instances: { type: 'array', minItems: 1 }, inputs: { anyOf: [{ type: 'array', minItems: 1 }, { type: 'object' }] } },
+          },
+        },
+      },
+      async (request) => {
+        const served = requireModelFor(request);
+        const body = request.body;
+        let items: unknown[];
+        if (Array.isArray(body.instances)) items = body.instances;
+        else if (Array.isArray(body.inputs)) items = body.inputs;
+        else if (body.inputs && typeof body.inputs === 'object') {
+          const values = Object.values(body.inputs as Record<string, unknown>);
+          if (values.length !== 1 || !Array.isArray(values[0])) throw badRequest('INVALID_REQUEST', '"inputs" as an object must hold exactly one named array of examples');
+          items = values[0] as unknown[];
+        } else throw badRequest('INVALID_REQUEST', 'expected {"instances": [...]} or {"inputs": [...]} (MLflow scoring protocol)');
+        if (items.length === 0) throw badRequest('INVALID_REQUEST', 'no examples');
+        // A single example given flat (784 numbers, or [28][28]) rather than as a list of examples.
+        const size = served.predictor.inputSize;
+        if (typeof items[0] === 'number' || (Array.isArray(items[0]) && (items[0] as unknown[]).length !== size && items.flat(3).length === size)) items = [items];
+        const input = await toInput(served, items);
+        const result = await served.batcher.submit(input, items.length);
+        const classes = served.predictor.classes;
+        const predictions = items.map((_, i) => Array.from(result.probabilities.subarray(i * classes, (i + 1) * classes)));
+        return { predictions };
+      },
+    );
+
+    // KServe v2 (Open Inference Protocol): https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/
+    const modelNamed = (name: string): ServedModel => {
+      if (!model) throw new ServeError(503, 'MODEL_NOT_READY', notReadyReason ?? 'no model is loaded yet');
+      if (name !== model.name) throw new ServeError(404, 'MODEL_NOT_FOUND', `no model named ${name}; this server serves ${model.name}`);
+      return model;
+    };
+    const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
+    app.get('/v2/health/live', { schema: { summary: 'KServe v2: server live', tags: ['kserve-v2'] } }, async () => ({ live: true }));
+    app.get('/v2/health/ready', { schema: { summary: 'KServe v2: server ready (503 until a model is loaded)', tags: ['kserve-v2'] } }, async (_request, reply) =>
+      reply.status(model ? 200 : 503).send({ ready: model !== null }),
+    );
+    app.get<{ Params: { name: string } }>('/v2/models/:name', { schema: { summary: 'KServe v2: model metadata', tags: ['kserve-v2'], params: nameParams } }, async (request) => {
+      const served = modelNamed(request.params.name);
+      return {
+        name: served.name,
+        versions: [served.version],
+        platform: served.predictor.engine === 'onnxruntime' ? 'onnxruntime_onnx' : 'tensorflow_js',
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, ...served.metadata.inputShape] }],
+        outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, served.predictor.classes] }],
+        parameters: { classes: served.metadata.classNames, pixel_range: [0, 255], accepted_datatypes: ['FP32', 'UINT8'] },
+      };
+    });
+    app.get<{ Params: { name: string } }>('/v2/models/:name/ready', { schema: { summary: 'KServe v2: model ready', tags: ['kserve-v2'], params: nameParams } }, async (request) => {
+      const served = modelNamed(request.params.name);
+      return { name: served.name, ready: true };
+    });
+    app.post<{ Params: { name: string }; Body: { id?: string; inputs: { name: string; shape: number[]; datatype: string; data: unknown[] }[] } }>(
+      '/v2/models/:name/infer',
+      {
+        schema: {
+          summary: 'KServe v2 inference: one FP32 or UINT8 tensor of pixel values 0-255 shaped [n, 28, 28, 1], [n, 28, 28] or [n, 784]; answers FP32 probabilities [n, classes]',
+          tags: ['kserve-v2'],
+          params: nameParams,
+          body: {
+            type: 'object',
+            required: ['inputs'],
+            properties: {
+              id: { type: 'string' },
+              inputs: {
+                type: 'array',
+                minItems: 1,
+                maxItems: 1,
+                items: {
+                  type: 'object',
+                  required: ['name', 'shape', 'datatype', 'data'],
+                  properties: {
+                    name: { type: 'string' },
+                    shape: { type: 'array', minItems: 1, items: { type: 'integer', minimum: 0 } },
+                    datatype: { type: 'string' },
+                    data: { type: 'array' },
+                  },
+                },
+              },
+              outputs: { type: 'array' },
+              parameters: { type: 'object' },
+            },
+          },
+        },
+      },
+      async (request) => {
+        modelNamed(request.params.name);
+        const served = requireModelFor(request);
+        const tensor = request.body.inputs[0]!;
+        if (tensor.datatype !== 'FP32' && tensor.datatype !== 'UINT8') throw badRequest('UNSUPPORTED_DATATYPE', `datatype ${tensor.datatype} is not supported: send FP32 or UINT8 pixel values 0-255`);
+        const size = served.predictor.inputSize;
+        const [n = 0, ...rest] = tensor.shape;
+        const perItem = rest.reduce((a, b) => a * b, 1);
+        if (n < 1 || perItem !== size) throw badRequest('WRONG_SHAPE', `shape ${JSON.stringify(tensor.shape)}: expected [n, ${served.metadata.inputShape.join(', ')}] or [n, ${size}]`);
+        if (n > maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${maxBatchItems} items per request, got ${n}`);
+        const flat = tensor.data.flat(4);
+        if (flat.length !== n * size) throw badRequest('WRONG_SIZE', `shape ${JSON.stringify(tensor.shape)} needs ${n * size} values, got ${flat.length}`);
+        if (tensor.datatype === 'UINT8' && !flat.every((v) => Number.isInteger(v))) throw badRequest('INVALID_PIXEL', 'UINT8 values must be integers in [0, 255]');
+        const input = new Float32Array(n * size);
+        for (let i = 0; i < n; i++) normalizePixels(flattenPixels(flat.slice(i * size, (i + 1) * size), size, i), served.metadata.preprocessing, input, i * size);
+        const result = await served.batcher.submit(input, n);
+        const classes = served.predictor.classes;
+        for (let i = 0; i < n; i++) metrics.confidence.observe(describe(served, result.probabilities.subarray(i * classes, (i + 1) * classes), 1).confidence);
+        return {
+          model_name: served.name,
+          model_version: served.version,
+          ...(request.body.id !== undefined ? { id: request.body.id } : {}),
+          outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [n, classes], data: Array.from(result.probabilities.subarray(0, n * classes)) }],
+        };
+      },
+    );
+  });
 
   return {
     app,
     metrics,
     current: () => model,
+    setNotReadyReason(reason: string | null): void {
+      notReadyReason = reason;
+    },
     async setModel(next: ServedModel): Promise<void> {
       const previous = model;
       next.batcher.onBatch = onBatch(next.predictor.engine);

@@ -221,6 +221,80 @@ describe('inference API over HTTP', () => {
     }
   });
 
+  test('/docs serves Swagger UI offline, and /docs/json the OpenAPI document built from the route schemas', async () => {
+    const page = await fetch(`${url}/docs/`, { redirect: 'follow' });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    const html = await page.text();
+    assert.match(html, /swagger-ui/i);
+    assert.ok(!/https?:\/\/(?!127\.0\.0\.1)[^"']*\.(js|css)/.test(html), 'no script or style from another host');
+    const bundle = await fetch(`${url}/docs/static/swagger-ui-bundle.js`);
+    assert.equal(bundle.status, 200);
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as {
+      openapi: string;
+      info: { title: string };
+      paths: Record<string, Record<string, { summary?: string; requestBody?: { content: Record<string, { schema: { required?: string[] } }> }; responses?: Record<string, unknown> }>>;
+    };
+    assert.match(doc.openapi, /^3\./);
+    for (const path of ['/predict', '/predict/batch', '/invocations', '/v2/models/{name}/infer', '/health', '/ready', '/metrics']) assert.ok(doc.paths[path], path);
+    assert.ok(doc.paths['/predict']!.post!.requestBody!.content['multipart/form-data']);
+    assert.deepEqual(doc.paths['/predict/batch']!.post!.requestBody!.content['application/json']!.schema.required, ['images']);
+    assert.ok(doc.paths['/predict']!.post!.responses!['200']);
+    assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/docs')), 'the docs routes are not in the document');
+  });
+
+  test('KServe v2: health, model metadata and readiness, FP32 and UINT8 inference', async () => {
+    assert.deepEqual(await (await fetch(`${url}/v2/health/live`)).json(), { live: true });
+    const ready = await fetch(`${url}/v2/health/ready`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { ready: true });
+    const meta = (await (await fetch(`${url}/v2/models/fashion-mnist`)).json()) as { name: string; versions: string[]; inputs: { shape: number[]; datatype: string }[]; outputs: { shape: number[] }[] };
+    assert.equal(meta.name, 'fashion-mnist');
+    assert.deepEqual(meta.versions, ['7']);
+    assert.deepEqual(meta.inputs[0]!.shape, [-1, 28, 28, 1]);
+    assert.deepEqual(meta.outputs[0]!.shape, [-1, 10]);
+    assert.deepEqual(await (await fetch(`${url}/v2/models/fashion-mnist/ready`)).json(), { name: 'fashion-mnist', ready: true });
+    assert.equal((await fetch(`${url}/v2/models/other`)).status, 404);
+
+    const infer = (payload: unknown, name = 'fashion-mnist') =>
+      fetch(`${url}/v2/models/${name}/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) });
+    const nested = (p: Uint8Array) => Array.from({ length: 28 }, (_, r) => Array.from(p.subarray(r * 28, r * 28 + 28), (v) => [v]));
+    const payloads = [
+      { id: 'a', inputs: [{ name: 'input', shape: [2, 28, 28, 1], datatype: 'FP32', data: [...pixels[0]!, ...pixels[1]!] }] },
+      { inputs: [{ name: 'input', shape: [2, 784], datatype: 'UINT8', data: [Array.from(pixels[0]!), Array.from(pixels[1]!)] }] },
+      { inputs: [{ name: 'input', shape: [2, 28, 28, 1], datatype: 'FP32', data: [nested(pixels[0]!), nested(pixels[1]!)] }] },
+    ];
+    for (const payload of payloads) {
+      const response = await infer(payload);
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { model_name: string; model_version: string; id?: string; outputs: { name: string; datatype: string; shape: number[]; data: number[] }[] };
+      assert.equal(body.model_name, 'fashion-mnist');
+      assert.equal(body.model_version, '7');
+      assert.equal(body.id, payload.id);
+      const out = body.outputs[0]!;
+      assert.equal(out.datatype, 'FP32');
+      assert.deepEqual(out.shape, [2, 10]);
+      const want = [...expected(pixels[0]!), ...expected(pixels[1]!)];
+      out.data.forEach((p, i) => assert.ok(Math.abs(p - want[i]!) < 1e-4));
+    }
+    const bad: [unknown, number, string][] = [
+      [{ inputs: [{ name: 'input', shape: [1, 784], datatype: 'INT64', data: Array(784).fill(0) }] }, 400, 'UNSUPPORTED_DATATYPE'],
+      [{ inputs: [{ name: 'input', shape: [1, 10], datatype: 'FP32', data: Array(10).fill(0) }] }, 400, 'WRONG_SHAPE'],
+      [{ inputs: [{ name: 'input', shape: [2, 784], datatype: 'FP32', data: Array(784).fill(0) }] }, 400, 'WRONG_SIZE'],
+      [{ inputs: [{ name: 'input', shape: [1, 784], datatype: 'UINT8', data: Array(784).fill(0.5) }] }, 400, 'INVALID_PIXEL'],
+      [{ inputs: [{ name: 'input', shape: [1, 784], datatype: 'FP32', data: Array(784).fill(256) }] }, 400, 'INVALID_PIXEL'],
+      [{ inputs: [] }, 400, 'INVALID_REQUEST'],
+      [{ inputs: [{ name: 'input', shape: [17, 784], datatype: 'FP32', data: Array(17 * 784).fill(0) }] }, 413, 'TOO_MANY_ITEMS'],
+    ];
+    for (const [payload, status, code] of bad) {
+      const r = await infer(payload);
+      const e = (await r.json()) as ErrorBody;
+      assert.equal(r.status, status, JSON.stringify(e));
+      assert.equal(e.error.code, code);
+    }
+    assert.equal((await infer(payloads[0], 'other')).status, 404);
+  });
+
   test('concurrent requests are micro-batched and each gets its own answer', async () => {
     const body = await png(pixels[2]!);
     const want = expected(pixels[2]!);
