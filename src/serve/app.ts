@@ -7,6 +7,7 @@
  *   GET  /health           alive;  GET /ready: 200 once a model is loaded, 503 before
  *   GET  /metrics          Prometheus
  *   KServe v2              /v2/health/live, /v2/health/ready, /v2/models/{name}[/ready], POST /v2/models/{name}/infer
+ *   GET  /                 home page: upload or draw an image and see the prediction (not in the OpenAPI document)
  *   GET  /docs             Swagger UI (served from the package, offline); /docs/json the OpenAPI document
  *
  * The route schemas are the single source of both request validation and the OpenAPI document.
@@ -20,6 +21,7 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import { retireModel, type ServedModel } from './model.js';
+import { registerHomePage } from './page.js';
 import { decodeBase64, decodeImage, DEFAULT_PIXEL_LIMIT, flattenPixels, normalizePixels } from './preprocess.js';
 
 export interface ServeAppOptions {
@@ -187,6 +189,8 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   }
 
   void app.register(async (app) => {
+    registerHomePage(app);
+
     app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
 
     app.get('/ready', { schema: { summary: 'Readiness: 200 once a model is loaded, 503 (with the reason) before', tags: ['health'] } }, async (_request, reply) => {
