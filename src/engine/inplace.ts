@@ -7,17 +7,8 @@
  * shares. Views are invalidated by the next heap allocation (any tfjs op): use them at once.
  */
 import * as tf from '@tensorflow/tfjs';
-import { asWasmBackend, type WasmBackend } from './wasm-heap.js';
+import { currentWasmBackend, type WasmBackend } from './wasm-heap.js';
 import { forgetConvCols } from './conv.js';
-
-function wasmBackend(): WasmBackend | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  try {
-    return asWasmBackend(tf.backend());
-  } catch {
-    return null;
-  }
-}
 
 function view(backend: WasmBackend, tensor: tf.Tensor): Float32Array | null {
   const data = backend.dataIdMap.get(tensor.dataId);
@@ -27,7 +18,7 @@ function view(backend: WasmBackend, tensor: tf.Tensor): Float32Array | null {
 
 /** A read-only (by convention) view of a float32 tensor's data, or null off the wasm backend. */
 export function readView(tensor: tf.Tensor): Float32Array | null {
-  const backend = wasmBackend();
+  const backend = currentWasmBackend();
   return backend === null ? null : view(backend, tensor);
 }
 
@@ -36,7 +27,7 @@ export function readView(tensor: tf.Tensor): Float32Array | null {
  * (then update through `variable.assign`).
  */
 export function exclusiveView(tensor: tf.Tensor): Float32Array | null {
-  const backend = wasmBackend();
+  const backend = currentWasmBackend();
   if (backend === null) return null;
   const data = backend.dataIdMap.get(tensor.dataId);
   if (data === undefined || data.refCount !== 1) return null;

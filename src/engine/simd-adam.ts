@@ -9,20 +9,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamWasmBase64 } from './adam-wasm.js';
 import { heapModule } from './heap-module.js';
-import { asWasmBackend, type WasmBackend } from './wasm-heap.js';
+import { currentWasmBackend, type WasmBackend } from './wasm-heap.js';
 
 type AdamExport = (w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, step: number, irc2: number, eps: number) => void;
 
 const adamKernel = heapModule(adamWasmBase64, (exports) => exports.adam as AdamExport);
 
 function backendAndKernel(): { backend: WasmBackend; adam: AdamExport } | null {
-  if (tf.getBackend() !== 'wasm') return null;
-  let backend: WasmBackend;
-  try {
-    backend = asWasmBackend(tf.backend());
-  } catch {
-    return null;
-  }
+  const backend = currentWasmBackend();
+  if (backend === null) return null;
   const adam = adamKernel(backend);
   return adam === null ? null : { backend, adam };
 }

@@ -6,6 +6,7 @@
  * Rule: the heap can grow on any allocation, which replaces the ArrayBuffer; always call
  * heapF32() again after makeOutput and never keep a view across allocations.
  */
+import * as tf from '@tensorflow/tfjs';
 import type { DataType, TensorInfo } from '@tensorflow/tfjs';
 
 interface WasmTensorData {
@@ -32,6 +33,16 @@ export function asWasmBackend(backend: unknown): WasmBackend {
     throw new Error('kiln engine: kernel called on a backend that is not tfjs wasm');
   }
   return b as WasmBackend;
+}
+
+/** The active backend as a WasmBackend, or null when tfjs is not on 'wasm'. */
+export function currentWasmBackend(): WasmBackend | null {
+  if (tf.getBackend() !== 'wasm') return null;
+  try {
+    return asWasmBackend(tf.backend());
+  } catch {
+    return null;
+  }
 }
 
 /** Float offset (in elements) of a float32/int32 tensor in the wasm heap. */
