@@ -12,7 +12,6 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlDriver, SqlExecutor } from './driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
-import { migrate } from './migrations.js';
 import { generateRunName } from './names.js';
 import {
   checkMaxResults,
@@ -192,17 +191,18 @@ export class SqlTrackingStore implements TrackingStore {
     private readonly artifactRoot: string,
   ) {}
 
-  /** Migrates the schema, creates the Default experiment when absent, and returns the store. */
+  /**
+   * The store over a database whose schema is current (as `openDatabase` returns it); creates
+   * the Default experiment when absent.
+   */
   static async create(db: SqlDriver, artifactRoot: string): Promise<SqlTrackingStore> {
     const store = new SqlTrackingStore(db, artifactRoot.replace(/\/+$/, ''));
-    await migrate(db, async (tx) => {
-      const now = Date.now();
-      await tx.run(
-        `INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
-         VALUES (0, ?, ?, 'active', ?, ?) ON CONFLICT DO NOTHING`,
-        [DEFAULT_EXPERIMENT_NAME, store.experimentLocation(DEFAULT_EXPERIMENT_ID), now, now],
-      );
-    });
+    const now = Date.now();
+    await db.run(
+      `INSERT INTO experiments (experiment_id, name, artifact_location, lifecycle_stage, creation_time, last_update_time)
+       VALUES (0, ?, ?, 'active', ?, ?) ON CONFLICT DO NOTHING`,
+      [DEFAULT_EXPERIMENT_NAME, store.experimentLocation(DEFAULT_EXPERIMENT_ID), now, now],
+    );
     return store;
   }
 
