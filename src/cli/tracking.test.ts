@@ -1,21 +1,29 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import sharp from 'sharp';
+import { loadServedModel, retireModel } from '../serve/model.js';
+import { normalizePixels } from '../serve/preprocess.js';
 import { KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
+
+/** The first JSON line a `kiln … --json` child prints on stdout. */
+async function firstJsonLine(child: ChildProcess): Promise<Record<string, unknown>> {
+  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+    if (line.startsWith('{')) return JSON.parse(line) as Record<string, unknown>;
+  }
+  throw new Error('the process exited before printing its JSON line');
+}
 
 /** Starts `kiln server --port 0` and resolves with its URL once it listens. */
 async function startServer(home: string): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [KILN_BIN, 'server', '--port', '0', '--home', home, '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-  for await (const line of lines) {
-    if (line.startsWith('{')) return { url: (JSON.parse(line) as { url: string }).url, child };
-  }
-  throw new Error('kiln server exited before listening');
+  return { url: (await firstJsonLine(child)).url as string, child };
 }
 
 async function api(url: string, path: string): Promise<Record<string, unknown>> {
@@ -34,6 +42,7 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
   let serverHome = '';
   let trainHome = '';
   let server: { url: string; child: ChildProcess } | null = null;
+  let trained: { runId: string; modelPath: string } | null = null;
 
   before(async () => {
     serverHome = await mkdtemp(join(tmpdir(), 'kiln-server-'));
@@ -66,7 +75,7 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
     assert.deepEqual(history.metrics.map((m) => m.step), [50, 100, 150, 200, 250, 300, 350, 400]);
 
     const listing = (await api(url, `artifacts/list?run_id=${runId}&path=model`)) as { files: { path: string }[] };
-    assert.deepEqual(listing.files.map((f) => f.path).sort(), ['model/kiln-model.json', 'model/model.json', 'model/weights.bin']);
+    assert.deepEqual(listing.files.map((f) => f.path).sort(), ['model/kiln-model.json', 'model/model.json', 'model/model.onnx', 'model/weights.bin']);
     const metadataUri = `${url}/api/2.0/mlflow-artifacts/artifacts/${run.info.artifact_uri.replace('mlflow-artifacts:/', '')}/model/kiln-model.json`;
     const metadata = (await (await fetch(metadataUri)).json()) as { format: string; metrics: { test_acc: number } };
     assert.equal(metadata.format, 'kiln-model');
@@ -81,6 +90,7 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
     assert.equal(alias.json.moved, true);
     const champion = (await api(url, 'registered-models/alias?name=fashion-mnist&alias=champion')) as { model_version: { version: string; run_id: string } };
     assert.equal(champion.model_version.run_id, runId);
+    trained = { runId, modelPath: train.json.model_path as string };
 
     const history2 = await runKiln(['models', 'history', '--tracking-uri', url, '--json']);
     const events = history2.json.events as { alias: string; from_version: string | null; to_version: string; reason: string }[];
@@ -88,6 +98,47 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
       events.map(({ alias: a, from_version, to_version, reason }) => ({ a, from_version, to_version, reason })),
       [{ a: 'champion', from_version: null, to_version: '1', reason: 'first model' }],
     );
+  });
+
+  test('kiln serve downloads the champion from the tracking server and answers exactly as the model folder it was trained into', async () => {
+    assert.ok(trained, 'the previous test registered a champion');
+    const servingHome = await mkdtemp(join(tmpdir(), 'kiln-serving-'));
+    const child = spawn(process.execPath, [KILN_BIN, 'serve', '--model-uri', 'models:/fashion-mnist@champion', '--tracking-uri', server?.url ?? '', '--port', '0', '--home', servingHome, '--json'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      const ready = (await firstJsonLine(child)) as { url: string; model: { name: string; version: string; engine: string } };
+      assert.deepEqual(ready.model, { name: 'fashion-mnist', version: '1', engine: 'onnxruntime' });
+      const cached = join(servingHome, 'serving-cache', 'fashion-mnist', '1');
+      for (const file of ['kiln-model.json', 'model.json', 'model.onnx', 'weights.bin']) {
+        assert.deepEqual(await readFile(join(cached, file)), await readFile(join(trained.modelPath, file)), `${file} downloaded byte for byte`);
+      }
+      const images = gunzipSync(await readFile(join(REAL_DATA ?? '', 't10k-images-idx3-ubyte.gz')));
+      const local = await loadServedModel(trained.modelPath, { maxWaitMs: 0 });
+      try {
+        for (let i = 0; i < 5; i++) {
+          const pixels = images.subarray(16 + i * 784, 16 + (i + 1) * 784);
+          const png = await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
+          const body = new FormData();
+          body.append('file', new Blob([png], { type: 'image/png' }), `${i}.png`);
+          const response = await fetch(`${ready.url}/predict`, { method: 'POST', body });
+          assert.equal(response.status, 200);
+          const answer = (await response.json()) as { class_id: number; confidence: number; model: { version: string } };
+          const input = new Float32Array(784);
+          normalizePixels(pixels, local.metadata.preprocessing, input);
+          const expected = await local.predictor.predict(input, 1);
+          const best = expected.indexOf(Math.max(...expected));
+          assert.equal(answer.class_id, best, `image ${i}`);
+          assert.ok(Math.abs(answer.confidence - expected[best]!) < 1e-5, `image ${i}: ${answer.confidence} vs ${expected[best]}`);
+          assert.equal(answer.model.version, '1');
+        }
+      } finally {
+        await retireModel(local);
+      }
+    } finally {
+      child.kill('SIGTERM');
+      await rm(servingHome, { recursive: true, force: true });
+    }
   });
 
   test('a run trained on the embedded store is served by `kiln server` on the same home', async () => {
@@ -98,7 +149,7 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
       const { run } = (await api(embedded.url, `runs/get?run_id=${String(train.json.run_id)}`)) as { run: WireRun };
       assert.equal(run.info.status, 'FINISHED');
       const listing = (await api(embedded.url, `artifacts/list?run_id=${run.info.run_id}&path=model`)) as { files: { path: string }[] };
-      assert.equal(listing.files.length, 3);
+      assert.equal(listing.files.length, 4);
     } finally {
       embedded.child.kill('SIGTERM');
     }

@@ -4,11 +4,10 @@
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { InvalidHyperparameterError } from '../common/errors.js';
-import { initEngine } from '../engine/index.js';
-import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/index.js';
-import { loadFashionMnist } from '../data/index.js';
+import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/spec.js';
 import { DEFAULT_EXPERIMENT, finishTrainingRun, openTracking, startTrainingRun } from '../tracking/client/index.js';
-import { DEFAULT_TRAINING, runTraining, trainingParams, validateTrainingConfig, type TrainingConfig, type TrainingOutcome } from '../train/index.js';
+import { DEFAULT_TRAINING, trainingParams, validateTrainingConfig, type TrainingConfig } from '../train/config.js';
+import type { TrainingOutcome } from '../train/index.js';
 import { parseInteger, parseIntegerList, parseNumber } from './parse.js';
 
 interface TrainFlags {
@@ -97,6 +96,8 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
   const log = (message: string): void => void out.write(`${message}\n`);
+  // The engine (tfjs, wasm, OpenBLAS) loads only for commands that train: `kiln serve` never pays for it.
+  const [{ initEngine }, { loadFashionMnist }, { runTraining }] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../train/run-training.js')]);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false });
   log(
     `engine: tfjs ${engine.tfjsVersion} on ${engine.backend}` +

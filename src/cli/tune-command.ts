@@ -8,10 +8,8 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { loadFashionMnist } from '../data/index.js';
-import { initEngine } from '../engine/index.js';
 import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
-import { runStudy, runStudyWorker, type StudyRunResult } from '../pipeline/study-run.js';
+import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
 import { parseInteger, parseNumber } from './parse.js';
@@ -70,12 +68,19 @@ interface WorkerTask {
 
 const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
 
+/** The engine, the data and the study loop load only when a study runs (not for `kiln --help` or `kiln serve`). */
+async function loadTrainingModules() {
+  const [engine, data, studyRun] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../pipeline/study-run.js')]);
+  return { initEngine: engine.initEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
+}
+
 export async function tune(flags: TuneFlags, log: (message: string) => void, onInterruptible?: (interrupt: () => Promise<void>) => void): Promise<StudyRunResult> {
   const config = await loadTuneConfig(flags);
   const home = resolveHome(flags.home);
   const workers = config.study.workers;
   // The cores are divided among the workers' BLAS pools.
   const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined;
+  const { initEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
   const engine = await initEngine({ threads, quiet: false });
   const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
   const tracking = await openTracking({ uri: flags.trackingUri, home });
@@ -109,6 +114,7 @@ async function tuneWorker(): Promise<void> {
   if (!text) throw new Error('kiln tune-worker is started by kiln tune --workers N, not by hand');
   const task = JSON.parse(text) as WorkerTask;
   const log = (message: string): void => void process.stderr.write(`[worker ${task.index}] ${message}\n`);
+  const { initEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
   const engine = await initEngine({ threads: task.threads, quiet: true });
   const data = await loadFashionMnist({ dataDir: task.dataDir });
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });

@@ -3,50 +3,29 @@
  * the registry and serving.
  *
  * A folder holds `model.json` + `weights.bin` (the standard tfjs layers-model format, so
- * tfjs-node's `file://` loader reads it too) and `kiln-model.json`, which says everything a
- * server needs without loading tfjs: input shape, class names, preprocessing, and the
- * provenance (hyperparameters, metrics, dataset digest, engine and versions).
+ * tfjs-node's `file://` loader reads it too), `model.onnx` (the same model for ONNX Runtime,
+ * when every layer exports) and `kiln-model.json` (models/metadata), which says everything a
+ * server needs without loading tfjs.
  */
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { KilnError } from '../common/errors.js';
-import type { ModelSpec } from './spec.js';
+import { exportOnnx, folderExportOptions } from './onnx/export.js';
+import { type KilnModelMetadata, METADATA_FILE, ONNX_FILE, readModelMetadata, TOPOLOGY_FILE, WEIGHTS_FILE } from './metadata.js';
 
-export const METADATA_FILE = 'kiln-model.json';
-export const TOPOLOGY_FILE = 'model.json';
-export const WEIGHTS_FILE = 'weights.bin';
+export * from './metadata.js';
 
-export interface Preprocessing {
-  /** Images are converted to single-channel grayscale before scaling. */
-  colorMode: 'grayscale';
-  /** Resize target as [height, width]. */
-  size: [number, number];
-  /** x' = (x * scale - mean) / std, with x the 0–255 pixel value. */
-  scale: number;
-  mean: number;
-  std: number;
-  /** Fashion-MNIST is white-on-black; photos usually need inverting. */
-  invert: boolean;
-}
-
-export interface KilnModelMetadata {
-  format: 'kiln-model';
-  formatVersion: 1;
-  name: string;
-  framework: 'tfjs-layers';
-  /** NHWC input shape without the batch dimension. */
-  inputShape: [number, number, number];
-  classNames: string[];
-  preprocessing: Preprocessing;
-  spec: ModelSpec;
-  hyperparameters: Record<string, string | number | boolean>;
-  metrics: Record<string, number>;
-  dataset: { name: string; sha256: Record<string, string> };
-  engine: Record<string, string | number | boolean | null>;
-  versions: Record<string, string>;
-  parameters: number;
-  createdAt: string;
+/**
+ * The ONNX graph of the model, written beside the tfjs files so that a server loads ONNX Runtime
+ * alone (no tfjs, a fraction of the memory). A layer the exporter does not know leaves it out:
+ * the server then serves the tfjs model instead.
+ */
+function tryExportOnnx(model: tf.LayersModel, metadata: KilnModelMetadata): Uint8Array | null {
+  try {
+    return exportOnnx(model, folderExportOptions(metadata));
+  } catch {
+    return null;
+  }
 }
 
 /** Writes the model folder atomically: a sibling temp folder is renamed into place. */
@@ -70,6 +49,8 @@ export async function saveModelFolder(model: tf.LayersModel, metadata: KilnModel
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
+    const onnx = tryExportOnnx(model, metadata);
+    if (onnx) await writeFile(join(staging, ONNX_FILE), onnx);
     await writeFile(join(staging, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
     await rm(folder, { recursive: true, force: true });
     await rename(staging, folder);
@@ -77,21 +58,6 @@ export async function saveModelFolder(model: tf.LayersModel, metadata: KilnModel
     await rm(staging, { recursive: true, force: true });
     throw error;
   }
-}
-
-export async function readModelMetadata(folder: string): Promise<KilnModelMetadata> {
-  const path = join(folder, METADATA_FILE);
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new KilnError('KILN_ERR_MODEL_NOT_FOUND', `no Kiln model at ${folder}: ${path} is missing (train one with \`kiln train --out ${folder}\`)`, { cause: error });
-  }
-  const metadata = JSON.parse(text) as KilnModelMetadata;
-  if (metadata.format !== 'kiln-model') {
-    throw new KilnError('KILN_ERR_MODEL_FORMAT', `${path} is not a kiln-model file (format: ${String(metadata.format)})`);
-  }
-  return metadata;
 }
 
 /** Loads a model folder written by saveModelFolder. */

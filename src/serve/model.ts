@@ -10,9 +10,7 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { initEngine } from '../engine/index.js';
-import { exportOnnx, ONNX_FILE } from '../models/onnx/export.js';
-import { type KilnModelMetadata, loadModelFolder, readModelMetadata, TOPOLOGY_FILE } from '../models/saved-model.js';
+import { type KilnModelMetadata, ONNX_FILE, readModelMetadata, TOPOLOGY_FILE } from '../models/metadata.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { OnnxPredictor, type Predictor, TfjsPredictor } from './predictor.js';
 
@@ -56,6 +54,12 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
     if (await exists(join(folder, ONNX_FILE))) {
       predictor = await OnnxPredictor.create(join(folder, ONNX_FILE), onnxOptions);
     } else if (await exists(join(folder, TOPOLOGY_FILE))) {
+      // A folder saved before model.onnx was written at save time: export it now (loads tfjs).
+      const [{ initEngine }, { loadModelFolder }, { exportOnnx }] = await Promise.all([
+        import('../engine/index.js'),
+        import('../models/saved-model.js'),
+        import('../models/onnx/export.js'),
+      ]);
       await initEngine({ quiet: true });
       const { model } = await loadModelFolder(folder);
       try {

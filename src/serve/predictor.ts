@@ -5,12 +5,12 @@
  *
  *  - OnnxPredictor: ONNX Runtime (onnxruntime-node, CPU), one intra-op thread by default: on a
  *    small machine parallelism comes from serving many requests, not from splitting one matmul.
- *  - TfjsPredictor: the tfjs model on Kiln's engine (wasm backend), the fallback.
+ *  - TfjsPredictor: the tfjs model on Kiln's engine (wasm backend), the fallback. tfjs is
+ *    imported only when this fallback is used, so an ONNX-served process never loads it.
  */
 import { readFile } from 'node:fs/promises';
-import * as ort from 'onnxruntime-node';
-import { initEngine, tf } from '../engine/index.js';
-import { loadModelFolder } from '../models/saved-model.js';
+import type * as ort from 'onnxruntime-node';
+import type * as tf from '@tensorflow/tfjs';
 
 export type EngineName = 'onnxruntime' | 'tfjs';
 
@@ -53,6 +53,7 @@ export class OnnxPredictor implements Predictor {
   private readonly outputName: string;
 
   private constructor(
+    private readonly runtime: typeof ort,
     private readonly session: ort.InferenceSession,
     private readonly options: OnnxOptions,
   ) {
@@ -65,17 +66,18 @@ export class OnnxPredictor implements Predictor {
   /** `model` is a path to a .onnx file or its bytes. */
   static async create(model: string | Uint8Array, options: OnnxOptions): Promise<OnnxPredictor> {
     const bytes = typeof model === 'string' ? await readFile(model) : model;
-    const session = await ort.InferenceSession.create(bytes, {
+    const runtime = await import('onnxruntime-node');
+    const session = await runtime.InferenceSession.create(bytes, {
       intraOpNumThreads: options.threads ?? 1,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
-    return new OnnxPredictor(session, options);
+    return new OnnxPredictor(runtime, session, options);
   }
 
   async predict(batch: Float32Array, n: number): Promise<Float32Array> {
-    const input = new ort.Tensor('float32', batch.length === n * this.inputSize ? batch : batch.subarray(0, n * this.inputSize), [n, ...this.options.inputShape]);
+    const input = new this.runtime.Tensor('float32', batch.length === n * this.inputSize ? batch : batch.subarray(0, n * this.inputSize), [n, ...this.options.inputShape]);
     const result = await this.session.run({ [this.inputName]: input });
     const output = result[this.outputName]!;
     const data = output.data as Float32Array;
@@ -95,6 +97,7 @@ export class TfjsPredictor implements Predictor {
   readonly classes: number;
 
   private constructor(
+    private readonly tfjs: typeof tf,
     private readonly model: tf.LayersModel,
     private readonly inputShape: readonly number[],
   ) {
@@ -103,13 +106,15 @@ export class TfjsPredictor implements Predictor {
   }
 
   static async fromFolder(folder: string): Promise<TfjsPredictor> {
+    const [{ initEngine, tf: tfjs }, { loadModelFolder }] = await Promise.all([import('../engine/index.js'), import('../models/saved-model.js')]);
     await initEngine({ quiet: true });
     const { model, metadata } = await loadModelFolder(folder);
-    return new TfjsPredictor(model, metadata.inputShape);
+    return new TfjsPredictor(tfjs, model, metadata.inputShape);
   }
 
   async predict(batch: Float32Array, n: number): Promise<Float32Array> {
-    const output = tf.tidy(() => this.model.predict(tf.tensor(batch.subarray(0, n * this.inputSize), [n, ...this.inputShape])) as tf.Tensor);
+    const tfjs = this.tfjs;
+    const output = tfjs.tidy(() => this.model.predict(tfjs.tensor(batch.subarray(0, n * this.inputSize), [n, ...this.inputShape])) as tf.Tensor);
     try {
       return (await output.data()) as Float32Array;
     } finally {

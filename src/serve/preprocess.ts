@@ -2,19 +2,30 @@
  * serve/preprocess — image bytes or pixel arrays → the model's input, as kiln-model.json says:
  * grayscale, resized to [H, W], optionally inverted, then x' = (x * scale - mean) / std.
  *
- * Decoding runs in sharp (libvips on libuv's thread pool), so it never blocks the event loop.
- * Only raster formats are accepted (PNG, JPEG, WebP, GIF, TIFF); sharp's pixel limit refuses
- * decompression bombs and absurd dimensions before any pixel is decoded.
+ * An 8-bit grayscale PNG already at the input size is decoded in place (serve/png: microseconds,
+ * bounded work). Everything else goes to sharp (libvips on libuv's thread pool, so it never blocks
+ * the event loop), loaded on first use. Only raster formats are accepted (PNG, JPEG, WebP, GIF,
+ * TIFF); sharp's pixel limit refuses decompression bombs and absurd dimensions before any pixel
+ * is decoded.
  */
-import sharp from 'sharp';
-import type { Preprocessing } from '../models/saved-model.js';
+import type sharpType from 'sharp';
+import type { Preprocessing } from '../models/metadata.js';
 import { badRequest, ServeError } from './errors.js';
+import { decodeGrayPngFast } from './png.js';
 
 export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff'] as const;
 /** Default pixel limit: 40 megapixels (sharp's own default is 268 MP). */
 export const DEFAULT_PIXEL_LIMIT = 40_000_000;
 
-sharp.cache(false);
+let sharpModule: Promise<typeof sharpType> | null = null;
+/** sharp (and libvips, tens of megabytes) loads only when an image needs it. */
+function loadSharp(): Promise<typeof sharpType> {
+  sharpModule ??= import('sharp').then(({ default: sharp }) => {
+    sharp.cache(false);
+    return sharp;
+  });
+  return sharpModule;
+}
 
 /** Normalizes 0–255 pixel values into `out` at `offset`. */
 export function normalizePixels(pixels: ArrayLike<number>, pre: Preprocessing, out: Float32Array, offset = 0): void {
@@ -35,6 +46,14 @@ export async function decodeImage(
 ): Promise<void> {
   if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the image is empty');
   const [height, width] = pre.size;
+  const pixels = decodeGrayPngFast(bytes, width, height) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+  normalizePixels(pixels, pre, out, offset);
+}
+
+/** The general path: any accepted format → flattened, grayscale, resized 8-bit pixels. */
+export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
+  const [height, width] = pre.size;
+  const sharp = await loadSharp();
   let pixels: Buffer;
   try {
     const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'warning', animated: false });
@@ -56,7 +75,7 @@ export async function decodeImage(
     throw badRequest('INVALID_IMAGE', `the file is not a readable image: ${message}`);
   }
   if (pixels.length !== width * height) throw badRequest('INVALID_IMAGE', `decoded ${pixels.length} pixels, expected ${width * height}`);
-  normalizePixels(pixels, pre, out, offset);
+  return pixels;
 }
 
 /** Decodes base64 (plain or a data: URL) into bytes, or throws a 400. */

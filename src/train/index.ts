@@ -6,6 +6,7 @@
 export * from './metrics.js';
 export * from './callbacks.js';
 export * from './trainer.js';
+export * from './config.js';
 export * from './run-training.js';
 export * from './optimizer.js';
 export * from './loss.js';

@@ -16,6 +16,8 @@
 import { endianness } from 'node:os';
 import type * as tf from '@tensorflow/tfjs';
 import { KilnError } from '../../common/errors.js';
+import { KILN_VERSION } from '../../common/version.js';
+import type { KilnModelMetadata } from '../metadata.js';
 import {
   type AttributeMessage,
   AttributeType,
@@ -27,7 +29,7 @@ import {
   type ValueInfoMessage,
 } from './proto.js';
 
-export const ONNX_FILE = 'model.onnx';
+export { ONNX_FILE } from '../metadata.js';
 export const ONNX_OPSET = 13;
 /** IR version 7 is the one that goes with opset 13 (ONNX 1.8). */
 export const ONNX_IR_VERSION = 7;
@@ -41,6 +43,16 @@ export interface OnnxExportOptions {
   /** Extra key/value metadata stored in the model (e.g. class names). */
   metadata?: Record<string, string>;
   producerVersion?: string;
+}
+
+/** The export options of a Kiln model folder's `model.onnx`: its name, and what a reader needs to feed it. */
+export function folderExportOptions(metadata: KilnModelMetadata): OnnxExportOptions {
+  return {
+    name: metadata.name,
+    producerVersion: KILN_VERSION,
+    docString: `Kiln ${metadata.spec.kind} model; input NHWC float32 [batch, ${metadata.inputShape.join(', ')}] preprocessed as kiln-model.json says`,
+    metadata: { class_names: JSON.stringify(metadata.classNames), preprocessing: JSON.stringify(metadata.preprocessing) },
+  };
 }
 
 type Layout = 'nhwc' | 'nchw' | 'flat';

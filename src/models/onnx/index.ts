@@ -4,9 +4,8 @@
  */
 import { access, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KILN_VERSION } from '../../common/version.js';
 import { loadModelFolder } from '../saved-model.js';
-import { exportOnnx, ONNX_FILE } from './export.js';
+import { exportOnnx, folderExportOptions, ONNX_FILE } from './export.js';
 
 export * from './export.js';
 export { decodeModel, encodeModel, modelProtoType, ONNX_SUBSET_PROTO } from './proto.js';
@@ -15,12 +14,7 @@ export { decodeModel, encodeModel, modelProtoType, ONNX_SUBSET_PROTO } from './p
 export async function writeOnnxForFolder(folder: string): Promise<string> {
   const { model, metadata } = await loadModelFolder(folder);
   try {
-    const bytes = exportOnnx(model, {
-      name: metadata.name,
-      producerVersion: KILN_VERSION,
-      docString: `Kiln ${metadata.spec.kind} model; input NHWC float32 [batch, ${metadata.inputShape.join(', ')}] preprocessed as kiln-model.json says`,
-      metadata: { class_names: JSON.stringify(metadata.classNames), preprocessing: JSON.stringify(metadata.preprocessing) },
-    });
+    const bytes = exportOnnx(model, folderExportOptions(metadata));
     const path = join(folder, ONNX_FILE);
     const staging = `${path}.tmp-${process.pid}`;
     await writeFile(staging, bytes);

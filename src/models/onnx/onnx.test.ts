@@ -91,9 +91,11 @@ describe('ONNX export', () => {
       await rm(dir, { recursive: true, force: true });
     });
 
-    test('writeOnnxForFolder writes model.onnx that ONNX Runtime loads', async () => {
+    test('a saved model folder holds model.onnx; writeOnnxForFolder rewrites it for folders saved without one', async () => {
       const folder = join(dir, 'cnn');
       (await writeTestModelFolder(folder, TEST_CNN_BN)).dispose();
+      assert.equal(await hasOnnx(folder), true, 'saveModelFolder writes model.onnx');
+      await rm(join(folder, ONNX_FILE));
       assert.equal(await hasOnnx(folder), false);
       const path = await writeOnnxForFolder(folder);
       assert.equal(path, join(folder, ONNX_FILE));
