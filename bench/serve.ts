@@ -6,8 +6,9 @@
  * For each service, started as its own process on a free loopback port:
  * - cold start: from spawn to the first `POST /predict` answered 200 (polled every 10 ms);
  * - `POST /predict` (multipart field `image`, one 28x28 grayscale PNG: the first Fashion-MNIST
- *   test image, or a fixed synthetic one when the data set is missing) at 16 and 64 concurrent
- *   clients: requests/s, p50/p95/p99/max latency, errors; each level runs for at most
+ *   test image, or a fixed synthetic one when the data set is missing) at 1, 16 and 64 concurrent
+ *   clients; then, at 16 clients, `GET /health` and `POST /predict` with a 256x256 RGB JPEG
+ *   (the general decode path): requests/s, p50/p95/p99/max latency, errors; each level runs for at most
  *   BENCH_SECONDS seconds (default 8) or BENCH_MAX_REQUESTS requests (default 100,000), after a
  *   warm-up of BENCH_WARMUP_SECONDS (default 1.5) that is not counted;
  * - memory: VmRSS of the server process (/proc/<pid>/status) after the load, and VmHWM (peak).
@@ -18,7 +19,7 @@
  *
  * Kiln's model is an MLP trained for one epoch here (`kiln train --epochs 1`); the baseline's is
  * the seed's MLP, randomly initialised with a fixed seed (same arithmetic per request).
- * Options (env): BENCH_CONCURRENCY=16,64  BENCH_SECONDS  BENCH_MAX_REQUESTS  BENCH_WARMUP_SECONDS
+ * Options (env): BENCH_CONCURRENCY=1,16,64  BENCH_SECONDS  BENCH_MAX_REQUESTS  BENCH_WARMUP_SECONDS
  * BENCH_SKIP_BASELINE=1. Human lines go to stderr; the last stdout line is one JSON object.
  * Targets (issue 5): >= 2,000 requests/s at 64 clients, p99 <= 20 ms at 16, peak RSS <= 150 MB,
  * cold start <= 1 s.
@@ -49,7 +50,7 @@ function envNumber(name: string, fallback: number): number {
   return value;
 }
 
-const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '16,64').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,16,64').split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
 const SECONDS = envNumber('BENCH_SECONDS', 8);
 const MAX_REQUESTS = Math.floor(envNumber('BENCH_MAX_REQUESTS', 100_000));
 const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 1.5);
@@ -63,9 +64,11 @@ const log = (message: string): void => {
 
 interface Payload {
   source: string;
-  png: Buffer;
   body: Buffer;
   contentType: string;
+  /** Default POST /predict; GET sends no body. */
+  method?: 'GET' | 'POST';
+  path?: string;
 }
 
 async function makePng(): Promise<{ png: Buffer; source: string }> {
@@ -86,11 +89,29 @@ async function makePng(): Promise<{ png: Buffer; source: string }> {
   return { png, source: 'synthetic 28x28 (Fashion-MNIST test set not found)' };
 }
 
-function multipart(png: Buffer): { body: Buffer; contentType: string } {
+/**
+ * A photo-like upload that no fast path can take: 256x256 RGB JPEG (colour gradients and noise),
+ * so the API must decode, convert to gray and resize it (sharp in Kiln, Pillow in the baseline).
+ */
+async function makePhoto(): Promise<Buffer> {
+  const side = 256;
+  const rgb = Buffer.alloc(side * side * 3);
+  for (let y = 0; y < side; y++) {
+    for (let x = 0; x < side; x++) {
+      const at = (y * side + x) * 3;
+      rgb[at] = (x + ((y * 7) % 13)) & 0xff;
+      rgb[at + 1] = (y * 2 + ((x * 5) % 11)) & 0xff;
+      rgb[at + 2] = ((x ^ y) * 3) & 0xff;
+    }
+  }
+  return sharp(rgb, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+}
+
+function multipart(image: Buffer, type = 'image/png', filename = 'image.png'): { body: Buffer; contentType: string } {
   const boundary = '----kilnbench7d1f0c2a9b';
-  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="image.png"\r\nContent-Type: image/png\r\n\r\n`);
+  const head = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${filename}"\r\nContent-Type: ${type}\r\n\r\n`);
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
-  return { body: Buffer.concat([head, png, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
+  return { body: Buffer.concat([head, image, tail]), contentType: `multipart/form-data; boundary=${boundary}` };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -107,10 +128,10 @@ function post(port: number, payload: Payload, agent: Agent | false, keepBody: bo
       {
         host: '127.0.0.1',
         port,
-        path: '/predict',
-        method: 'POST',
+        path: payload.path ?? '/predict',
+        method: payload.method ?? 'POST',
         agent,
-        headers: { 'content-type': payload.contentType, 'content-length': payload.body.length },
+        headers: payload.method === 'GET' ? {} : { 'content-type': payload.contentType, 'content-length': payload.body.length },
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -122,11 +143,13 @@ function post(port: number, payload: Payload, agent: Agent | false, keepBody: bo
       },
     );
     req.on('error', reject);
-    req.end(payload.body);
+    req.end(payload.method === 'GET' ? undefined : payload.body);
   });
 }
 
 interface LoadResult {
+  /** What was sent: 'png' (POST /predict, the 28x28 PNG), 'photo' (POST /predict, 256x256 JPEG) or 'health' (GET /health). */
+  request: string;
   concurrency: number;
   requests: number;
   errors: number;
@@ -158,7 +181,7 @@ function processCpuMs(pid: number): number | null {
   }
 }
 
-async function load(port: number, pid: number, payload: Payload, concurrency: number, seconds: number, maxRequests: number): Promise<LoadResult> {
+async function load(port: number, pid: number, payload: Payload, concurrency: number, seconds: number, maxRequests: number, name = 'png'): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   const latencies = new Float64Array(maxRequests);
   let issued = 0;
@@ -195,6 +218,7 @@ async function load(port: number, pid: number, payload: Payload, concurrency: nu
   let sum = 0;
   for (const x of sorted) sum += x;
   return {
+    request: name,
     concurrency,
     requests: done,
     errors,
@@ -294,28 +318,36 @@ async function stopService(running: Running): Promise<void> {
 interface ServiceResult {
   cold_start_ms: number;
   first_answer: unknown;
+  /** POST /predict with the PNG at each concurrency. */
   levels: LoadResult[];
+  /** GET /health and POST /predict with the photo, at PHOTO_AND_HEALTH_CONCURRENCY. */
+  other_levels: LoadResult[];
   rss_mb_after_load: number | null;
   peak_rss_mb: number | null;
 }
 
-async function measure(name: string, command: string, args: (port: number) => string[], payload: Payload): Promise<ServiceResult> {
+const OTHER_CONCURRENCY = 16;
+
+async function measure(name: string, command: string, args: (port: number) => string[], payload: Payload, others: Record<string, Payload>): Promise<ServiceResult> {
   const running = await startService(name, command, args, payload);
   try {
     log(`${name}: first answer ${running.coldStartMs.toFixed(0)} ms after spawn: ${running.firstAnswer.slice(0, 120)}`);
     const pid = running.child.pid ?? 0;
-    const levels: LoadResult[] = [];
-    for (const concurrency of CONCURRENCY) {
-      await load(running.port, pid, payload, concurrency, WARMUP_SECONDS, MAX_REQUESTS);
-      const result = await load(running.port, pid, payload, concurrency, SECONDS, MAX_REQUESTS);
-      levels.push(result);
+    const level = async (request: string, sent: Payload, concurrency: number): Promise<LoadResult> => {
+      await load(running.port, pid, sent, concurrency, WARMUP_SECONDS, MAX_REQUESTS, request);
+      const result = await load(running.port, pid, sent, concurrency, SECONDS, MAX_REQUESTS, request);
       const l = result.latency_ms;
       log(
-        `${name}: c=${concurrency} ${result.requests_per_second.toFixed(0)} req/s (${result.requests} in ${result.seconds.toFixed(1)} s, ${result.errors} errors)` +
+        `${name}: ${request} c=${concurrency} ${result.requests_per_second.toFixed(0)} req/s (${result.requests} in ${result.seconds.toFixed(1)} s, ${result.errors} errors)` +
           `  p50 ${l.p50} ms  p95 ${l.p95} ms  p99 ${l.p99} ms  max ${l.max} ms  (CPU: server ${result.server_cpu_percent ?? '?'}%, load generator ${result.client_cpu_percent}%)`,
       );
       if (result.first_error) log(`${name}: first error: ${result.first_error}`);
-    }
+      return result;
+    };
+    const levels: LoadResult[] = [];
+    for (const concurrency of CONCURRENCY) levels.push(await level('png', payload, concurrency));
+    const otherLevels: LoadResult[] = [];
+    for (const [request, sent] of Object.entries(others)) otherLevels.push(await level(request, sent, OTHER_CONCURRENCY));
     const memory = procStatus(pid);
     log(`${name}: RSS after load ${memory.rss_mb} MB, peak ${memory.peak_rss_mb} MB`);
     let firstAnswer: unknown = running.firstAnswer;
@@ -324,7 +356,7 @@ async function measure(name: string, command: string, args: (port: number) => st
     } catch {
       // keep the text
     }
-    return { cold_start_ms: round(running.coldStartMs, 0), first_answer: firstAnswer, levels, rss_mb_after_load: memory.rss_mb, peak_rss_mb: memory.peak_rss_mb };
+    return { cold_start_ms: round(running.coldStartMs, 0), first_answer: firstAnswer, levels, other_levels: otherLevels, rss_mb_after_load: memory.rss_mb, peak_rss_mb: memory.peak_rss_mb };
   } finally {
     await stopService(running);
   }
@@ -357,7 +389,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   const kilnBin = join(ROOT, 'bin/kiln.js');
   const { png, source } = await makePng();
-  const payload: Payload = { source, png, ...multipart(png) };
+  const payload: Payload = { source, ...multipart(png) };
+  const photo = await makePhoto();
+  const others: Record<string, Payload> = {
+    health: { source: 'GET /health', body: Buffer.alloc(0), contentType: '', method: 'GET', path: '/health' },
+    photo: { source: `256x256 RGB JPEG, ${photo.length} bytes`, ...multipart(photo, 'image/jpeg', 'photo.jpg') },
+  };
   log(`bench:serve: PNG ${png.length} bytes (${source}); concurrency ${CONCURRENCY.join(',')}; ${SECONDS} s or ${MAX_REQUESTS} requests per level after ${WARMUP_SECONDS} s warm-up; ${cpus().length} CPUs`);
 
   const work = await mkdtemp(join(tmpdir(), 'kiln-bench-serve-'));
@@ -371,14 +408,14 @@ async function main(): Promise<void> {
     });
     if (train.status !== 0) throw new Error(`kiln train failed (exit ${String(train.status)}): ${(train.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
 
-    const kiln = await measure('kiln', process.execPath, (port) => [kilnBin, 'serve', '--model-uri', modelDir, '--port', String(port), '--home', join(work, 'home')], payload);
+    const kiln = await measure('kiln', process.execPath, (port) => [kilnBin, 'serve', '--model-uri', modelDir, '--port', String(port), '--home', join(work, 'home')], payload, others);
 
     let baseline: ServiceResult | null = null;
     let baselineError = baselineProblem();
     const versions = baselineError === null ? baselineVersions() : null;
     if (baselineError === null) {
       try {
-        baseline = await measure('fastapi+torch', PYTHON, (port) => [SEED_API, '--port', String(port)], payload);
+        baseline = await measure('fastapi+torch', PYTHON, (port) => [SEED_API, '--port', String(port)], payload, others);
       } catch (error) {
         baselineError = error instanceof Error ? error.message : String(error);
       }
@@ -394,6 +431,10 @@ async function main(): Promise<void> {
         ratios[`requests_per_second_c${level.concurrency}`] = round(level.requests_per_second / base.requests_per_second);
         ratios[`p50_c${level.concurrency}`] = round(base.latency_ms.p50 / level.latency_ms.p50);
         ratios[`p99_c${level.concurrency}`] = round(base.latency_ms.p99 / level.latency_ms.p99);
+      }
+      for (const other of kiln.other_levels) {
+        const base = baseline.other_levels.find((b) => b.request === other.request);
+        if (base) ratios[`requests_per_second_${other.request}_c${other.concurrency}`] = round(other.requests_per_second / base.requests_per_second);
       }
       ratios.rss = kiln.rss_mb_after_load && baseline.rss_mb_after_load ? round(baseline.rss_mb_after_load / kiln.rss_mb_after_load) : null;
       ratios.cold_start = round(baseline.cold_start_ms / kiln.cold_start_ms);
@@ -419,6 +460,7 @@ async function main(): Promise<void> {
         bench: 'serve',
         machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model ?? null, node: process.version },
         png: { bytes: png.length, source },
+        photo: others.photo!.source,
         settings: { concurrency: CONCURRENCY, seconds_per_level: SECONDS, max_requests_per_level: MAX_REQUESTS, warmup_seconds: WARMUP_SECONDS, client: 'node:http keep-alive agent, in the bench process' },
         kiln: { command: 'node bin/kiln.js serve --model-uri <1-epoch MLP folder> (defaults: onnx engine, 1 thread, max batch 64)', ...kiln },
         baseline: baseline

@@ -50,6 +50,8 @@ describe('pipeline configuration', () => {
     ['a log range from zero', 'search_space:\n  dropout: { low: 0, high: 0.5, log: true }\n', /"search_space.dropout.low": must be > 0 on a log scale/],
     ['an unknown sampler', 'study:\n  sampler: cmaes\n', /"study.sampler": expected one of tpe, random, got "cmaes"/],
     ['a list where a mapping belongs', '- 1\n- 2\n', /must hold a mapping/],
+    ['a flip probability above 1', 'training:\n  augment_flip: 1.5\n', /"training.augment_flip": expected a number in \[0, 1\], got 1.5/],
+    ['too much label smoothing', 'training:\n  label_smoothing: 0.7\n', /"training.label_smoothing": expected a number in \[0, 0.5\], got 0.7/],
   ];
   for (const [what, yaml, message] of bad) {
     test(`${what} is refused with the key named`, async () => {

@@ -84,6 +84,11 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
       seed: config.study.seed,
       validationSize: config.training.validation_size,
       patience: config.training.patience,
+      labelSmoothing: config.training.label_smoothing ?? 0,
+      augmentation:
+        (config.training.augment_flip ?? 0) > 0 || (config.training.augment_rotation ?? 0) > 0
+          ? { flipProbability: config.training.augment_flip ?? 0, rotationDegrees: config.training.augment_rotation ?? 0 }
+          : null,
       home: context.home,
       outDir: trialModelPath(context.home, config.study.name, trial.number),
       evaluateTest: false,
