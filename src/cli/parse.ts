@@ -20,3 +20,11 @@ export function parseIntegerList(field: string, text: string): number[] {
   if (text.trim() === '') return [];
   return text.split(',').map((part, i) => parseInteger(`${field}[${i}]`, part.trim()));
 }
+
+/** "600/60" → 600 requests per 60 s; undefined or "" → no limit. */
+export function parseRateLimit(text: string | undefined): { max: number; windowMs: number } | undefined {
+  if (text === undefined || text === '') return undefined;
+  const match = /^(\d+)\/(\d+(?:\.\d+)?)s?$/.exec(text.trim());
+  if (!match || Number(match[1]) < 1 || Number(match[2]) <= 0) throw new InvalidHyperparameterError('rate-limit', `expected <max>/<seconds> like 600/60, got ${text}`);
+  return { max: Number(match[1]), windowMs: Number(match[2]) * 1000 };
+}

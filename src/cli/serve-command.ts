@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { parseInteger } from './parse.js';
+import { parseInteger, parseRateLimit } from './parse.js';
 import { startServe } from '../serve/index.js';
 
 interface ServeFlags {
@@ -22,6 +22,9 @@ interface ServeFlags {
   pollInterval: string;
   retryMax: string;
   heap: string;
+  apiKey?: string[];
+  rateLimit?: string;
+  corsOrigin: string;
   json?: boolean;
 }
 
@@ -41,6 +44,9 @@ export function registerServeCommand(program: Command): void {
     .option('--max-upload-bytes <n>', 'largest uploaded image', String(10 * 1024 * 1024))
     .option('--poll-interval <seconds>', 'how often a models:/<name>@<alias> URI is checked for a moved alias (0: never)', '10')
     .option('--retry-max <seconds>', 'longest wait between tries while the registry model does not exist yet', '30')
+    .option('--api-key <key>', 'require this key (Authorization: Bearer <key> or X-API-Key) on every model route; repeat for several; also $KILN_API_KEYS (comma-separated)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--rate-limit <max/seconds>', 'at most <max> model requests per client per window, e.g. 600/60 (client: API key, else IP); also $KILN_RATE_LIMIT')
+    .option('--cors-origin <origins>', 'origins allowed by CORS: * (any), a comma-separated list, or none', process.env.KILN_CORS_ORIGINS ?? '*')
     .option('--heap <mode>', 'small: V8 collects garbage eagerly (about 30 % less peak memory, measured); default: V8\'s own sizing', 'small')
     .option('--json', 'print {"url", ...} as one JSON line once ready')
     .action(async (flags: ServeFlags) => {
@@ -50,7 +56,13 @@ export function registerServeCommand(program: Command): void {
       // A request's garbage is short-lived; left to its defaults V8 lets the heap grow to about
       // 200 MB under load before collecting. Set before the app allocates anything.
       if (flags.heap === 'small') setFlagsFromString('--optimize-for-size');
+      const apiKeys = [...(flags.apiKey ?? []), ...(process.env.KILN_API_KEYS ?? '').split(',').map((key) => key.trim())].filter((key) => key !== '');
       const server = await startServe({
+        access: {
+          apiKeys,
+          rateLimit: parseRateLimit(flags.rateLimit ?? process.env.KILN_RATE_LIMIT),
+          corsOrigins: flags.corsOrigin === 'none' ? [] : flags.corsOrigin.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+        },
         modelUri: flags.modelUri,
         host: flags.host,
         port: parseInteger('port', flags.port),

@@ -18,6 +18,7 @@ import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { type AccessOptions, registerAccess } from './access.js';
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import { retireModel, type ServedModel } from './model.js';
@@ -38,6 +39,8 @@ export interface ServeAppOptions {
   defaultMetrics?: boolean;
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs/json (default true). */
   docs?: boolean;
+  /** API keys, rate limit and CORS (serve/access); default: no key, no limit, CORS for any origin. */
+  access?: AccessOptions;
 }
 
 export interface ServeApp {
@@ -49,7 +52,12 @@ export interface ServeApp {
   setModel(model: ServedModel): Promise<void>;
   /** Why no model is loaded yet (answered by /ready while it says 503); null for the default. */
   setNotReadyReason(reason: string | null): void;
-  close(): Promise<void>;
+  /**
+   * Graceful stop: new requests get 503 SHUTTING_DOWN with `Connection: close` (and /ready turns
+   * 503), requests being handled finish, and once none has been in flight for `quietMs` (or after
+   * `drainMs`) the listener closes and the model is freed.
+   */
+  close(options?: { drainMs?: number; quietMs?: number }): Promise<void>;
 }
 
 const errorSchema = {
@@ -128,15 +136,37 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
     metrics.inference.observe({ engine }, seconds);
   };
 
+  registerAccess(app, options.access ?? {});
   void app.register(multipart, { limits: { fileSize: maxUploadBytes, files: 1, fields: 10, parts: 20 } });
   app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: maxUploadBytes }, (_request, body, done) => done(null, body));
 
-  app.addHook('onRequest', async () => {
+  let draining = false;
+  let active = 0;
+  let lastActivity = performance.now();
+  app.addHook('onRequest', async (request, reply) => {
+    active++;
+    lastActivity = performance.now();
     metrics.inFlight.inc();
+    if (draining && request.routeOptions.url !== '/health') {
+      void reply.header('connection', 'close');
+      throw new ServeError(503, 'SHUTTING_DOWN', 'the server is shutting down; send the request to another instance');
+    }
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) void reply.header('connection', 'close');
+  });
+  const finished = (): void => {
+    active--;
+    lastActivity = performance.now();
+    metrics.inFlight.dec();
+  };
+  app.addHook('onRequestAbort', async (request) => {
+    release(request);
+    finished();
   });
   app.addHook('onResponse', async (request, reply) => {
     release(request);
-    metrics.inFlight.dec();
+    finished();
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
@@ -433,7 +463,10 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
       metrics.modelLoadedAt.set(next.loadedAt.getTime() / 1000);
       if (previous && previous !== next) await retireWhenFree(previous);
     },
-    async close(): Promise<void> {
+    async close({ drainMs = 10_000, quietMs = 100 } = {}): Promise<void> {
+      draining = true;
+      const deadline = performance.now() + drainMs;
+      while (performance.now() < deadline && (active > 0 || performance.now() - lastActivity < quietMs)) await new Promise((resolve) => setTimeout(resolve, 10));
       await app.close();
       if (model) await retireModel(model);
       model = null;

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import SwaggerParser from '@apidevtools/swagger-parser';
+import type { OpenAPI } from 'openapi-types';
 import sharp from 'sharp';
 import { initEngine, tf } from '../engine/index.js';
 import { Random } from '../common/random.js';
@@ -241,6 +243,8 @@ describe('inference API over HTTP', () => {
     assert.deepEqual(doc.paths['/predict/batch']!.post!.requestBody!.content['application/json']!.schema.required, ['images']);
     assert.ok(doc.paths['/predict']!.post!.responses!['200']);
     assert.ok(!Object.keys(doc.paths).some((p) => p.startsWith('/docs')), 'the docs routes are not in the document');
+    // Validated against the OpenAPI 3.0 JSON schema (and $refs resolved) by an independent validator.
+    await SwaggerParser.validate(structuredClone(doc) as unknown as OpenAPI.Document);
   });
 
   test('KServe v2: health, model metadata and readiness, FP32 and UINT8 inference', async () => {
