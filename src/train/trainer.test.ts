@@ -83,6 +83,18 @@ describe('Trainer', () => {
     assert.deepEqual(first.weights, second.weights);
   });
 
+  test('the event loop gets turns during fit(), so timers and I/O (metric flushes, /metrics, Ctrl-C) are not held until it ends', async () => {
+    const model = buildModel(MLP, FASHION_MNIST_INPUT, new Random(1));
+    let step = 0;
+    let timerRanAtStep: number | null = null;
+    const trainer = new Trainer({ maxEpochs: 1, batchSize: 64, seed: 1, yieldEveryMs: 0, callbacks: [{ onBatchEnd: (_context, info) => void (step = info.globalStep) }] });
+    setTimeout(() => (timerRanAtStep = step), 0);
+    await trainer.fit(model, train, validation);
+    model.dispose();
+    assert.ok(step >= 5, `${step} steps`);
+    assert.ok(timerRanAtStep !== null && timerRanAtStep < step, `a timer set before fit() ran at step ${String(timerRanAtStep)} of ${step}`);
+  });
+
   test('metrics reach the sink: per-step train loss, per-epoch metrics, test metrics', async () => {
     const { sink } = await fitOnce(5, MLP, 2);
     assert.deepEqual(sink.history('val_acc').map((p) => p.step), [1, 2]);

@@ -39,6 +39,11 @@ export interface TrainerOptions {
   sinks?: MetricSink[];
   /** Log train_loss every N steps (Lightning's log_every_n_steps). Default 50. */
   logEveryNSteps?: number;
+  /**
+   * The loop hands the event loop a turn at least this often (ms, default 50), so that timers
+   * and I/O run during training: metric flushes, the /metrics endpoint, Ctrl-C, heartbeats.
+   */
+  yieldEveryMs?: number;
   /** Batch size for validation and test passes. Default 1000. */
   evalBatchSize?: number;
 }
@@ -103,6 +108,8 @@ export class Trainer {
     const stepsPerEpoch = Math.ceil(train.count / this.batchSize);
     const history: EpochMetrics[] = [];
     const logEvery = this.options.logEveryNSteps ?? 50;
+    const yieldEvery = this.options.yieldEveryMs ?? 50;
+    let lastYield = performance.now();
     this.stopRequest = null;
     const context: TrainingContext = {
       model,
@@ -154,6 +161,11 @@ export class Trainer {
             epochElapsedSeconds: (performance.now() - epochStart) / 1000,
           };
           for (const callback of this.callbacks) callback.onBatchEnd?.(context, info);
+          if (performance.now() - lastYield >= yieldEvery) {
+            // A training step never awaits real I/O: without this, timers would wait for the end of fit().
+            await new Promise((resolve) => setImmediate(resolve));
+            lastYield = performance.now();
+          }
           if (!Number.isFinite(loss)) {
             context.stop('callback', `training diverged: loss is ${loss} at step ${globalStep}`);
             break;
