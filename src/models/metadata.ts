@@ -31,9 +31,15 @@ export interface KilnModelMetadata {
   format: 'kiln-model';
   formatVersion: 1;
   name: string;
-  framework: 'tfjs-layers';
-  /** NHWC input shape without the batch dimension. */
-  inputShape: [number, number, number];
+  /** 'tfjs-layers' for Kiln's own models; 'onnx' for a model.onnx made elsewhere (e.g. PyTorch). */
+  framework: 'tfjs-layers' | 'onnx';
+  /**
+   * The model input without its batch dimension: NHWC [H, W, C] for Kiln's models; for a model
+   * made elsewhere, whatever its ONNX input is (e.g. [1, 28, 28] for a PyTorch NCHW model).
+   */
+  inputShape: number[];
+  /** What the graph's output holds (default 'probabilities'); 'logits' makes the server apply a softmax. */
+  output?: 'probabilities' | 'logits';
   classNames: string[];
   preprocessing: Preprocessing;
   spec: ModelSpec;
@@ -54,9 +60,38 @@ export async function readModelMetadata(folder: string): Promise<KilnModelMetada
   } catch (error) {
     throw new KilnError('KILN_ERR_MODEL_NOT_FOUND', `no Kiln model at ${folder}: ${path} is missing (train one with \`kiln train --out ${folder}\`)`, { cause: error });
   }
-  const metadata = JSON.parse(text) as KilnModelMetadata;
-  if (metadata.format !== 'kiln-model') {
-    throw new KilnError('KILN_ERR_MODEL_FORMAT', `${path} is not a kiln-model file (format: ${String(metadata.format)})`);
+  let metadata: KilnModelMetadata;
+  try {
+    metadata = JSON.parse(text) as KilnModelMetadata;
+  } catch (error) {
+    throw new KilnError('KILN_ERR_MODEL_FORMAT', `${path} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
+  const invalid = (message: string): KilnError => new KilnError('KILN_ERR_MODEL_FORMAT', `${path}: ${message}`);
+  if (metadata === null || typeof metadata !== 'object' || metadata.format !== 'kiln-model') {
+    throw invalid(`not a kiln-model file (format: ${String((metadata as { format?: unknown } | null)?.format)})`);
+  }
+  // What a server needs, checked here so that a hand-written file fails with the field named.
+  const { inputShape, classNames, preprocessing: pre, output } = metadata;
+  if (!Array.isArray(inputShape) || inputShape.length === 0 || !inputShape.every((d) => Number.isInteger(d) && d > 0)) {
+    throw invalid(`"inputShape" must be the input's dimensions without the batch, e.g. [28, 28, 1], got ${JSON.stringify(inputShape)}`);
+  }
+  if (!Array.isArray(classNames) || classNames.length < 2 || !classNames.every((c) => typeof c === 'string')) {
+    throw invalid(`"classNames" must list the class names in output order, got ${JSON.stringify(classNames)}`);
+  }
+  const finite = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+  if (
+    !pre ||
+    !Array.isArray(pre.size) ||
+    pre.size.length !== 2 ||
+    !pre.size.every((d) => Number.isInteger(d) && d > 0) ||
+    !finite(pre.scale) ||
+    !finite(pre.mean) ||
+    !finite(pre.std) ||
+    pre.std === 0 ||
+    typeof pre.invert !== 'boolean'
+  ) {
+    throw invalid(`"preprocessing" must be {colorMode: "grayscale", size: [H, W], scale, mean, std (≠ 0), invert}, got ${JSON.stringify(pre)}`);
+  }
+  if (output !== undefined && output !== 'probabilities' && output !== 'logits') throw invalid(`"output" must be "probabilities" or "logits", got ${JSON.stringify(output)}`);
   return metadata;
 }

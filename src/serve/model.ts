@@ -47,7 +47,7 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
     threads: options.threads,
     inputShape: metadata.inputShape,
     classes: metadata.classNames.length,
-    softmax: (metadata as { output?: string }).output === 'logits',
+    softmax: metadata.output === 'logits',
   };
   let predictor: Predictor | null = null;
   if (engine !== 'tfjs') {
@@ -75,6 +75,11 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
     }
   }
   predictor ??= await TfjsPredictor.fromFolder(folder);
+  const [height, width] = metadata.preprocessing.size;
+  if (predictor.inputSize !== height * width) {
+    await predictor.dispose();
+    throw new Error(`kiln-model.json: grayscale ${height}x${width} preprocessing gives ${height * width} values, but inputShape [${metadata.inputShape.join(', ')}] takes ${predictor.inputSize}`);
+  }
   if (predictor.classes !== metadata.classNames.length) {
     await predictor.dispose();
     throw new Error(`the model answers ${predictor.classes} classes but kiln-model.json names ${metadata.classNames.length}`);
