@@ -4,7 +4,8 @@
  * Modes:
  *  - 'blas': BatchMatMul, _FusedMatMul, Conv2D, FusedConv2D, Conv2DBackpropInput and
  *    Conv2DBackpropFilter through cblas_sgemm; MaxPoolGrad and leading-axes Sum in JS/sgemv;
- *    Identity and same-dtype Cast without copying (data shared by reference count).
+ *    Identity and same-dtype Cast without copying (data shared by reference count); Tile as
+ *    block copies.
  *  - 'js':   no BLAS. Adds Conv2DBackpropFilter (wasm lacks it) and a faster Conv2DBackpropInput,
  *    both built on the untransposed (fast) wasm BatchMatMul, plus the JS MaxPoolGrad and Sum.
  *  - 'none': the stock wasm kernels plus Conv2DBackpropFilter only (the baseline for benchmarks).
@@ -25,7 +26,8 @@ import {
   clearConvCache,
 } from './conv.js';
 import { leadingSum, maxPoolGrad } from './pool-reduce.js';
-import { asWasmBackend } from './wasm-heap.js';
+import { tile } from './tile.js';
+import { asWasmBackend, heapF32, offsetOf, sizeOf } from './wasm-heap.js';
 
 export type KernelMode = 'blas' | 'js' | 'none';
 
@@ -128,6 +130,21 @@ function buildImpls(mode: KernelMode, blas: Blas | null): Map<string, Impl> {
     const x = input(args.inputs, 'x');
     return attrsOf(args).dtype === x.dtype ? share(args, x) : null;
   });
+
+  // Mean over leading axes (batch-norm statistics of NHWC activations) is that Sum, scaled; the
+  // stock kernel transposes the whole activation first.
+  impls.set(tf.Mean, (args) => {
+    const a = attrsOf(args);
+    const x = input(args.inputs, 'x');
+    const out = leadingSum(asWasmBackend(args.backend), blas, x, a.axis as number | number[], a.keepDims === true);
+    if (out === null) return null;
+    const count = sizeOf(x.shape) / Math.max(1, sizeOf(out.shape));
+    const heap = heapF32(asWasmBackend(args.backend));
+    const at = offsetOf(asWasmBackend(args.backend), out);
+    for (let i = at, end = at + sizeOf(out.shape); i < end; i++) heap[i]! /= count;
+    return out;
+  });
+  impls.set(tf.Tile, (args) => tile(asWasmBackend(args.backend), input(args.inputs, 'x'), attrsOf(args).reps as number[]));
 
   impls.set(tf.Sum, (args) => {
     const a = attrsOf(args);

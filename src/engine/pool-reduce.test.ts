@@ -94,6 +94,25 @@ describe('engine pooling and reduction kernels vs cpu', () => {
     });
   }
 
+  for (const [shape, axis, keepDims] of sums) {
+    test(`mean of ${shape} over axis ${JSON.stringify(axis)} keepDims=${keepDims}: forward and grad`, async () => {
+      const rng = new Random(shape.length * 13 + (Array.isArray(axis) ? axis.length : 1));
+      const f = (x: tf.Tensor): tf.Tensor => tf.mean(x, axis, keepDims);
+      const err = await parity([spec(rng, shape)], withGrads(rng, f));
+      assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+    });
+  }
+
+  test('batch-norm training step (moments over N, H, W, tiled statistics) matches cpu', async () => {
+    const rng = new Random(21);
+    const f = (x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor): tf.Tensor => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      return tf.relu(tf.batchNorm(x, mean, variance, offset as tf.Tensor1D, scale as tf.Tensor1D, 1e-3));
+    };
+    const err = await parity([spec(rng, [8, 6, 6, 16]), spec(rng, [16]), spec(rng, [16])], withGrads(rng, f));
+    assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+
   test('bias gradient through add broadcast (sum over leading axes) matches cpu', async () => {
     const rng = new Random(9);
     const f = (x: tf.Tensor, b: tf.Tensor): tf.Tensor => tf.relu(tf.add(x, b));

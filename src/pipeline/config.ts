@@ -109,8 +109,8 @@ export const PROFILES: Record<'seed' | 'quick' | 'best', PipelineConfig> = {
       model: 'cnn',
       conv_channels: { choices: ['32,64', '48,96', '64,128'] },
       kernel: 3,
-      // Batch norm trains ~6x slower per epoch on the engine today (its training kernels are the
-      // stock wasm ops), which a 30-minute budget cannot afford.
+      // A batch-norm training step still costs ~2.3x a plain one on the engine (the stock wasm
+      // element-wise ops of its gradient), which a 30-minute budget on 2 cores cannot afford.
       batch_norm: false,
       dense_units: { low: 128, high: 256, log: true },
       dropout: { low: 0.2, high: 0.5 },
