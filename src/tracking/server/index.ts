@@ -29,8 +29,9 @@
  *   artifacts/<path> PUT (upload, streamed, atomic) · GET (download) · DELETE;
  *   artifacts?path= GET (list one folder, basenames). Files live under artifactsDestination;
  *   a run's `mlflow-artifacts:/<exp>/<run>/artifacts` URI maps to `<dest>/<exp>/<run>/artifacts`.
- * Kiln's studies (under /api/2.0/kiln and /ajax-api/2.0/kiln; read-only, see routes/studies.ts)
- *   studies GET · studies/:name GET · studies/:name/importances GET ?evaluator
+ * Kiln's additions (under /api/2.0/kiln and /ajax-api/2.0/kiln; read-only)
+ *   studies GET · studies/:name GET · studies/:name/importances GET ?evaluator (routes/studies.ts)
+ *   metrics/history-columns GET ?run_id&metric_key → {steps, timestamps, values} (routes/metric-columns.ts)
  * Web UI: GET / (the built src/ui/app, hash-routed; see ui.ts).
  * Operations: GET /health → "OK" (never authenticated), GET /version → Kiln's version,
  *   GET /metrics → Prometheus text (own registry).

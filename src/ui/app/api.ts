@@ -55,6 +55,14 @@ function metricValue(value: number | string): number {
   return typeof value === 'number' ? value : Number(value);
 }
 
+export interface MetricColumns {
+  steps: Float64Array;
+  timestamps: Float64Array;
+  values: Float64Array;
+}
+
+const columns = new Map<string, Promise<MetricColumns>>();
+
 export const api = {
   searchExperiments: (q: { filter?: string; view_type?: ViewType; max_results?: number; order_by?: string[] }) =>
     call<{ experiments?: Experiment[] }>('GET', 'mlflow/experiments/search', { max_results: 1000, ...q }).then((r) => r.experiments ?? []),
@@ -68,9 +76,26 @@ export const api = {
     call<{ runs?: Run[]; next_page_token?: string }>('POST', 'mlflow/runs/search', {}, q).then((r) => ({ runs: (r.runs ?? []).map(decodeRun), next_page_token: r.next_page_token })),
   getRun: (id: string) => call<{ run: Run }>('GET', 'mlflow/runs/get', { run_id: id }).then((r) => decodeRun(r.run)),
   metricHistory: (runId: string, key: string) =>
-    call<{ metrics?: Metric[] }>('GET', 'mlflow/metrics/get-history', { run_id: runId, metric_key: key }).then((r) =>
-      (r.metrics ?? []).map((m) => ({ ...m, value: metricValue(m.value) })),
-    ),
+    call<{ metrics?: Metric[] }>('GET', 'mlflow/metrics/get-history', { run_id: runId, metric_key: key }).then((r) => {
+      const metrics = r.metrics ?? [];
+      for (const m of metrics) if (typeof m.value !== 'number') m.value = metricValue(m.value);
+      return metrics;
+    }),
+  /** A metric's whole history as columns in step order (Kiln's compact form, for long histories). */
+  metricColumns: (runId: string, key: string): Promise<MetricColumns> => {
+    const cacheKey = `${runId}\u0000${key}`;
+    const cached = columns.get(cacheKey);
+    if (cached) return cached;
+    const loading = call<{ steps: number[]; timestamps: number[]; values: Array<number | string> }>('GET', 'kiln/metrics/history-columns', { run_id: runId, metric_key: key }).then((r) => ({
+      steps: Float64Array.from(r.steps),
+      timestamps: Float64Array.from(r.timestamps),
+      values: Float64Array.from(r.values, metricValue),
+    }));
+    columns.set(cacheKey, loading);
+    // Shared only while in flight and just after (a page and its charts); a revisit refetches.
+    void loading.finally(() => setTimeout(() => columns.delete(cacheKey), 1000)).catch(() => undefined);
+    return loading;
+  },
   listArtifacts: (runId: string, path: string) =>
     call<{ root_uri?: string; files?: ArtifactFile[] }>('GET', 'mlflow/artifacts/list', { run_id: runId, path: path || undefined }).then((r) => ({
       root: r.root_uri ?? '',

@@ -34,7 +34,8 @@ export interface ChartProps {
 
 /** Joins series with different x values onto one x axis (uPlot's data shape). */
 function align(series: Series[]): uPlot.AlignedData {
-  if (series.length === 1) return [Array.from(series[0].x), Array.from(series[0].y)] as uPlot.AlignedData;
+  // One series is passed as it is (typed arrays included): no copy of 100,000 points.
+  if (series.length === 1) return [series[0].x, series[0].y] as unknown as uPlot.AlignedData;
   const xs = [...new Set(series.flatMap((s) => Array.from(s.x)))].sort((a, b) => a - b);
   const index = new Map(xs.map((x, i) => [x, i]));
   const ys = series.map((s) => {
@@ -44,6 +45,8 @@ function align(series: Series[]): uPlot.AlignedData {
   });
   return [xs, ...ys] as uPlot.AlignedData;
 }
+
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7];
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
@@ -61,7 +64,8 @@ export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark
         legend: { live: series.length <= 12 },
         cursor: { drag: { x: true, y: false } },
         axes: [
-          { ...axis, label: xLabel },
+          // Steps and trial numbers are integers: no ticks between them.
+          { ...axis, label: xLabel, ...(time ? {} : { incrs: INTEGER_STEPS }) },
           { ...axis, label: yLabel, size: 60 },
         ],
         series: [
@@ -72,7 +76,8 @@ export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark
             width: 1.5,
             spanGaps: true,
             dash: s.dash ? [5, 4] : undefined,
-            ...(s.points ? { paths: () => null, points: { show: true, size: s.size ?? 6, fill: s.color ?? PALETTE[i % PALETTE.length] } } : { points: { show: false } }),
+            // Dashed (pruned) series also mark their points: a trial pruned after one step is one point.
+            ...(s.points ? { paths: () => null, points: { show: true, size: s.size ?? 6, fill: s.color ?? PALETTE[i % PALETTE.length] } } : { points: { show: s.dash === true, size: 7 } }),
           })),
         ],
       },

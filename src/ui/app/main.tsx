@@ -91,7 +91,7 @@ function App() {
       </a>
       <header class="top">
         <a class="brand" href="#/experiments">
-          🔥 Kiln
+          Kiln
         </a>
         <nav aria-label="sections">
           <a href="#/experiments" aria-current={current(['experiments', 'runs', 'compare'])}>

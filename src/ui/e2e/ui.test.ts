@@ -79,8 +79,8 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
   before(async () => {
     home = await mkdtemp(join(tmpdir(), 'kiln-ui-'));
     await mkdir(SHOTS, { recursive: true });
-    // Median pruning from the first step so that a 4-trial study usually shows a pruned trial.
-    const run = await runKiln(['tune', '--profile', 'seed', '--study-name', STUDY, '--n-trials', '4', '--epochs', '2', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
+    // Successive halving prunes at the first epoch, so the study shows pruned trials too.
+    const run = await runKiln(['tune', '--profile', 'seed', '--study-name', STUDY, '--n-trials', '4', '--epochs', '2', '--pruner', 'successive-halving', '--home', home, '--data-dir', REAL_DATA ?? '', '--json']);
     assert.equal(run.code, 0, run.stderr);
     tune = run.json as unknown as TuneResult;
     server = await startServer(home);
@@ -240,6 +240,7 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
     await page.waitForSelector('[data-testid="intermediate-chart"] canvas');
     const study = await api<{ study: { trials: Array<{ state: string }> } }>(server.url, `kiln/studies/${STUDY}`);
     const pruned = study.study.trials.filter((t) => t.state === 'PRUNED').length;
+    assert.ok(pruned >= 1, 'the seeded study has a pruned trial to show');
     assert.equal(await page.locator('[data-testid="intermediate-chart"] .u-series:has-text("pruned")').count(), pruned, 'pruned trials are marked in the legend');
     await page.waitForSelector('.bars .bar-row, #importances p.muted');
     await shot('07-study');

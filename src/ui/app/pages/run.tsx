@@ -13,23 +13,24 @@ const TEXT = /\.(txt|json|ya?ml|md|csv|log|py|ts|js|html|toml|ini|cfg|MLmodel)$|
 const IMAGE = /\.(png|jpe?g|gif|svg|webp)$/i;
 
 function MetricChart({ runId, metric, axis }: { runId: string; metric: string; axis: 'step' | 'time' }) {
-  const history = useLoad(() => api.metricHistory(runId, metric), [runId, metric]);
+  const history = useLoad(() => api.metricColumns(runId, metric), [runId, metric]);
   const series = useMemo(() => {
-    const points = (history.data ?? []).slice().sort((a, b) => (axis === 'step' ? a.step - b.step || a.timestamp - b.timestamp : a.timestamp - b.timestamp));
-    const x = new Float64Array(points.length);
-    const y = new Float64Array(points.length);
-    points.forEach((p, i) => {
-      x[i] = axis === 'step' ? p.step : p.timestamp / 1000;
-      y[i] = p.value;
-    });
-    return [{ label: metric, x, y }];
+    const data = history.data;
+    if (!data) return [];
+    if (axis === 'step') return [{ label: metric, x: data.steps, y: data.values }];
+    // By time: reorder only when logging times do not already follow the steps.
+    let sorted = true;
+    for (let i = 1; i < data.timestamps.length && sorted; i++) sorted = data.timestamps[i - 1] <= data.timestamps[i];
+    const order = Array.from(data.timestamps.keys());
+    if (!sorted) order.sort((a, b) => data.timestamps[a] - data.timestamps[b]);
+    return [{ label: metric, x: Float64Array.from(order, (i) => data.timestamps[i] / 1000), y: Float64Array.from(order, (i) => data.values[i]) }];
   }, [history.data, axis, metric]);
   if (history.error) return <ErrorBox error={history.error} />;
   if (!history.data) return <p class="muted">Loading {metric}…</p>;
   return (
-    <figure class="metric-chart" data-metric={metric} data-points={history.data.length}>
+    <figure class="metric-chart" data-metric={metric} data-points={history.data.steps.length}>
       <figcaption>
-        {metric} <span class="muted">({history.data.length} points)</span>
+        {metric} <span class="muted">({history.data.steps.length} points)</span>
       </figcaption>
       <Chart series={series} xLabel={axis === 'step' ? 'step' : 'time'} time={axis === 'time'} mark="kiln:metric-chart" testId={`chart-${metric}`} />
     </figure>
@@ -121,14 +122,54 @@ function Artifacts({ runId, route }: { runId: string; route: Route }) {
 }
 
 export function RunPage({ route, runId }: { route: Route; runId: string }) {
+  // Charts named in the URL start loading with the run, not after it.
+  useMemo(() => {
+    for (const m of (route.query.get('metrics') ?? '').split(',').filter((k) => k !== '')) void api.metricColumns(runId, m).catch(() => undefined);
+  }, [runId]);
   const run = useLoad(() => api.getRun(runId), [runId]);
   const versions = useLoad(() => api.searchVersions(`run_id = ${quote(runId)}`), [runId]);
   const axis = route.query.get('x') === 'time' ? 'time' : 'step';
   const r = run.data;
   const metricKeys = (r?.data.metrics ?? []).map((m) => m.key).sort();
   const shown = route.query.has('metrics') ? (route.query.get('metrics') ?? '').split(',').filter((m) => m !== '') : metricKeys.slice(0, 4);
-  if (run.error) return <main><ErrorBox error={run.error} /></main>;
-  if (!r) return <main><p class="muted">Loading run…</p></main>;
+  // Charts named in the URL render while the run itself loads: the long histories are the slow part.
+  const metricsSection = (
+    <Section title="Metrics" id="metrics">
+      {r && (
+        <div class="toolbar">
+          <span role="group" aria-label="x axis">
+            <button aria-pressed={axis === 'step'} onClick={() => setQuery({ x: undefined })}>
+              By step
+            </button>
+            <button aria-pressed={axis === 'time'} onClick={() => setQuery({ x: 'time' })}>
+              By time
+            </button>
+          </span>
+          {metricKeys.map((k) => (
+            <label class="chip">
+              <input type="checkbox" checked={shown.includes(k)} onChange={() => setQuery({ metrics: (shown.includes(k) ? shown.filter((m) => m !== k) : [...shown, k]).join(',') })} /> {k}{' '}
+              <span class="muted">{fmtNum(r.data.metrics.find((m) => m.key === k)?.value)}</span>
+            </label>
+          ))}
+        </div>
+      )}
+      <div class="charts">
+        {shown.map((m) => (
+          <MetricChart runId={runId} metric={m} axis={axis} key={`${m}-${axis}`} />
+        ))}
+      </div>
+      {r && metricKeys.length === 0 && <p class="muted">No metrics logged.</p>}
+    </Section>
+  );
+  if (!r) {
+    return (
+      <main>
+        <ErrorBox error={run.error} />
+        {!run.error && <p class="muted">Loading run…</p>}
+        {shown.length > 0 && metricsSection}
+      </main>
+    );
+  }
   const info = r.info;
   return (
     <main>
@@ -150,30 +191,7 @@ export function RunPage({ route, runId }: { route: Route; runId: string }) {
         <dt>Artifacts</dt>
         <dd class="mono">{info.artifact_uri}</dd>
       </dl>
-      <Section title="Metrics" id="metrics">
-        <div class="toolbar">
-          <span role="group" aria-label="x axis">
-            <button aria-pressed={axis === 'step'} onClick={() => setQuery({ x: undefined })}>
-              By step
-            </button>
-            <button aria-pressed={axis === 'time'} onClick={() => setQuery({ x: 'time' })}>
-              By time
-            </button>
-          </span>
-          {metricKeys.map((k) => (
-            <label class="chip">
-              <input type="checkbox" checked={shown.includes(k)} onChange={() => setQuery({ metrics: (shown.includes(k) ? shown.filter((m) => m !== k) : [...shown, k]).join(',') })} /> {k}{' '}
-              <span class="muted">{fmtNum(r.data.metrics.find((m) => m.key === k)?.value)}</span>
-            </label>
-          ))}
-        </div>
-        <div class="charts">
-          {shown.map((m) => (
-            <MetricChart runId={runId} metric={m} axis={axis} key={`${m}-${axis}`} />
-          ))}
-        </div>
-        {metricKeys.length === 0 && <p class="muted">No metrics logged.</p>}
-      </Section>
+      {metricsSection}
       <div class="two">
         <Section title="Parameters" id="params">
           <KeyValues items={r.data.params} />

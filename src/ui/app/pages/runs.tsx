@@ -65,7 +65,13 @@ export function RunsPage({ route, experimentId }: { route: Route; experimentId: 
     return { params: [...found.params].sort(), metrics: [...found.metrics].sort(), tags: [...found.tags].sort() };
   }, [rows]);
 
-  const chosen = q.has('cols') ? (q.get('cols') ?? '').split(',').filter((c) => c !== '') : [...keys.metrics.slice(0, 4).map((k) => `metrics.${k}`), ...keys.params.slice(0, 4).map((k) => `params.${k}`)];
+  const preferred = (list: string[], first: string[]): string[] => [...first.filter((k) => list.includes(k)), ...list.filter((k) => !first.includes(k))];
+  const chosen = q.has('cols')
+    ? (q.get('cols') ?? '').split(',').filter((c) => c !== '')
+    : [
+        ...preferred(keys.metrics, ['val_acc', 'val_loss', 'train_loss', 'test_acc']).slice(0, 4).map((k) => `metrics.${k}`),
+        ...preferred(keys.params, ['lr', 'learning_rate', 'model', 'epochs']).slice(0, 4).map((k) => `params.${k}`),
+      ];
   const setChosen = (cols: string[]): void => setQuery({ cols: cols.join(',') });
 
   const sortBy = (field: string) => () => setQuery({ sort: sort === `${field} DESC` ? `${field} ASC` : `${field} DESC`, token: undefined });

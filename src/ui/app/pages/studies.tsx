@@ -74,6 +74,8 @@ function history(study: StudyReport): Series[] {
   ];
 }
 
+const CALM = PALETTE.filter((c) => c !== '#dc2626');
+
 function intermediate(trials: TrialReport[]): Series[] {
   return trials
     .filter((t) => t.intermediate_values.length > 0)
@@ -81,7 +83,8 @@ function intermediate(trials: TrialReport[]): Series[] {
       label: `#${t.number}${t.state === 'PRUNED' ? ' ✂ pruned' : ''}`,
       x: t.intermediate_values.map(([s]) => s),
       y: t.intermediate_values.map(([, v]) => v),
-      color: t.state === 'PRUNED' ? '#dc2626' : PALETTE[i % PALETTE.length],
+      // Red is kept for pruned trials.
+      color: t.state === 'PRUNED' ? '#dc2626' : CALM[i % CALM.length],
       dash: t.state === 'PRUNED',
     }));
 }
