@@ -26,12 +26,14 @@ export interface VirtualTableProps<T> {
   height?: number;
   label: string;
   onRendered?: () => void;
+  /** Rows are being (re)loaded: shown as aria-busy, so tests and assistive tech wait for them. */
+  busy?: boolean;
 }
 
 const ROW = 30;
 const OVERSCAN = 10;
 
-export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onOpen, height = 560, label, onRendered }: VirtualTableProps<T>) {
+export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onOpen, height = 560, label, onRendered, busy = false }: VirtualTableProps<T>) {
   const body = useRef<HTMLDivElement>(null);
   const [top, setTop] = useState(0);
   const [active, setActive] = useState(0);
@@ -86,7 +88,7 @@ export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onO
 
   const allSelected = selected !== undefined && rows.length > 0 && rows.every((r) => selected.has(rowKey(r)));
   return (
-    <div class="vtable" role="grid" aria-label={label} aria-rowcount={rows.length + 1} data-rows={rows.length}>
+    <div class="vtable" role="grid" aria-label={label} aria-rowcount={rows.length + 1} aria-busy={busy ? 'true' : 'false'} data-rows={rows.length}>
       <div class="vhead" role="row" style={{ width: `${width}px` }}>
         {selected && (
           <div class="vcell vcheck" role="columnheader">

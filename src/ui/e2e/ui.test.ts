@@ -71,7 +71,7 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
   // Functions, not strings: the UI's CSP forbids eval, which Playwright uses for string predicates.
   const hashHas = (text: string): Promise<unknown> => page.waitForFunction((t) => (globalThis as unknown as BrowserGlobals).location.hash.includes(t), text);
   const rowsShown = (n: number): Promise<unknown> =>
-    page.waitForFunction((count) => (globalThis as unknown as BrowserGlobals).document.querySelector('[aria-label="runs"]')?.getAttribute('data-rows') === String(count), n);
+    page.waitForFunction((count) => (globalThis as unknown as BrowserGlobals).document.querySelector('[aria-label="runs"]')?.getAttribute('data-rows') === String(count), n).then(() => page.waitForSelector('[aria-label="runs"][aria-busy="false"]'));
   const go = async (hash: string): Promise<void> => {
     await page.goto(`${server.url}/${hash}`);
   };
@@ -171,6 +171,7 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
     await page.click('button.sort[title="sort by val_acc"]');
     await hashHas('sort=metrics.val_acc+DESC');
     await page.waitForSelector('[aria-sort="descending"]');
+    await page.waitForSelector('[aria-label="runs"][aria-busy="false"]');
     const column = await page.locator('.vhead .vcell').allTextContents();
     const at = column.findIndex((c) => c.startsWith('val_acc'));
     const desc = (await page.locator(`.vrow > .vcell:nth-child(${at + 1})`).allTextContents()).map(Number);
@@ -297,7 +298,8 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
       await fresh.goto(url);
       await fresh.waitForSelector('[aria-sort="ascending"]');
       assert.equal(await fresh.inputValue('input[aria-label="filter runs"]'), `tags.mlflow.parentRunId = '${tune.parent_run_id}'`);
-      assert.equal(Number(await fresh.getAttribute('[aria-label="runs"]', 'data-rows')), tune.trials.total);
+      // The sorted header shows before the rows arrive: wait for the filtered count itself.
+      await fresh.waitForFunction((count) => (globalThis as unknown as BrowserGlobals).document.querySelector('[aria-label="runs"]')?.getAttribute('data-rows') === String(count), tune.trials.total);
       assert.equal(await fresh.getAttribute('html', 'data-theme'), 'dark', 'system theme follows the browser');
       await fresh.screenshot({ path: join(SHOTS, '11-runs-dark.png'), fullPage: true });
     } finally {

@@ -109,8 +109,8 @@ function Artifacts({ runId, route }: { runId: string; route: Route }) {
             onClick={() => setQuery(f.is_dir ? { dir: f.path, file: undefined } : { file: f.path })}
             data-artifact={f.path}
           >
-            {f.is_dir ? '📁 ' : '📄 '}
-            {f.path.split('/').pop()} <span class="muted">{f.is_dir ? '' : fmtBytes(f.file_size)}</span>
+            {f.path.split('/').pop()}
+            {f.is_dir ? '/' : ''} <span class="muted">{f.is_dir ? '' : fmtBytes(f.file_size)}</span>
           </button>
         ))}
         {listing.data?.files.length === 0 && <p class="muted">No artifacts.</p>}
@@ -131,7 +131,9 @@ export function RunPage({ route, runId }: { route: Route; runId: string }) {
   const axis = route.query.get('x') === 'time' ? 'time' : 'step';
   const r = run.data;
   const metricKeys = (r?.data.metrics ?? []).map((m) => m.key).sort();
-  const shown = route.query.has('metrics') ? (route.query.get('metrics') ?? '').split(',').filter((m) => m !== '') : metricKeys.slice(0, 4);
+  const first = ['val_acc', 'val_loss', 'train_loss', 'train_acc'];
+  const defaults = [...first.filter((k) => metricKeys.includes(k)), ...metricKeys.filter((k) => !first.includes(k))].slice(0, 4);
+  const shown = route.query.has('metrics') ? (route.query.get('metrics') ?? '').split(',').filter((m) => m !== '') : defaults;
   // Charts named in the URL render while the run itself loads: the long histories are the slow part.
   const metricsSection = (
     <Section title="Metrics" id="metrics">

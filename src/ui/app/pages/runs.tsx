@@ -198,6 +198,7 @@ export function RunsPage({ route, experimentId }: { route: Route; experimentId: 
         onSelect={select}
         onOpen={(r) => (location.hash = href(['runs', r.run.info.run_id]))}
         onRendered={onRendered}
+        busy={runs.loading}
       />
       {!runs.loading && rows.length === 0 && <p class="muted">No runs{filter ? ' match the filter' : ''}.</p>}
     </main>
