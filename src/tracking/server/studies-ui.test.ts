@@ -103,6 +103,13 @@ test('GET kiln/metrics/history-columns: a metric history as step-ordered columns
     const reply = await call(server.url, 'GET', `/api/2.0/kiln/metrics/history-columns?run_id=${run.info.run_id}&metric_key=loss`);
     assert.equal(reply.status, 200);
     assert.deepEqual(reply.json, { steps: [0, 1, 2], timestamps: [10, 20, 30], values: [0.9, 'NaN', 0.5] });
+    // The UI's form: three little-endian float64 columns, NaN as itself.
+    const binary = await fetch(`${server.url}/api/2.0/kiln/metrics/history-columns?run_id=${run.info.run_id}&metric_key=loss`, { headers: { accept: 'application/octet-stream' } });
+    assert.equal(binary.headers.get('content-type'), 'application/octet-stream');
+    assert.equal(binary.headers.get('x-kiln-points'), '3');
+    const bytes = Buffer.from(await binary.arrayBuffer());
+    const columns = Array.from({ length: bytes.length / 8 }, (_, i) => bytes.readDoubleLE(i * 8));
+    assert.deepEqual(columns, [0, 1, 2, 10, 20, 30, 0.9, Number.NaN, 0.5]);
     const missing = await call(server.url, 'GET', '/api/2.0/kiln/metrics/history-columns?run_id=nope&metric_key=loss');
     assert.equal(missing.status, 404);
     assert.equal((await call(server.url, 'GET', '/api/2.0/kiln/metrics/history-columns?run_id=x')).status, 400);

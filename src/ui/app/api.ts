@@ -86,11 +86,16 @@ export const api = {
     const cacheKey = `${runId}\u0000${key}`;
     const cached = columns.get(cacheKey);
     if (cached) return cached;
-    const loading = call<{ steps: number[]; timestamps: number[]; values: Array<number | string> }>('GET', 'kiln/metrics/history-columns', { run_id: runId, metric_key: key }).then((r) => ({
-      steps: Float64Array.from(r.steps),
-      timestamps: Float64Array.from(r.timestamps),
-      values: Float64Array.from(r.values, metricValue),
-    }));
+    // Binary columns: no decimal formatting on the server nor parsing here (see routes/metric-columns.ts).
+    const loading = fetch(`/api/2.0/kiln/metrics/history-columns${queryString({ run_id: runId, metric_key: key })}`, { headers: { accept: 'application/octet-stream' } }).then(async (response) => {
+      if (!response.ok) {
+        const data = (await response.json().catch(() => ({}))) as { error_code?: string; message?: string };
+        throw new ApiError(response.status, data.error_code ?? 'ERROR', data.message ?? response.statusText);
+      }
+      const all = new Float64Array(await response.arrayBuffer());
+      const n = all.length / 3;
+      return { steps: all.subarray(0, n), timestamps: all.subarray(n, 2 * n), values: all.subarray(2 * n) };
+    });
     columns.set(cacheKey, loading);
     // Shared only while in flight and just after (a page and its charts); a revisit refetches.
     void loading.finally(() => setTimeout(() => columns.delete(cacheKey), 1000)).catch(() => undefined);
