@@ -10,6 +10,10 @@ import type { ApiContext } from './endpoint.js';
 import { handleError, handleNotFound, sendError } from './errors.js';
 import { createServerMetrics, installRequestMetrics, observabilityRoutes } from './observability.js';
 import { proxiedArtifactRoutes } from './routes/artifacts.js';
+import { metricColumnRoutes } from './routes/metric-columns.js';
+import { studyRoutes } from './routes/studies.js';
+import { DEFAULT_UI_ROOT, uiRoutes } from './ui.js';
+import type { StudyReports } from '../../tune/report.js';
 
 export interface TrackingServerOptions {
   store: TrackingStore;
@@ -25,6 +29,10 @@ export interface TrackingServerOptions {
   maxArtifactBytes?: number;
   /** Node's default process metrics on /metrics (default true). */
   defaultMetrics?: boolean;
+  /** The tuner's studies, served read-only under /api/2.0/kiln/studies (absent: no study routes). */
+  studies?: StudyReports;
+  /** Folder of the built web UI served at / (default dist/ui); false serves none. */
+  ui?: string | false;
 }
 
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -68,6 +76,9 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   for (const prefix of API_PREFIXES) {
     await app.register(mlflowApi, { ...context, bodyLimit, prefix: `${prefix}/mlflow` });
     await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });
+    await app.register(metricColumnRoutes, { ...context, prefix: `${prefix}/kiln` });
+    if (options.studies) await app.register(studyRoutes, { studies: options.studies, prefix: `${prefix}/kiln` });
   }
+  if (options.ui !== false) await app.register(uiRoutes, { root: options.ui ?? DEFAULT_UI_ROOT });
   return app;
 }

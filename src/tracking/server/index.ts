@@ -29,6 +29,10 @@
  *   artifacts/<path> PUT (upload, streamed, atomic) · GET (download) · DELETE;
  *   artifacts?path= GET (list one folder, basenames). Files live under artifactsDestination;
  *   a run's `mlflow-artifacts:/<exp>/<run>/artifacts` URI maps to `<dest>/<exp>/<run>/artifacts`.
+ * Kiln's additions (under /api/2.0/kiln and /ajax-api/2.0/kiln; read-only)
+ *   studies GET · studies/:name GET · studies/:name/importances GET ?evaluator (routes/studies.ts)
+ *   metrics/history-columns GET ?run_id&metric_key → {steps, timestamps, values} (routes/metric-columns.ts)
+ * Web UI: GET / (the built src/ui/app, hash-routed; see ui.ts).
  * Operations: GET /health → "OK" (never authenticated), GET /version → Kiln's version,
  *   GET /metrics → Prometheus text (own registry).
  *
@@ -45,6 +49,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { openStore } from '../store/index.js';
+import { openStudyStorage } from '../../tune/storage/sql.js';
+import { studyReports } from '../../tune/report.js';
 import { createTrackingServer, type TrackingServerOptions } from './app.js';
 
 export { createTrackingServer, API_PREFIXES, DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, type TrackingServerOptions } from './app.js';
@@ -67,14 +73,21 @@ export interface StartTrackingServerOptions extends Omit<TrackingServerOptions, 
 export async function startTrackingServer(options: StartTrackingServerOptions): Promise<FastifyInstance> {
   const { host = '127.0.0.1', port = 5000, backendStoreUri, ...rest } = options;
   const store = await openStore(backendStoreUri, { artifactRoot: PROXIED_ARTIFACT_ROOT });
+  // The tuner's studies live in the same database (one shared connection per file).
+  const studies = await openStudyStorage(backendStoreUri).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   let app: FastifyInstance;
   try {
-    app = await createTrackingServer({ ...rest, store });
+    app = await createTrackingServer({ ...rest, store, studies: rest.studies ?? studyReports(studies) });
     app.addHook('onClose', async () => {
+      await studies.close();
       await store.close();
     });
     await app.listen({ host, port });
   } catch (error) {
+    await studies.close();
     await store.close();
     throw error;
   }

@@ -1,0 +1,96 @@
+/**
+ * ui/app/chart — uPlot line/scatter charts (canvas: 100,000 points draw in milliseconds, where
+ * an SVG path of the same points takes far longer) that follow the theme and the container width.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { useEffect, useRef } from 'preact/hooks';
+import { markPainted, PALETTE } from './util.js';
+
+export interface Series {
+  label: string;
+  /** x values ascending; y may hold null gaps. */
+  x: ArrayLike<number>;
+  y: ArrayLike<number | null>;
+  color?: string;
+  /** Points only (no line). */
+  points?: boolean;
+  dash?: boolean;
+  /** Marker size for points. */
+  size?: number;
+}
+
+export interface ChartProps {
+  series: Series[];
+  xLabel: string;
+  yLabel?: string;
+  /** x values are epoch seconds. */
+  time?: boolean;
+  height?: number;
+  /** performance.mark name set once the first draw is painted. */
+  mark?: string;
+  testId?: string;
+}
+
+/** Joins series with different x values onto one x axis (uPlot's data shape). */
+function align(series: Series[]): uPlot.AlignedData {
+  // One series is passed as it is (typed arrays included): no copy of 100,000 points.
+  if (series.length === 1) return [series[0].x, series[0].y] as unknown as uPlot.AlignedData;
+  const xs = [...new Set(series.flatMap((s) => Array.from(s.x)))].sort((a, b) => a - b);
+  const index = new Map(xs.map((x, i) => [x, i]));
+  const ys = series.map((s) => {
+    const column: Array<number | null> = new Array(xs.length).fill(null);
+    for (let i = 0; i < s.x.length; i++) column[index.get(s.x[i]) as number] = s.y[i];
+    return column;
+  });
+  return [xs, ...ys] as uPlot.AlignedData;
+}
+
+const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5, 1e6, 1e7];
+
+const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
+
+export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark, testId }: ChartProps) {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const axis = { stroke: cssVar('--fg-muted'), grid: { stroke: cssVar('--grid'), width: 1 }, ticks: { stroke: cssVar('--grid') } };
+    const plot = new uPlot(
+      {
+        width: Math.max(320, el.clientWidth),
+        height,
+        scales: { x: { time } },
+        legend: { live: series.length <= 12 },
+        cursor: { drag: { x: true, y: false } },
+        axes: [
+          // Steps and trial numbers are integers: no ticks between them.
+          { ...axis, label: xLabel, ...(time ? {} : { incrs: INTEGER_STEPS }) },
+          { ...axis, label: yLabel, size: 60 },
+        ],
+        series: [
+          { label: xLabel },
+          ...series.map((s, i) => ({
+            label: s.label,
+            stroke: s.color ?? PALETTE[i % PALETTE.length],
+            width: 1.5,
+            spanGaps: true,
+            dash: s.dash ? [5, 4] : undefined,
+            // Dashed (pruned) series also mark their points: a trial pruned after one step is one point.
+            ...(s.points ? { paths: () => null, points: { show: true, size: s.size ?? 6, fill: s.color ?? PALETTE[i % PALETTE.length] } } : { points: { show: s.dash === true, size: 7 } }),
+          })),
+        ],
+      },
+      align(series),
+      el,
+    );
+    if (mark) markPainted(mark);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [series, xLabel, yLabel, time, height, mark]);
+  return <div class="chart" ref={box} data-testid={testId} />;
+}
