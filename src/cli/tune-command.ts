@@ -60,6 +60,7 @@ interface WorkerTask {
   nTrials: number;
   parentRunId: string;
   storageUri: string;
+  deadline: number;
   home: string;
   trackingUri: string;
   dataDir?: string;
@@ -84,7 +85,7 @@ export async function tune(flags: TuneFlags, log: (message: string) => void, onI
   const engine = await initEngine({ threads, quiet: false });
   const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
   const tracking = await openTracking({ uri: flags.trackingUri, home });
-  const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string }): Promise<number | null> => {
+  const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
     const task: WorkerTask = { config, ...worker, home, trackingUri: tracking.uri, dataDir: flags.dataDir, threads: threads ?? 1 };
     const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
       env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
@@ -119,7 +120,7 @@ async function tuneWorker(): Promise<void> {
   const data = await loadFashionMnist({ dataDir: task.dataDir });
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
   try {
-    await runStudyWorker({ config: task.config, home: task.home, data, engine, tracking, storageUri: task.storageUri, parentRunId: task.parentRunId, workerIndex: task.index, nTrials: task.nTrials, log });
+    await runStudyWorker({ config: task.config, home: task.home, data, engine, tracking, storageUri: task.storageUri, parentRunId: task.parentRunId, workerIndex: task.index, nTrials: task.nTrials, deadline: task.deadline, log });
   } finally {
     await tracking.close();
   }

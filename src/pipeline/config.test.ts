@@ -51,6 +51,7 @@ describe('pipeline configuration', () => {
     ['an unknown sampler', 'study:\n  sampler: cmaes\n', /"study.sampler": expected one of tpe, random, got "cmaes"/],
     ['a list where a mapping belongs', '- 1\n- 2\n', /must hold a mapping/],
     ['a flip probability above 1', 'training:\n  augment_flip: 1.5\n', /"training.augment_flip": expected a number in \[0, 1\], got 1.5/],
+    ['an unknown timeout mode', 'study:\n  timeout_mode: strict\n', /"study.timeout_mode": expected one of soft, hard, got "strict"/],
     ['too much label smoothing', 'training:\n  label_smoothing: 0.7\n', /"training.label_smoothing": expected a number in \[0, 0.5\], got 0.7/],
   ];
   for (const [what, yaml, message] of bad) {

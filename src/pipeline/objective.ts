@@ -9,7 +9,7 @@ import type { FashionMnist } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import type { ModelSpec } from '../models/index.js';
 import { finishTrainingRun, startTrainingRun, type TrackingSession } from '../tracking/client/index.js';
-import { type Callback, DEFAULT_TRAINING, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
+import { type Callback, DEFAULT_TRAINING, Deadline, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
 import { TrialPruned } from '../tune/errors.js';
 import type { BaseTrial } from '../tune/trial.js';
 import type { FloatRange, IntRange, PipelineConfig } from './config.js';
@@ -63,6 +63,8 @@ export interface ObjectiveContext {
   log: (message: string) => void;
   /** Trainer callbacks every trial gets (e.g. the Prometheus metrics). */
   callbacks?: Callback[];
+  /** The study's deadline (Date.now() ms); with `study.timeout_mode: hard` a running trial stops there. */
+  deadline?: number;
 }
 
 /** Folder where a trial's model is written. */
@@ -108,9 +110,10 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
       trial.report(metrics.val_acc, metrics.epoch);
       return trial.shouldPrune();
     });
+    const deadline = config.study.timeout_mode === 'hard' && context.deadline !== undefined ? [new Deadline(context.deadline)] : [];
     let outcome;
     try {
-      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner, ...(context.callbacks ?? [])], sinks: run ? [run.logger] : [], progress: null });
+      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner, ...deadline, ...(context.callbacks ?? [])], sinks: run ? [run.logger] : [], progress: null });
     } catch (error) {
       if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
       throw error;
@@ -121,7 +124,7 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
     }
     log(
       `trial ${trial.number}: val_acc ${outcome.val_acc.toFixed(4)} after ${outcome.epochs} epoch(s)` +
-        `${outcome.stopped_by === 'pruned' ? ' — pruned' : ''}  ${JSON.stringify(trial.params)}`,
+        `${outcome.stopped_by === 'pruned' ? ' — pruned' : outcome.stopped_by === 'deadline' ? ' — stopped at the study deadline' : ''}  ${JSON.stringify(trial.params)}`,
     );
     if (outcome.stopped_by === 'pruned') throw new TrialPruned(`pruned at epoch ${outcome.epochs}`);
     return outcome.val_acc;

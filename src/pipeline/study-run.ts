@@ -37,7 +37,7 @@ export interface StudyRunOptions {
    * Starts worker `index` (1 … workers-1) as another process running `nTrials` of the study;
    * resolves when it exits, with its exit code. Without it, all trials run in this process.
    */
-  spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string }) => Promise<number | null>;
+  spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }) => Promise<number | null>;
   home: string;
   data: FashionMnist;
   engine: EngineInfo;
@@ -113,6 +113,8 @@ function count(trials: FrozenTrial[]): StudyRunResult['trials'] {
 export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult> {
   const { config, tracking, log } = options;
   const started = performance.now();
+  /** When the study's time budget ends (Date.now() ms): no trial starts after it; with timeout_mode hard, running trials stop too. */
+  const deadline = Date.now() + config.study.timeout_s * 1000;
   const storageUri = studyStorageUri(options);
   const storage = await openStudyStorage(storageUri);
   const parent = await startTrainingRun(tracking, {
@@ -159,6 +161,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       parentRunId: parent.runId,
       log,
       callbacks: options.metrics ? [options.metrics] : [],
+      deadline,
     });
     const metrics = options.metrics;
     const observe = metrics
@@ -175,7 +178,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
     const shares = options.spawnWorker ? trialShares(config.study.n_trials, config.study.workers) : [config.study.n_trials];
     const spawnWorker = options.spawnWorker;
     const workers = spawnWorker
-      ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri }) : Promise.resolve(0)))
+      ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri, deadline }) : Promise.resolve(0)))
       : [];
     await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s, callbacks: observe });
     const exits = await Promise.all(workers);
@@ -280,6 +283,8 @@ export async function runStudyWorker(options: {
   parentRunId: string;
   workerIndex: number;
   nTrials: number;
+  /** The study's deadline, as runStudy set it (Date.now() ms). */
+  deadline: number;
   log: (message: string) => void;
 }): Promise<void> {
   const { config } = options;
@@ -291,7 +296,7 @@ export async function runStudyWorker(options: {
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     });
     const objective = trainingObjective({ ...options, parentRunId: options.parentRunId });
-    await study.optimize(objective, { nTrials: options.nTrials, timeout: config.study.timeout_s });
+    await study.optimize(objective, { nTrials: options.nTrials, timeout: Math.max(0, (options.deadline - Date.now()) / 1000) });
   } finally {
     await storage.close();
   }

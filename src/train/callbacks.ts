@@ -20,7 +20,7 @@ export interface EpochMetrics {
   samples_per_second: number;
 }
 
-export type StopReason = 'max_epochs' | 'early_stopping' | 'pruned' | 'callback';
+export type StopReason = 'max_epochs' | 'early_stopping' | 'pruned' | 'deadline' | 'callback';
 
 export interface TrainingContext {
   readonly model: tf.LayersModel;
@@ -177,6 +177,19 @@ export class EpochEndHook implements Callback {
 
   async onEpochEnd(context: TrainingContext, metrics: EpochMetrics): Promise<void> {
     if (await this.hook(metrics)) context.stop('pruned', `pruned after epoch ${metrics.epoch}`);
+  }
+}
+
+/**
+ * Stops training mid-epoch once the wall clock passes `deadline` (ms since the epoch, as
+ * Date.now()); the partial epoch is still validated, and the best epoch is what is kept. This is
+ * how a study with a hard time budget ends its running trial on time.
+ */
+export class Deadline implements Callback {
+  constructor(private readonly deadline: number) {}
+
+  onBatchEnd(context: TrainingContext): void {
+    if (Date.now() >= this.deadline) context.stop('deadline', `the time budget ended at ${new Date(this.deadline).toISOString()}`);
   }
 }
 

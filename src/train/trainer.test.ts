@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Random } from '../common/random.js';
 import { initEngine } from '../engine/index.js';
 import { buildModel, DEFAULT_CNN, FASHION_MNIST_INPUT, type ModelSpec } from '../models/index.js';
-import { EarlyStopping, EpochEndHook, type EpochMetrics, ModelCheckpoint, type TrainingContext } from './callbacks.js';
+import { Deadline, EarlyStopping, EpochEndHook, type EpochMetrics, ModelCheckpoint, type TrainingContext } from './callbacks.js';
 import { MemorySink } from './metrics.js';
 import { syntheticImageSet } from './synthetic.js';
 import { scheduledLearningRate, Trainer } from './trainer.js';
@@ -93,6 +93,18 @@ describe('Trainer', () => {
     model.dispose();
     assert.ok(step >= 5, `${step} steps`);
     assert.ok(timerRanAtStep !== null && timerRanAtStep < step, `a timer set before fit() ran at step ${String(timerRanAtStep)} of ${step}`);
+  });
+
+  test('a Deadline stops training mid-epoch; the partial epoch is validated and the run reports why it stopped', async () => {
+    const model = buildModel(MLP, FASHION_MNIST_INPUT, new Random(2));
+    let steps = 0;
+    const trainer = new Trainer({ maxEpochs: 50, batchSize: 64, seed: 2, callbacks: [{ onBatchEnd: () => void steps++ }, new Deadline(Date.now())] });
+    const result = await trainer.fit(model, train, validation);
+    model.dispose();
+    assert.equal(result.stoppedBy, 'deadline');
+    assert.equal(result.epochs, 1);
+    assert.equal(steps, 1, 'stopped after the first batch, not at the end of the epoch');
+    assert.ok(result.history[0]!.val_acc >= 0 && result.history[0]!.val_acc <= 1);
   });
 
   test('metrics reach the sink: per-step train loss, per-epoch metrics, test metrics', async () => {

@@ -166,6 +166,9 @@ export class Trainer {
             await new Promise((resolve) => setImmediate(resolve));
             lastYield = performance.now();
           }
+          // A stop asked mid-epoch (a deadline) ends the epoch here; epoch-end stops (early
+          // stopping, pruning) are asked after the last batch, so this changes nothing for them.
+          if (this.stopRequest) break;
           if (!Number.isFinite(loss)) {
             context.stop('callback', `training diverged: loss is ${loss} at step ${globalStep}`);
             break;
