@@ -89,6 +89,7 @@ export async function tune(flags: TuneFlags, log: (message: string) => void, onI
     return new Promise((resolve) => child.once('close', (code) => resolve(code)));
   };
   const metrics = flags.metricsPort !== undefined ? new TrainingMetrics() : undefined;
+  if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
   const endpoint = metrics ? await serveMetrics(metrics, { port: parseInteger('metrics-port', flags.metricsPort ?? '8001') }) : null;
   if (endpoint) log(`trainer metrics (Prometheus): ${endpoint.url}`);
   try {

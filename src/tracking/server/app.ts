@@ -64,7 +64,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   installAuth(app, options.auth);
 
   const context: ApiContext = { store: options.store, storage, metrics, maxArtifactBytes };
-  await app.register(observabilityRoutes, { metrics });
+  await app.register(observabilityRoutes, { metrics, store: options.store });
   for (const prefix of API_PREFIXES) {
     await app.register(mlflowApi, { ...context, bodyLimit, prefix: `${prefix}/mlflow` });
     await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });
