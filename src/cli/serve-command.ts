@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { parseInteger } from './parse.js';
 import { startServe } from '../serve/index.js';
+import { logFunction } from '../observability/logging.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 
 interface ServeFlags {
   modelUri: string;
@@ -21,11 +23,11 @@ interface ServeFlags {
   pollInterval: string;
   retryMax: string;
   json?: boolean;
+  logDir?: string;
 }
 
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
+  addLogDirOption(program.command('serve'))
     .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow), /v2/models/{name}/infer (KServe v2); /health, /ready, /metrics, /docs')
     .requiredOption('--model-uri <uri>', 'a model folder, or models:/<name>@<alias> / models:/<name>/<version> from the registry')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
@@ -43,6 +45,8 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const engine = flags.engine;
       if (engine !== 'auto' && engine !== 'onnx' && engine !== 'tfjs') throw new Error(`--engine must be auto, onnx or tfjs, got ${engine}`);
+      const logs = openCliLogs(flags);
+      const logger = logs.logger('api');
       const server = await startServe({
         modelUri: flags.modelUri,
         host: flags.host,
@@ -56,8 +60,10 @@ export function registerServeCommand(program: Command): void {
         maxUploadBytes: parseInteger('max-upload-bytes', flags.maxUploadBytes),
         pollIntervalMs: parseInteger('poll-interval', flags.pollInterval) * 1000,
         retryMaxMs: Math.max(1, parseInteger('retry-max', flags.retryMax)) * 1000,
+        log: logFunction(logger),
+        logger,
       });
-      console.log(`kiln serve listening on ${server.url}`);
+      logger.info(`kiln serve listening on ${server.url}`);
       const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
           void server.close().finally(resolve);
@@ -71,5 +77,6 @@ export function registerServeCommand(program: Command): void {
         });
       }
       await stopped;
+      logs.close();
     });
 }

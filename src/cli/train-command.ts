@@ -2,6 +2,8 @@
  * cli/train-command — `kiln train`: one model, trained, tested, saved and (by default) tracked.
  */
 import type { Command } from 'commander';
+import { EpochLog, logFunction } from '../observability/logging.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 import { resolveHome } from '../common/home.js';
 import { InvalidHyperparameterError } from '../common/errors.js';
 import { initEngine } from '../engine/index.js';
@@ -12,6 +14,7 @@ import { DEFAULT_TRAINING, runTraining, trainingParams, validateTrainingConfig, 
 import { parseInteger, parseIntegerList, parseNumber } from './parse.js';
 
 interface TrainFlags {
+  logDir?: string;
   model: string;
   layers?: string;
   dropout?: string;
@@ -96,7 +99,9 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : undefined;
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
-  const log = (message: string): void => void out.write(`${message}\n`);
+  const logs = openCliLogs(flags);
+  const logger = logs.logger('trainer');
+  let log = logFunction(logger);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false });
   log(
     `engine: tfjs ${engine.tfjsVersion} on ${engine.backend}` +
@@ -116,6 +121,8 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
         })
       : null;
     if (tracking && run) log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
+    if (run) log = logFunction(logger.child({ run_id: run.runId }));
+    const epochLog = new EpochLog(logs.logger('trainer', run ? { run_id: run.runId } : {}, { terminal: false }));
     const interrupted = (): void => {
       log('interrupted: marking the run KILLED');
       const done = tracking && run ? finishTrainingRun(tracking, run, { status: 'KILLED' }) : Promise.resolve();
@@ -124,7 +131,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     process.once('SIGINT', interrupted);
     let outcome: TrainingOutcome;
     try {
-      outcome = await runTraining(config, { progress: out, engine, log, data, sinks: run ? [run.logger] : [] });
+      outcome = await runTraining(config, { progress: out, engine, log, data, sinks: run ? [run.logger] : [], callbacks: [epochLog] });
     } catch (error) {
       if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
       throw error;
@@ -147,6 +154,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     return outcome;
   } finally {
     await tracking?.close();
+    logs.close();
   }
 }
 
@@ -186,7 +194,7 @@ function addTrainOptions(command: Command): Command {
 }
 
 export function registerTrainCommands(program: Command): void {
-  addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder')).action(
+  addLogDirOption(addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder'))).action(
     async (flags: TrainFlags) => {
       await train(flags);
     },

@@ -4,7 +4,8 @@
  *
  * Files (each a RotatingFile: daily, 30 days kept, size-capped):
  *   server_log.log     the training and tuning service (kiln train / tune / start's study)
- *   api_log.log        the prediction API (kiln serve, kiln start's API), one line per request
+ *   api_log.log        the prediction API (kiln serve, kiln start's API), with each request's
+ *                      start and completion (request_id, route, status, response time)
  *   tracking_log.log   the tracking server and registry (kiln server, kiln start's server)
  *   system_log.log     warnings and errors of every service: the critical system issues
  *   app_combined.log   everything
@@ -15,9 +16,11 @@
  * so `kiln start`, which runs three services in one process, writes each to its own file and all
  * of them to the shared ones.
  */
+import { LogController } from 'fastify';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type DestinationStream, type Level, type Logger, type StreamEntry } from 'pino';
+import type { Callback, EpochMetrics, TrainingContext } from '../train/callbacks.js';
 import { RotatingFile, type RotatingFileOptions } from './rotating-file.js';
 
 export type KilnService = 'trainer' | 'api' | 'tracking';
@@ -111,6 +114,8 @@ class TerminalStream implements DestinationStream {
   ) {}
 
   write(line: string): void {
+    // Per-request lines belong in the files; the terminal shows them only when something failed.
+    if (line.includes('"request_id":') && /"level":"(info|debug|trace)"/.test(line)) return;
     let entry: Record<string, unknown>;
     try {
       entry = JSON.parse(line) as Record<string, unknown>;
@@ -119,8 +124,6 @@ class TerminalStream implements DestinationStream {
       return;
     }
     const level = String(entry.level);
-    // Per-request lines belong in the files; the terminal shows them only when something failed.
-    if ('request_id' in entry && level !== 'warn' && level !== 'error' && level !== 'fatal') return;
     let message = typeof entry.message === 'string' ? entry.message : '';
     const err = entry.err as { message?: string } | undefined;
     if (err?.message && !message.includes(err.message)) message = message ? `${message}: ${err.message}` : err.message;
@@ -167,15 +170,18 @@ export class LogSink {
     this.level = options.level ?? ((env.KILN_LOG_LEVEL as Level | undefined) || 'info');
   }
 
-  /** A logger for `service`, with `bindings` (e.g. `{ study }`) on every line. */
-  logger(service: KilnService, bindings: Record<string, unknown> = {}): Logger {
+  /**
+   * A logger for `service`, with `bindings` (e.g. `{ study }`) on every line; `terminal: false`
+   * writes the files only (records the terminal already shows in another form, like epochs).
+   */
+  logger(service: KilnService, bindings: Record<string, unknown> = {}, options: { terminal?: boolean } = {}): Logger {
     const streams: StreamEntry[] = [];
     if (this.dir !== null) {
       streams.push({ level: this.level, stream: this.scrubbed(this.file(SERVICE_LOG_FILES[service])) });
       streams.push({ level: 'warn', stream: this.scrubbed(this.file(SYSTEM_LOG_FILE)) });
       streams.push({ level: this.level, stream: this.scrubbed(this.file(COMBINED_LOG_FILE)) });
     }
-    if (this.terminal) streams.push({ level: this.level, stream: this.scrubbed(this.terminal) });
+    if (this.terminal && options.terminal !== false) streams.push({ level: this.level, stream: this.scrubbed(this.terminal) });
     const now = this.options.now ?? Date.now;
     return pino(
       {
@@ -221,4 +227,26 @@ export function logFunction(logger: Logger): (message: string) => void {
     if (/^(warning|error)\b|\bfailed\b|could not be stored/i.test(message)) logger.warn(message);
     else logger.info(message);
   };
+}
+
+/** A trainer callback writing one structured record per epoch (the progress bar shows them on the terminal). */
+export class EpochLog implements Callback {
+  constructor(private readonly logger: Logger) {}
+
+  onEpochEnd(context: TrainingContext, metrics: EpochMetrics): void {
+    this.logger.info({ ...metrics, max_epochs: context.maxEpochs }, `epoch ${metrics.epoch}/${context.maxEpochs} done`);
+  }
+}
+
+/** A pino logger instance (as opposed to Fastify's `logger: true` or pino options). */
+export function isLogger(value: unknown): value is Logger {
+  return typeof value === 'object' && value !== null && typeof (value as { child?: unknown }).child === 'function' && typeof (value as { info?: unknown }).info === 'function';
+}
+
+/**
+ * Fastify options that log through `logger` (each request's lines carry `request_id`), or
+ * Fastify's own `logger` option when given a boolean or pino options.
+ */
+export function fastifyLogging(logger: boolean | object | undefined): { loggerInstance: Logger; logController: LogController } | { logger: boolean | object } {
+  return isLogger(logger) ? { loggerInstance: logger, logController: new LogController({ requestIdLogLabel: 'request_id' }) } : { logger: logger ?? false };
 }
