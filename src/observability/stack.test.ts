@@ -51,6 +51,25 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     return (await response.json()) as PromResponse<T>;
   };
 
+  /** Waits until the latest `up` of every Kiln target (and Prometheus, node-exporter) is 1 and the absent DCGM's 0. */
+  const everyTargetScraped = async (what: string): Promise<void> => {
+    const expectedUp = ['prometheus', 'kiln-api', 'kiln-tracking', 'kiln-trainer', 'node'];
+    const since = Date.now() / 1000;
+    await waitFor(
+      what,
+      async () => {
+        const up = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query', { query: 'up' });
+        const byJob = new Map(up.data.result.map((r) => [r.metric.job, r.value]));
+        // An instant query answers with the evaluation time; the sample's own time is what matters.
+        const scraped = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query', { query: 'timestamp(up)' });
+        const at = new Map(scraped.data.result.map((r) => [r.metric.job, Number(r.value[1])]));
+        return expectedUp.every((job) => byJob.get(job)?.[1] === '1' && (at.get(job) ?? 0) > since) && byJob.get('dcgm')?.[1] === '0';
+      },
+      20_000,
+      250,
+    );
+  };
+
   before(async () => {
     await initEngine({ quiet: true });
     startedAt = Date.now() / 1000;
@@ -128,7 +147,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     const png = await sharp(Buffer.from(Uint8Array.from(pixels())), { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer();
 
     // A few seconds of traffic: batches, single images, and some client errors.
-    const trafficUntil = Date.now() + 5000;
+    let trafficUntil = 0;
     let requests = 0;
     const client = async (): Promise<void> => {
       while (Date.now() < trafficUntil) {
@@ -157,24 +176,17 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
       const best = Math.max(...result.history.map((h) => h.val_acc));
       metrics.setStudy({ running: 0, complete: 1, pruned: 0, failed: 0 }, best);
     };
+    // Prometheus picks up its targets a few seconds after it starts: traffic before that is lost.
+    await everyTargetScraped('Prometheus scraping every target');
     // Training blocks the event loop in stretches (the engine is synchronous), which would starve
     // the API's scrapes in this shared process: train first, then send the traffic.
     await training();
+    trafficUntil = Date.now() + 5000;
     await Promise.all([client(), client(), client()]);
     assert.ok(requests > 20, `only ${requests} requests sent`);
 
     // Every target but the absent DCGM exporter is up, and the latest traffic has been scraped.
-    const expectedUp = ['prometheus', 'kiln-api', 'kiln-tracking', 'kiln-trainer', 'node'];
-    await waitFor(
-      'every target scraped after the traffic',
-      async () => {
-        const up = await prom<{ result: { metric: Record<string, string>; value: [number, string] }[] }>('/api/v1/query', { query: 'up' });
-        const byJob = new Map(up.data.result.map((r) => [r.metric.job, r.value]));
-        return expectedUp.every((job) => byJob.get(job)?.[1] === '1' && Number(byJob.get(job)?.[0]) > Date.now() / 1000 - 0.5) && byJob.get('dcgm')?.[1] === '0';
-      },
-      15_000,
-      250,
-    );
+    await everyTargetScraped('every target scraped after the traffic');
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     const end = Date.now() / 1000;
@@ -194,6 +206,12 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
           const values = answer.data.result.flatMap((series) => series.values.map(([, value]) => Number(value))).filter((value) => Number.isFinite(value));
           if (values.length === 0) failures.push(`${where} → no data`);
         }
+      }
+    }
+    if (process.env.KILN_STACK_DEBUG) {
+      for (const query of ['up{job="kiln-api"}', 'kiln_serve_request_duration_seconds_count', 'scrape_duration_seconds{job="kiln-api"}', 'kiln_serve_requests_total']) {
+        const answer = await prom<RangeResult>('/api/v1/query_range', { query, start: String(startedAt), end: String(end), step: '1' });
+        console.log(query, JSON.stringify(answer.data.result.map((r) => [r.metric, r.values.map(([t, v]) => `${(t - startedAt).toFixed(0)}:${v}`).join(' ')])));
       }
     }
     assert.ok(checked >= 40, `only ${checked} panel queries found`);
