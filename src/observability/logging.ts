@@ -145,12 +145,25 @@ class TerminalStream implements DestinationStream {
 class ScrubbingStream implements DestinationStream {
   constructor(
     private readonly inner: { write(line: string): unknown },
-    private readonly secrets: readonly string[],
+    private readonly scrub: (line: string) => string,
   ) {}
 
   write(line: string): void {
-    this.inner.write(scrubSecrets(line, this.secrets));
+    this.inner.write(this.scrub(line));
   }
+}
+
+/** scrubSecrets, remembering the last line: a multistream hands the same line to every file in turn. */
+function memoizedScrub(secrets: readonly string[]): (line: string) => string {
+  let input = '';
+  let output = '';
+  return (line: string) => {
+    if (line !== input) {
+      input = line;
+      output = scrubSecrets(line, secrets);
+    }
+    return output;
+  };
 }
 
 /** The log files and terminal of one process; hands out one logger per service. */
@@ -158,13 +171,13 @@ export class LogSink {
   readonly dir: string | null;
   private readonly files = new Map<string, RotatingFile>();
   private readonly terminal: TerminalStream | null;
-  private readonly secrets: string[];
+  private readonly scrub: (line: string) => string;
   private readonly level: Level;
 
   constructor(private readonly options: LogSinkOptions) {
     this.dir = options.dir;
     const env = options.env ?? process.env;
-    this.secrets = SECRET_ENV.map((name) => env[name] ?? '').filter((value) => value.length >= 4);
+    this.scrub = memoizedScrub(SECRET_ENV.map((name) => env[name] ?? '').filter((value) => value.length >= 4));
     const out = options.terminal ?? null;
     this.terminal = out ? new TerminalStream(out, options.pretty ?? Boolean((out as { isTTY?: boolean }).isTTY)) : null;
     this.level = options.level ?? ((env.KILN_LOG_LEVEL as Level | undefined) || 'info');
@@ -216,7 +229,7 @@ export class LogSink {
   }
 
   private scrubbed(stream: { write(line: string): unknown }): DestinationStream {
-    return new ScrubbingStream(stream, this.secrets);
+    return new ScrubbingStream(stream, this.scrub);
   }
 }
 
