@@ -22,6 +22,7 @@ import { openStore } from '../tracking/store/index.js';
 import { createTrackingServer } from '../tracking/server/index.js';
 import { syntheticImageSet } from '../train/synthetic.js';
 import { Trainer } from '../train/trainer.js';
+import { LogSink } from './logging.js';
 import { type MetricsEndpoint, serveMetrics, TrainingMetrics } from './trainer-metrics.js';
 import { allPanels, type Child, DEPLOY, freePort, isGpuQuery, loadDashboards, startChild, waitFor, which } from './test-stack.js';
 
@@ -45,6 +46,8 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
   let trainerEndpoint: MetricsEndpoint | null = null;
   let startedAt = 0;
   const targets: Record<string, string> = {};
+  const logs = new LogSink({ dir: join(dir, 'Logs'), terminal: null });
+  let requests = 0;
 
   const prom = async <T>(path: string, params: Record<string, string>): Promise<PromResponse<T>> => {
     const response = await fetch(`${promUrl}${path}?${new URLSearchParams(params).toString()}`);
@@ -82,14 +85,14 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     // The prediction API, serving a real (small) model folder.
     const folder = join(dir, 'model');
     (await writeTestModelFolder(folder, TEST_MLP)).dispose();
-    serve = buildServeApp({ defaultMetrics: true, docs: false });
+    serve = buildServeApp({ defaultMetrics: true, docs: false, logger: logs.logger('api') });
     await serve.app.listen({ host: '127.0.0.1', port: 0 });
     await serve.setModel(await loadServedModel(folder, { version: '3', maxWaitMs: 0 }));
     targets['kiln-api'] = `127.0.0.1:${(serve.app.server.address() as { port: number }).port}`;
 
     // The tracking server over an in-memory store.
     const store = await openStore('sqlite::memory:', { artifactRoot: 'mlflow-artifacts:' });
-    tracking = await createTrackingServer({ store, artifactsDestination: join(dir, 'artifacts') });
+    tracking = await createTrackingServer({ store, artifactsDestination: join(dir, 'artifacts'), logger: logs.logger('tracking') });
     tracking.addHook('onClose', async () => store.close());
     await tracking.listen({ host: '127.0.0.1', port: 0 });
     targets['kiln-tracking'] = `127.0.0.1:${(tracking.server.address() as { port: number }).port}`;
@@ -137,6 +140,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     await serve?.close();
     await tracking?.close();
     for (const child of children) await child.stop();
+    logs.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -148,7 +152,6 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
 
     // A few seconds of traffic: batches, single images, and some client errors.
     let trafficUntil = 0;
-    let requests = 0;
     const client = async (): Promise<void> => {
       while (Date.now() < trafficUntil) {
         const n = requests++ % 10;
@@ -237,5 +240,23 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     const alerts = await prom<{ alerts: { labels: { alertname: string } }[] }>('/api/v1/alerts', {});
     const names = alerts.data.alerts.map((alert) => alert.labels.alertname);
     for (const name of ['KilnApiDown', 'KilnNoModelReady', 'KilnApiHighErrorRatio']) assert.ok(!names.includes(name), `${name} is active: ${names.join(', ')}`);
+  });
+
+  test('the API and the tracking server logged every request, with its id, into their own files', () => {
+    const lines = (file: string): Record<string, unknown>[] =>
+      readFileSync(join(dir, 'Logs', file), 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const api = lines('api_log.log');
+    const completed = api.filter((line) => line.message === 'request completed');
+    // The traffic, plus Prometheus's scrapes of /metrics.
+    assert.ok(completed.length >= requests, `${completed.length} requests logged, ${requests} sent`);
+    assert.ok(completed.every((line) => typeof line.request_id === 'string' && line.service === 'api'));
+    assert.ok(completed.some((line) => (line.res as { statusCode: number }).statusCode === 400));
+    const tracking = lines('tracking_log.log');
+    assert.ok(tracking.some((line) => line.message === 'request completed' && line.service === 'tracking'));
+    assert.ok(tracking.every((line) => line.service === 'tracking'));
+    // Client errors are not system issues: nothing reached system_log.log.
+    assert.deepEqual(lines('system_log.log'), []);
+    // Read last: scrapes go on meanwhile, so it may have grown since.
+    assert.ok(lines('app_combined.log').length >= api.length + tracking.length);
   });
 });
