@@ -7,6 +7,8 @@ import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { parseInteger, parseRateLimit } from './parse.js';
 import { startServe } from '../serve/index.js';
+import { logFunction } from '../observability/logging.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 
 interface ServeFlags {
   modelUri: string;
@@ -26,11 +28,11 @@ interface ServeFlags {
   rateLimit?: string;
   corsOrigin: string;
   json?: boolean;
+  logDir?: string;
 }
 
 export function registerServeCommand(program: Command): void {
-  program
-    .command('serve')
+  addLogDirOption(program.command('serve'))
     .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow), /v2/models/{name}/infer (KServe v2); /health, /ready, /metrics, /docs')
     .requiredOption('--model-uri <uri>', 'a model folder, or models:/<name>@<alias> / models:/<name>/<version> from the registry')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
@@ -57,6 +59,8 @@ export function registerServeCommand(program: Command): void {
       // 200 MB under load before collecting. Set before the app allocates anything.
       if (flags.heap === 'small') setFlagsFromString('--optimize-for-size');
       const apiKeys = [...(flags.apiKey ?? []), ...(process.env.KILN_API_KEYS ?? '').split(',').map((key) => key.trim())].filter((key) => key !== '');
+      const logs = openCliLogs(flags);
+      const logger = logs.logger('api');
       const server = await startServe({
         access: {
           apiKeys,
@@ -75,8 +79,10 @@ export function registerServeCommand(program: Command): void {
         maxUploadBytes: parseInteger('max-upload-bytes', flags.maxUploadBytes),
         pollIntervalMs: parseInteger('poll-interval', flags.pollInterval) * 1000,
         retryMaxMs: Math.max(1, parseInteger('retry-max', flags.retryMax)) * 1000,
+        log: logFunction(logger),
+        logger,
       });
-      console.log(`kiln serve listening on ${server.url}`);
+      logger.info(`kiln serve listening on ${server.url}`);
       const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
           void server.close().finally(resolve);
@@ -90,5 +96,6 @@ export function registerServeCommand(program: Command): void {
         });
       }
       await stopped;
+      logs.close();
     });
 }

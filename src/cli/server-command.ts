@@ -8,6 +8,7 @@ import { resolveHome } from '../common/home.js';
 import { parseInteger } from './parse.js';
 import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 
 interface ServerFlags {
   host: string;
@@ -16,11 +17,11 @@ interface ServerFlags {
   artifactsDestination?: string;
   home?: string;
   json?: boolean;
+  logDir?: string;
 }
 
 export function registerServerCommand(program: Command): void {
-  program
-    .command('server')
+  addLogDirOption(program.command('server'))
     .description('run the tracking server and model registry (MLflow REST API 2.0)')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '5000')
@@ -45,15 +46,20 @@ export function registerServerCommand(program: Command): void {
               ...(env.KILN_SERVER_USERNAME ? { basic: { username: env.KILN_SERVER_USERNAME, password: env.KILN_SERVER_PASSWORD ?? '' } } : {}),
             }
           : undefined;
-      const server = await startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth });
+      const logs = openCliLogs(flags);
+      const logger = logs.logger('tracking');
+      const server = await startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth, logger });
       const address = server.server.address();
       const actualPort = typeof address === 'object' && address !== null ? address.port : port;
       const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${actualPort}`;
-      console.log(`kiln tracking server listening on ${url} (store ${backendStoreUri.replace(/\/\/[^@/]*@/, '//***@')}, artifacts ${artifactsDestination})`);
+      logger.info(`kiln tracking server listening on ${url} (store ${backendStoreUri.replace(/\/\/[^@/]*@/, '//***@')}, artifacts ${artifactsDestination})`);
       if (flags.json) console.log(JSON.stringify({ url, backend_store_uri: backendStoreUri.replace(/\/\/[^@/]*@/, '//***@'), artifacts_destination: artifactsDestination }));
       await new Promise<void>((resolve) => {
         const stop = (): void => {
-          void server.close().finally(resolve);
+          void server.close().finally(() => {
+            logs.close();
+            resolve();
+          });
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);

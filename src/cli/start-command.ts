@@ -11,7 +11,9 @@ import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client
 import { startServe, type RunningServe } from '../serve/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
 import { parseInteger } from './parse.js';
-import { addTuneOptions, tune, type TuneFlags } from './tune-command.js';
+import { addTuneOptions, loadTuneConfig, tune, type TuneFlags } from './tune-command.js';
+import { logFunction } from '../observability/logging.js';
+import { openCliLogs } from './logs.js';
 
 interface StartFlags extends TuneFlags {
   host: string;
@@ -27,8 +29,9 @@ export function registerStartCommand(program: Command): void {
     .option('--serve-port <port>', 'port of the prediction API serving @champion (0 picks a free one)', '8000')
     .option('--no-serve', 'stop after registration instead of serving the champion')
     .action(async (flags: StartFlags) => {
-      const out = flags.json ? process.stderr : process.stdout;
-      const log = (message: string): void => void out.write(`${message}\n`);
+      // One process, three services: each logs to its own file (and all to the shared ones).
+      const logs = openCliLogs(flags);
+      const log = logFunction(logs.logger('trainer', { study: (await loadTuneConfig(flags)).study.name }));
       const home = resolveHome(flags.home);
       const backendStoreUri = defaultStoreUri(home);
       const server = await startTrackingServer({
@@ -36,6 +39,7 @@ export function registerStartCommand(program: Command): void {
         port: parseInteger('port', flags.port),
         backendStoreUri,
         artifactsDestination: defaultArtifactsDestination(home),
+        logger: logs.logger('tracking'),
       });
       const address = server.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : Number(flags.port);
@@ -67,7 +71,8 @@ export function registerStartCommand(program: Command): void {
         log(`registered version ${result.version ?? '-'}: ${result.promotion ?? 'nothing registered'}`);
         log(`champion: ${modelUri}  (runs: ${trackingUrl}/api/2.0/mlflow/runs/search, registry: ${trackingUrl}/api/2.0/mlflow/registered-models/get?name=fashion-mnist)`);
         if (flags.serve) {
-          serving = await startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: parseInteger('serve-port', flags.servePort), log });
+          const apiLogger = logs.logger('api');
+          serving = await startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: parseInteger('serve-port', flags.servePort), log: logFunction(apiLogger), logger: apiLogger });
           log(`prediction API: ${serving.url}  (POST ${serving.url}/predict with an image; ${serving.url}/ready, ${serving.url}/metrics)`);
         }
         if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri, ...(serving ? { api_url: serving.url } : {}) }));
@@ -86,6 +91,7 @@ export function registerStartCommand(program: Command): void {
         process.removeListener('SIGTERM', stop);
         await serving?.close();
         await server.close();
+        logs.close();
       }
     });
 }

@@ -3,6 +3,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,7 +31,7 @@ export interface KilnRun {
 export function runKiln(args: string[], env: Record<string, string> = {}): Promise<KilnRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KILN_BIN, ...args], {
-      env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '', ...env },
+      env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '', KILN_LOG_DIR: join(tmpdir(), 'kiln-test-logs'), ...env },
     });
     let stdout = '';
     let stderr = '';

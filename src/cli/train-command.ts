@@ -2,6 +2,8 @@
  * cli/train-command — `kiln train`: one model, trained, tested, saved and (by default) tracked.
  */
 import type { Command } from 'commander';
+import { EpochLog, logFunction } from '../observability/logging.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 import { resolveHome } from '../common/home.js';
 import { InvalidHyperparameterError } from '../common/errors.js';
 import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/spec.js';
@@ -11,6 +13,7 @@ import type { TrainingOutcome } from '../train/index.js';
 import { parseInteger, parseIntegerList, parseNumber } from './parse.js';
 
 interface TrainFlags {
+  logDir?: string;
   model: string;
   layers?: string;
   dropout?: string;
@@ -95,7 +98,9 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : undefined;
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
-  const log = (message: string): void => void out.write(`${message}\n`);
+  const logs = openCliLogs(flags);
+  const logger = logs.logger('trainer');
+  let log = logFunction(logger);
   // The engine (tfjs, wasm, OpenBLAS) loads only for commands that train: `kiln serve` never pays for it.
   const [{ initEngine }, { loadFashionMnist }, { runTraining }] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../train/run-training.js')]);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false });
@@ -117,6 +122,8 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
         })
       : null;
     if (tracking && run) log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
+    if (run) log = logFunction(logger.child({ run_id: run.runId }));
+    const epochLog = new EpochLog(logs.logger('trainer', run ? { run_id: run.runId } : {}, { terminal: false }));
     const interrupted = (): void => {
       log('interrupted: marking the run KILLED');
       const done = tracking && run ? finishTrainingRun(tracking, run, { status: 'KILLED' }) : Promise.resolve();
@@ -125,7 +132,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     process.once('SIGINT', interrupted);
     let outcome: TrainingOutcome;
     try {
-      outcome = await runTraining(config, { progress: out, engine, log, data, sinks: run ? [run.logger] : [] });
+      outcome = await runTraining(config, { progress: out, engine, log, data, sinks: run ? [run.logger] : [], callbacks: [epochLog] });
     } catch (error) {
       if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
       throw error;
@@ -148,6 +155,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     return outcome;
   } finally {
     await tracking?.close();
+    logs.close();
   }
 }
 
@@ -187,7 +195,7 @@ function addTrainOptions(command: Command): Command {
 }
 
 export function registerTrainCommands(program: Command): void {
-  addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder')).action(
+  addLogDirOption(addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder'))).action(
     async (flags: TrainFlags) => {
       await train(flags);
     },

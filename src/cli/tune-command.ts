@@ -12,6 +12,8 @@ import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
+import { LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
+import { addLogDirOption, openCliLogs } from './logs.js';
 import { parseInteger, parseNumber } from './parse.js';
 
 export interface TuneFlags {
@@ -30,6 +32,8 @@ export interface TuneFlags {
   dataDir?: string;
   threads?: string;
   metricsPort?: string;
+  metricsHost?: string;
+  logDir?: string;
   json?: boolean;
 }
 
@@ -65,6 +69,7 @@ interface WorkerTask {
   trackingUri: string;
   dataDir?: string;
   threads: number;
+  logDir: string;
 }
 
 const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
@@ -86,7 +91,7 @@ export async function tune(flags: TuneFlags, log: (message: string) => void, onI
   const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
   const tracking = await openTracking({ uri: flags.trackingUri, home });
   const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
-    const task: WorkerTask = { config, ...worker, home, trackingUri: tracking.uri, dataDir: flags.dataDir, threads: threads ?? 1 };
+    const task: WorkerTask = { config, ...worker, home, trackingUri: tracking.uri, dataDir: flags.dataDir, threads: threads ?? 1, logDir: resolveLogDir(flags.logDir) };
     const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
       env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
       stdio: ['ignore', 'inherit', 'inherit'],
@@ -95,7 +100,8 @@ export async function tune(flags: TuneFlags, log: (message: string) => void, onI
     return new Promise((resolve) => child.once('close', (code) => resolve(code)));
   };
   const metrics = flags.metricsPort !== undefined ? new TrainingMetrics() : undefined;
-  const endpoint = metrics ? await serveMetrics(metrics, { port: parseInteger('metrics-port', flags.metricsPort ?? '8001') }) : null;
+  if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
+  const endpoint = metrics ? await serveMetrics(metrics, { host: flags.metricsHost, port: parseInteger('metrics-port', flags.metricsPort ?? '8001') }) : null;
   if (endpoint) log(`trainer metrics (Prometheus): ${endpoint.url}`);
   try {
     log(
@@ -114,7 +120,10 @@ async function tuneWorker(): Promise<void> {
   const text = process.env.KILN_TUNE_WORKER;
   if (!text) throw new Error('kiln tune-worker is started by kiln tune --workers N, not by hand');
   const task = JSON.parse(text) as WorkerTask;
-  const log = (message: string): void => void process.stderr.write(`[worker ${task.index}] ${message}\n`);
+  // Workers append to the parent's log files; only the parent rotates them.
+  const logs = new LogSink({ dir: task.logDir, terminal: process.stderr, rotation: { rotate: false } });
+  const workerLog = logFunction(logs.logger('trainer', { study: task.config.study.name, worker: task.index }));
+  const log = (message: string): void => workerLog(`[worker ${task.index}] ${message}`);
   const { initEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
   const engine = await initEngine({ threads: task.threads, quiet: true });
   const data = await loadFashionMnist({ dataDir: task.dataDir });
@@ -123,11 +132,12 @@ async function tuneWorker(): Promise<void> {
     await runStudyWorker({ config: task.config, home: task.home, data, engine, tracking, storageUri: task.storageUri, parentRunId: task.parentRunId, workerIndex: task.index, nTrials: task.nTrials, deadline: task.deadline, log });
   } finally {
     await tracking.close();
+    logs.close();
   }
 }
 
 export function addTuneOptions(command: Command): Command {
-  return command
+  return addLogDirOption(command)
     .option('--profile <name>', 'seed, quick (default) or best, or a profile defined in the config file')
     .option('--config <file>', 'YAML configuration (default ./kiln.yml when present)')
     .option('--workers <n>', 'trials run in parallel')
@@ -143,6 +153,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--data-dir <dir>', 'folder holding the Fashion-MNIST files')
     .option('--threads <n>', 'OpenBLAS threads')
     .option('--metrics-port <port>', 'expose the trainer/study Prometheus metrics on this port (kiln start: 8001)')
+    .option('--metrics-host <host>', 'interface of the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a container)')
     .option('--json', 'print the result as one JSON object on the last stdout line');
 }
 
@@ -150,8 +161,8 @@ export function registerTuneCommand(program: Command): void {
   program.command('tune-worker', { hidden: true }).action(tuneWorker);
   addTuneOptions(program.command('tune').description('run a hyperparameter study, register its best model, promote it if it beats the champion')).action(
     async (flags: TuneFlags) => {
-      const out = flags.json ? process.stderr : process.stdout;
-      const log = (message: string): void => void out.write(`${message}\n`);
+      const logs = openCliLogs(flags);
+      const log = logFunction(logs.logger('trainer', { study: (await loadTuneConfig(flags)).study.name }));
       let interrupt: (() => Promise<void>) | null = null;
       const stop = (): void => {
         log('interrupted: marking running trials FAIL and the study run KILLED');
@@ -168,6 +179,7 @@ export function registerTuneCommand(program: Command): void {
           (result.version ? `; version ${result.version}${result.promoted ? ' is @champion' : ''}` : ''),
       );
       if (flags.json) console.log(JSON.stringify(result));
+      logs.close();
     },
   );
 }

@@ -4,11 +4,14 @@
  *
  * A TrainingMetrics is a trainer Callback (so it sees every batch and epoch at no extra cost)
  * plus study-level gauges (trials by state, best value so far). Base units, bounded labels: the
- * only label is a trial state.
+ * only label is a trial state. The same endpoint carries the built-in host collector
+ * (kiln_host_*, for runs without node-exporter) and, when nvidia-smi finds a GPU, kiln_gpu_*.
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { BatchEnd, Callback, EpochMetrics, TrainingContext } from '../train/callbacks.js';
+import { type NvidiaSmiRunner, registerGpuMetrics } from './gpu-metrics.js';
+import { registerHostMetrics } from './host-metrics.js';
 
 const TRIAL_STATES = ['running', 'complete', 'pruned', 'failed'] as const;
 export type TrialStateLabel = (typeof TRIAL_STATES)[number];
@@ -29,7 +32,8 @@ export class TrainingMetrics implements Callback {
   private readonly trials: Gauge<'state'>;
   private readonly bestValue: Gauge;
 
-  constructor() {
+  /** `hostMetrics: false` leaves out the kiln_host_* collector (default: on unless $KILN_HOST_METRICS is 0). */
+  constructor(options: { hostMetrics?: boolean } = {}) {
     const registers = [this.registry];
     this.batchLoss = new Gauge({ name: 'kiln_train_batch_loss', help: 'Loss of the latest training batch', registers });
     this.trainLoss = new Gauge({ name: 'kiln_train_loss', help: 'Mean training loss of the latest epoch', registers });
@@ -46,6 +50,12 @@ export class TrainingMetrics implements Callback {
     this.bestValue = new Gauge({ name: 'kiln_tune_best_value', help: 'Best objective value of the current study so far (val accuracy)', registers });
     for (const state of TRIAL_STATES) this.trials.set({ state }, 0);
     collectDefaultMetrics({ register: this.registry, prefix: 'kiln_trainer_' });
+    if (options.hostMetrics ?? process.env.KILN_HOST_METRICS !== '0') registerHostMetrics(this.registry, { paths: [process.cwd()] });
+  }
+
+  /** Adds the kiln_gpu_* gauges when nvidia-smi lists a GPU; true if it did. Absent (no error) otherwise. */
+  async addGpuMetrics(run?: NvidiaSmiRunner): Promise<boolean> {
+    return (await registerGpuMetrics(this.registry, run ? { run } : {})) !== null;
   }
 
   onBatchEnd(context: TrainingContext, batch: BatchEnd): void {

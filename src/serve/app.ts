@@ -19,6 +19,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AccessOptions, registerAccess } from './access.js';
+import { fastifyLogging, type Logger } from '../observability/logging.js';
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import { retireModel, type ServedModel } from './model.js';
@@ -35,7 +36,8 @@ export interface ServeAppOptions {
   pixelLimit?: number;
   /** Default top_k of /predict (default 3). */
   topK?: number;
-  logger?: boolean;
+  /** false (default), true (Fastify's own), or a Kiln logger (observability/logging) for api_log.log. */
+  logger?: boolean | Logger;
   defaultMetrics?: boolean;
   /** Serve Swagger UI at /docs and the OpenAPI document at /docs/json (default true). */
   docs?: boolean;
@@ -104,7 +106,7 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   const pixelLimit = options.pixelLimit ?? DEFAULT_PIXEL_LIMIT;
   const defaultTopK = options.topK ?? 3;
   const metrics = createServeMetrics({ defaultMetrics: options.defaultMetrics });
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: maxJsonBytes, return503OnClosing: true });
+  const app = Fastify({ ...fastifyLogging(options.logger), bodyLimit: maxJsonBytes, return503OnClosing: true }) as unknown as FastifyInstance;
   let model: ServedModel | null = null;
   let notReadyReason: string | null = null;
 
@@ -133,7 +135,8 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
 
   const onBatch = (engine: string) => (size: number, seconds: number) => {
     metrics.batchSize.observe(size);
-    metrics.inference.observe({ engine }, seconds);
+    // Both engines run on the CPU today; a GPU execution provider would report device: 'gpu'.
+    metrics.inference.observe({ engine, device: 'cpu' }, seconds);
   };
 
   registerAccess(app, options.access ?? {});

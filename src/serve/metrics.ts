@@ -14,7 +14,7 @@ export function createServeMetrics(options: { defaultMetrics?: boolean } = {}) {
     requests: new Counter({ name: 'kiln_serve_requests_total', help: 'HTTP requests by route, method and status', labelNames: ['route', 'method', 'status'], registers: [registry] }),
     duration: new Histogram({ name: 'kiln_serve_request_duration_seconds', help: 'HTTP request duration', labelNames: ['route', 'method'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     preprocess: new Histogram({ name: 'kiln_serve_preprocess_duration_seconds', help: 'Image decoding and normalisation time per request', buckets: LATENCY_BUCKETS, registers: [registry] }),
-    inference: new Histogram({ name: 'kiln_serve_inference_duration_seconds', help: 'Inference call duration (CPU engine), per batch', labelNames: ['engine'], buckets: LATENCY_BUCKETS, registers: [registry] }),
+    inference: new Histogram({ name: 'kiln_serve_inference_duration_seconds', help: 'Inference call duration per batch, by engine and device (cpu or gpu)', labelNames: ['engine', 'device'], buckets: LATENCY_BUCKETS, registers: [registry] }),
     batchSize: new Histogram({ name: 'kiln_serve_batch_size', help: 'Examples per inference call', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256], registers: [registry] }),
     confidence: new Histogram({ name: 'kiln_serve_prediction_confidence', help: 'Probability of the predicted class', buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99], registers: [registry] }),
     predictions: new Counter({ name: 'kiln_serve_predictions_total', help: 'Predictions by class', labelNames: ['class'], registers: [registry] }),

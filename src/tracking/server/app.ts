@@ -2,6 +2,7 @@
  * tracking/server/app — assembles the Fastify instance (see index.ts for the overview).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { fastifyLogging, isLogger } from '../../observability/logging.js';
 import type { TrackingStore } from '../store/types.js';
 import { ArtifactStorage } from './artifact-storage.js';
 import { installAuth, type AuthOptions } from './auth.js';
@@ -21,7 +22,7 @@ export interface TrackingServerOptions {
   artifactsDestination: string;
   /** Off unless a token or basic credentials are given; /health stays open. */
   auth?: AuthOptions;
-  /** Fastify/pino logger: false (default), true, or pino options. Authorization headers are always redacted. */
+  /** Fastify/pino logger: false (default), true, pino options, or a Kiln logger (tracking_log.log). Authorization headers are always redacted. */
   logger?: boolean | object;
   /** Largest JSON request body in bytes (default 16 MiB); larger → 413. */
   bodyLimit?: number;
@@ -58,7 +59,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   const metrics = createServerMetrics({ defaultMetrics: options.defaultMetrics });
 
   const app = Fastify({
-    logger: loggerOption(options.logger),
+    ...(isLogger(options.logger) ? fastifyLogging(options.logger) : { logger: loggerOption(options.logger) }),
     bodyLimit,
     return503OnClosing: true,
     frameworkErrors: (error, _request, reply) => {
@@ -72,7 +73,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   installAuth(app, options.auth);
 
   const context: ApiContext = { store: options.store, storage, metrics, maxArtifactBytes };
-  await app.register(observabilityRoutes, { metrics });
+  await app.register(observabilityRoutes, { metrics, store: options.store });
   for (const prefix of API_PREFIXES) {
     await app.register(mlflowApi, { ...context, bodyLimit, prefix: `${prefix}/mlflow` });
     await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });

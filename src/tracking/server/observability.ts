@@ -5,11 +5,14 @@
  * in one process do not collide): http_requests_total{method,route,status} and
  * http_request_duration_seconds{method,route} labelled with the route template (bounded
  * cardinality; unmatched URLs are "unmatched"), Node's default process metrics prefixed
- * kiln_tracking_, and cheap counters of what the server wrote.
+ * kiln_tracking_, and cheap counters of what the server wrote. kiln_tracking_studies{status}
+ * counts the tuning studies' parent runs by status, read from the store at scrape time (cached
+ * 10 s), so that a failed study stays visible after the trainer that ran it has exited.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { KILN_VERSION } from '../../common/version.js';
+import type { RunStatus, TrackingStore } from '../store/types.js';
 
 export interface ServerMetrics {
   registry: Registry;
@@ -58,7 +61,42 @@ export function installRequestMetrics(app: FastifyInstance, metrics: ReturnType<
   });
 }
 
-export const observabilityRoutes: FastifyPluginAsync<{ metrics: ServerMetrics }> = async (app, { metrics }) => {
+const STUDY_STATUSES: RunStatus[] = ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED'];
+
+/** Counts study parent runs (tag kiln.run_type = study) by status; bounded label set. */
+export function installStudyGauge(metrics: ServerMetrics, store: TrackingStore, cacheMs = 10_000): void {
+  let counts: Record<string, number> | null = null;
+  let readAt = 0;
+  const read = async (): Promise<Record<string, number>> => {
+    const out: Record<string, number> = Object.fromEntries(STUDY_STATUSES.map((status) => [status, 0]));
+    const experiments = await store.searchExperiments({ max_results: 1000 });
+    const ids = experiments.items.map((experiment) => experiment.experiment_id);
+    let page_token: string | undefined;
+    while (ids.length > 0) {
+      const page = await store.searchRuns({ experiment_ids: ids, filter: "tags.`kiln.run_type` = 'study'", max_results: 1000, page_token });
+      for (const run of page.items) out[run.info.status] = (out[run.info.status] ?? 0) + 1;
+      page_token = page.next_page_token;
+      if (!page_token) break;
+    }
+    return out;
+  };
+  new Gauge({
+    name: 'kiln_tracking_studies',
+    help: 'Tuning studies (their parent runs) in the store, by run status',
+    labelNames: ['status'] as const,
+    registers: [metrics.registry],
+    async collect() {
+      if (counts === null || Date.now() - readAt >= cacheMs) {
+        counts = await read().catch(() => counts);
+        readAt = Date.now();
+      }
+      for (const [status, value] of Object.entries(counts ?? {})) this.set({ status }, value);
+    },
+  });
+}
+
+export const observabilityRoutes: FastifyPluginAsync<{ metrics: ServerMetrics; store?: TrackingStore }> = async (app, { metrics, store }) => {
+  if (store) installStudyGauge(metrics, store);
   app.get('/health', async (_request, reply) => reply.type('text/plain; charset=utf-8').send('OK'));
   app.get('/version', async (_request, reply) => reply.type('text/plain; charset=utf-8').send(KILN_VERSION));
   app.get('/metrics', async (_request, reply) => {

