@@ -401,14 +401,14 @@ async function main(): Promise<void> {
   try {
     const modelDir = join(work, 'model');
     log('bench:serve: training a 1-epoch MLP for Kiln to serve');
-    const train = spawnSync(process.execPath, [kilnBin, 'train', '--epochs', '1', '--no-tracking', '--out', modelDir, '--home', join(work, 'home')], {
+    const train = spawnSync(process.execPath, [kilnBin, 'train', '--epochs', '1', '--no-tracking', '--out', modelDir, '--home', join(work, 'home'), '--log-dir', join(work, 'logs')], {
       cwd: ROOT,
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (train.status !== 0) throw new Error(`kiln train failed (exit ${String(train.status)}): ${(train.stderr ?? '').trim().split('\n').slice(-5).join(' | ')}`);
 
-    const kiln = await measure('kiln', process.execPath, (port) => [kilnBin, 'serve', '--model-uri', modelDir, '--port', String(port), '--home', join(work, 'home')], payload, others);
+    const kiln = await measure('kiln', process.execPath, (port) => [kilnBin, 'serve', '--model-uri', modelDir, '--port', String(port), '--home', join(work, 'home'), '--log-dir', join(work, 'logs')], payload, others);
 
     let baseline: ServiceResult | null = null;
     let baselineError = baselineProblem();

@@ -181,7 +181,7 @@ async function workerWallTimes(): Promise<Record<string, unknown> | null> {
       const t0 = performance.now();
       const run = spawnSync(
         process.execPath,
-        [bin, 'tune', '--profile', 'seed', '--n-trials', '8', '--epochs', '6', '--pruner', 'none', '--workers', String(workers), '--study-name', `bench-workers-${workers}`, '--home', home, '--json'],
+        [bin, 'tune', '--profile', 'seed', '--n-trials', '8', '--epochs', '6', '--pruner', 'none', '--workers', String(workers), '--study-name', `bench-workers-${workers}`, '--home', home, '--log-dir', join(home, 'logs'), '--json'],
         { encoding: 'utf8', env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' } },
       );
       if (run.status !== 0) return { error: `kiln tune --workers ${workers} failed: ${run.stderr.slice(-500)}` };
