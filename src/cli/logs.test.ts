@@ -67,4 +67,14 @@ describe('--log-dir and the --json contract', () => {
     assert.doesNotMatch(run.stderr, /epoch 1\/1 done/, 'epoch records are for the files; the terminal has the progress line');
     assert.ok(!existsSync(join(logDir, 'api_log.log')));
   });
+
+  test('kiln tune: every trial epoch in server_log.log carries the study, the trial number and the trial run id', { skip: SKIP_WITHOUT_DATA }, async () => {
+    const logDir = join(root, 'tune-logs');
+    const run = await runKiln(['tune', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--study-name', 'log-context', '--json', '--home', join(root, 'tune-home'), '--data-dir', REAL_DATA!, '--log-dir', logDir]);
+    assert.equal(run.code, 0, run.stderr);
+    const epochs = jsonLines(join(logDir, 'server_log.log')).filter((line) => line.message === 'epoch 1/1 done');
+    assert.deepEqual(epochs.map((line) => [line.study, line.trial]), [['log-context', 0], ['log-context', 1]]);
+    assert.ok(epochs.every((line) => typeof line.run_id === 'string' && /^[0-9a-f]{32}$/.test(line.run_id)));
+    assert.notEqual(epochs[0]!.run_id, epochs[1]!.run_id);
+  });
 });

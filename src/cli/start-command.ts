@@ -62,7 +62,7 @@ export function registerStartCommand(program: Command): void {
       try {
         // The study writes to the same database the server serves (one shared connection), so
         // runs appear in the server while they train.
-        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn));
+        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn), logs);
         const modelUri = `models:/fashion-mnist@champion`;
         log(
           `\nstudy ${result.study}: best val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'} ` +

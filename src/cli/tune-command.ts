@@ -12,7 +12,7 @@ import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
-import { LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
+import { EpochLog, LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 import { parseInteger, parseNumber } from './parse.js';
 
@@ -80,7 +80,12 @@ async function loadTrainingModules() {
   return { initEngine: engine.initEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
 }
 
-export async function tune(flags: TuneFlags, log: (message: string) => void, onInterruptible?: (interrupt: () => Promise<void>) => void): Promise<StudyRunResult> {
+export async function tune(
+  flags: TuneFlags,
+  log: (message: string) => void,
+  onInterruptible?: (interrupt: () => Promise<void>) => void,
+  logs?: LogSink,
+): Promise<StudyRunResult> {
   const config = await loadTuneConfig(flags);
   const home = resolveHome(flags.home);
   const workers = config.study.workers;
@@ -108,7 +113,9 @@ export async function tune(flags: TuneFlags, log: (message: string) => void, onI
       `tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, ` +
         `${workers} worker${workers === 1 ? '' : 's'}, tracking ${tracking.uri}`,
     );
-    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, onInterruptible, ...(workers > 1 ? { spawnWorker } : {}) });
+    // One structured record per trial epoch in server_log.log, carrying study, trial and run id.
+    const trialCallback = logs ? (fields: { study: string; trial: number; run_id: string | null }) => new EpochLog(logs.logger('trainer', fields, { terminal: false })) : undefined;
+    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, onInterruptible, trialCallback, ...(workers > 1 ? { spawnWorker } : {}) });
   } finally {
     await endpoint?.close();
     await tracking.close();
@@ -129,7 +136,20 @@ async function tuneWorker(): Promise<void> {
   const data = await loadFashionMnist({ dataDir: task.dataDir });
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
   try {
-    await runStudyWorker({ config: task.config, home: task.home, data, engine, tracking, storageUri: task.storageUri, parentRunId: task.parentRunId, workerIndex: task.index, nTrials: task.nTrials, deadline: task.deadline, log });
+    await runStudyWorker({
+      config: task.config,
+      home: task.home,
+      data,
+      engine,
+      tracking,
+      storageUri: task.storageUri,
+      parentRunId: task.parentRunId,
+      workerIndex: task.index,
+      nTrials: task.nTrials,
+      deadline: task.deadline,
+      log,
+      trialCallback: (fields) => new EpochLog(logs.logger('trainer', { ...fields, worker: task.index }, { terminal: false })),
+    });
   } finally {
     await tracking.close();
     logs.close();
@@ -170,7 +190,7 @@ export function registerTuneCommand(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      const result = await tune(flags, log, (fn) => (interrupt = fn));
+      const result = await tune(flags, log, (fn) => (interrupt = fn), logs);
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
       log(

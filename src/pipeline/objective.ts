@@ -65,6 +65,8 @@ export interface ObjectiveContext {
   callbacks?: Callback[];
   /** The study's deadline (Date.now() ms); with `study.timeout_mode: hard` a running trial stops there. */
   deadline?: number;
+  /** A per-trial callback for structured epoch records (the CLI gives one writing to the log files). */
+  trialCallback?: (trial: { study: string; trial: number; run_id: string | null }) => Callback;
 }
 
 /** Folder where a trial's model is written. */
@@ -110,10 +112,11 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
       trial.report(metrics.val_acc, metrics.epoch);
       return trial.shouldPrune();
     });
+    const trialLog = context.trialCallback ? [context.trialCallback({ study: config.study.name, trial: trial.number, run_id: run?.runId ?? null })] : [];
     const deadline = config.study.timeout_mode === 'hard' && context.deadline !== undefined ? [new Deadline(context.deadline)] : [];
     let outcome;
     try {
-      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner, ...deadline, ...(context.callbacks ?? [])], sinks: run ? [run.logger] : [], progress: null });
+      outcome = await runTraining(training, { data: context.data, engine: context.engine, callbacks: [pruner, ...deadline, ...trialLog, ...(context.callbacks ?? [])], sinks: run ? [run.logger] : [], progress: null });
     } catch (error) {
       if (tracking && run) await finishTrainingRun(tracking, run, { status: 'FAILED' });
       throw error;

@@ -29,7 +29,7 @@ import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
 import type { TrainingMetrics } from '../observability/trainer-metrics.js';
 import type { PipelineConfig } from './config.js';
-import { trainingObjective } from './objective.js';
+import { type ObjectiveContext, trainingObjective } from './objective.js';
 
 export interface StudyRunOptions {
   config: PipelineConfig;
@@ -47,6 +47,8 @@ export interface StudyRunOptions {
   log: (message: string) => void;
   /** Prometheus metrics of the trainer and the study, when exposed. */
   metrics?: TrainingMetrics;
+  /** Structured per-epoch records of each trial (see ObjectiveContext.trialCallback). */
+  trialCallback?: ObjectiveContext['trialCallback'];
   /**
    * Receives a function that winds the study down after an interruption (Ctrl-C): trials still
    * RUNNING become FAIL (reason "interrupted") and the parent run ends KILLED.
@@ -162,6 +164,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       log,
       callbacks: options.metrics ? [options.metrics] : [],
       deadline,
+      trialCallback: options.trialCallback,
     });
     const metrics = options.metrics;
     const observe = metrics
@@ -286,6 +289,7 @@ export async function runStudyWorker(options: {
   /** The study's deadline, as runStudy set it (Date.now() ms). */
   deadline: number;
   log: (message: string) => void;
+  trialCallback?: ObjectiveContext['trialCallback'];
 }): Promise<void> {
   const { config } = options;
   const storage = await openStudyStorage(options.storageUri);
