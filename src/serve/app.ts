@@ -19,7 +19,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AccessOptions, registerAccess } from './access.js';
-import { fastifyLogging, type Logger } from '../observability/logging.js';
+import { accessLog, fastifyLogging, isLogger, type Logger } from '../observability/logging.js';
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import { retireModel, type ServedModel } from './model.js';
@@ -107,6 +107,7 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   const defaultTopK = options.topK ?? 3;
   const metrics = createServeMetrics({ defaultMetrics: options.defaultMetrics });
   const app = Fastify({ ...fastifyLogging(options.logger), bodyLimit: maxJsonBytes, return503OnClosing: true }) as unknown as FastifyInstance;
+  if (isLogger(options.logger)) app.addHook('onResponse', accessLog);
   let model: ServedModel | null = null;
   let notReadyReason: string | null = null;
 

@@ -2,7 +2,7 @@
  * tracking/server/app — assembles the Fastify instance (see index.ts for the overview).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { fastifyLogging, isLogger } from '../../observability/logging.js';
+import { accessLog, fastifyLogging, isLogger } from '../../observability/logging.js';
 import type { TrackingStore } from '../store/types.js';
 import { ArtifactStorage } from './artifact-storage.js';
 import { installAuth, type AuthOptions } from './auth.js';
@@ -67,6 +67,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
     },
   }) as unknown as FastifyInstance;
 
+  if (isLogger(options.logger)) app.addHook('onResponse', accessLog);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   installRequestMetrics(app, metrics);
