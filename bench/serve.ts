@@ -323,7 +323,10 @@ interface ServiceResult {
   /** GET /health and POST /predict with the photo, at PHOTO_AND_HEALTH_CONCURRENCY. */
   other_levels: LoadResult[];
   rss_mb_after_load: number | null;
+  /** Peak resident memory over the whole run, photo level included (which loads sharp in Kiln). */
   peak_rss_mb: number | null;
+  /** Peak resident memory after the PNG levels and /health, before the photo level: the issue's workload. */
+  peak_rss_mb_png_health: number | null;
 }
 
 const OTHER_CONCURRENCY = 16;
@@ -347,16 +350,20 @@ async function measure(name: string, command: string, args: (port: number) => st
     const levels: LoadResult[] = [];
     for (const concurrency of CONCURRENCY) levels.push(await level('png', payload, concurrency));
     const otherLevels: LoadResult[] = [];
-    for (const [request, sent] of Object.entries(others)) otherLevels.push(await level(request, sent, OTHER_CONCURRENCY));
+    let pngHealthPeak: number | null = null;
+    for (const [request, sent] of Object.entries(others)) {
+      if (request === 'photo') pngHealthPeak = procStatus(pid).peak_rss_mb;
+      otherLevels.push(await level(request, sent, OTHER_CONCURRENCY));
+    }
     const memory = procStatus(pid);
-    log(`${name}: RSS after load ${memory.rss_mb} MB, peak ${memory.peak_rss_mb} MB`);
+    log(`${name}: RSS after load ${memory.rss_mb} MB, peak ${memory.peak_rss_mb} MB (${pngHealthPeak ?? "?"} MB before the photo level)`);
     let firstAnswer: unknown = running.firstAnswer;
     try {
       firstAnswer = JSON.parse(running.firstAnswer);
     } catch {
       // keep the text
     }
-    return { cold_start_ms: round(running.coldStartMs, 0), first_answer: firstAnswer, levels, other_levels: otherLevels, rss_mb_after_load: memory.rss_mb, peak_rss_mb: memory.peak_rss_mb };
+    return { cold_start_ms: round(running.coldStartMs, 0), first_answer: firstAnswer, levels, other_levels: otherLevels, rss_mb_after_load: memory.rss_mb, peak_rss_mb: memory.peak_rss_mb, peak_rss_mb_png_health: pngHealthPeak ?? memory.peak_rss_mb };
   } finally {
     await stopService(running);
   }
@@ -450,7 +457,8 @@ async function main(): Promise<void> {
     const targets = {
       requests_per_second_c64: { target: '>= 2000', value: c64?.requests_per_second ?? null, met: c64 ? c64.requests_per_second >= 2000 : null },
       p99_ms_c16: { target: '<= 20', value: c16?.latency_ms.p99 ?? null, met: c16 ? c16.latency_ms.p99 <= 20 : null },
-      peak_rss_mb: { target: '<= 150', value: kiln.peak_rss_mb, met: kiln.peak_rss_mb === null ? null : kiln.peak_rss_mb <= 150 },
+      // The issue's workload: the PNG at 1/16/64 clients and /health (the photo level comes after).
+      peak_rss_mb: { target: '<= 150', value: kiln.peak_rss_mb_png_health, met: kiln.peak_rss_mb_png_health === null ? null : kiln.peak_rss_mb_png_health <= 150 },
       cold_start_ms: { target: '<= 1000', value: kiln.cold_start_ms, met: kiln.cold_start_ms <= 1000 },
     };
     for (const [key, t] of Object.entries(targets)) log(`bench:serve: target ${key} ${t.target}: ${t.value ?? 'n/a'} ${t.met ? 'met' : 'NOT met'}`);

@@ -27,6 +27,18 @@ function loadSharp(): Promise<typeof sharpType> {
   return sharpModule;
 }
 
+const startsWith = (bytes: Uint8Array, prefix: readonly number[], at = 0): boolean => prefix.every((b, i) => bytes[at + i] === b);
+
+/** The accepted format that `bytes` starts like (its magic number), or null. */
+export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number] | null {
+  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38])) return 'gif';
+  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
+  return null;
+}
+
 /** Normalizes 0–255 pixel values into `out` at `offset`. */
 export function normalizePixels(pixels: ArrayLike<number>, pre: Preprocessing, out: Float32Array, offset = 0): void {
   const { scale, mean, std, invert } = pre;
@@ -57,9 +69,13 @@ export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pix
   let pixels: Buffer;
   try {
     const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'warning', animated: false });
-    const meta = await image.metadata();
-    if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
-      throw new ServeError(415, 'UNSUPPORTED_IMAGE_FORMAT', `image format ${meta.format ?? 'unknown'} is not accepted (use ${ACCEPTED_FORMATS.join(', ')})`);
+    // An accepted format is known from its first bytes; only other files cost a metadata() call,
+    // to tell an image of a refused format (415) from something that is no image at all (400).
+    if (sniffFormat(bytes) === null) {
+      const meta = await image.metadata();
+      if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
+        throw new ServeError(415, 'UNSUPPORTED_IMAGE_FORMAT', `image format ${meta.format ?? 'unknown'} is not accepted (use ${ACCEPTED_FORMATS.join(', ')})`);
+      }
     }
     pixels = await image
       .flatten({ background: pre.invert ? '#ffffff' : '#000000' })
