@@ -72,6 +72,8 @@ export class OnnxPredictor implements Predictor {
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
+      // Kiln's models are small: the arena's preallocated blocks cost more memory than they save time.
+      enableCpuMemArena: false,
     });
     return new OnnxPredictor(runtime, session, options);
   }
