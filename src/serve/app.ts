@@ -16,13 +16,13 @@
  */
 import multipart from '@fastify/multipart';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type AccessOptions, registerAccess } from './access.js';
 import { accessLog, fastifyLogging, isLogger, type Logger } from '../observability/logging.js';
 import { badRequest, ServeError } from './errors.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import { retireModel, type ServedModel } from './model.js';
+import { registerDocs } from './docs.js';
 import { registerHomePage } from './page.js';
 import { decodeBase64, decodeImage, DEFAULT_PIXEL_LIMIT, flattenPixels, normalizePixels } from './preprocess.js';
 
@@ -219,7 +219,7 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
         return { schema, url };
       },
     });
-    void app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { validatorUrl: null, tryItOutEnabled: true }, staticCSP: true });
+    void app.register(async (docs) => registerDocs(docs, () => app.swagger()));
   }
 
   void app.register(async (app) => {

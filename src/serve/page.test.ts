@@ -28,7 +28,7 @@ describe('home page (GET /)', () => {
     const html = await response.text();
     assert.ok(Buffer.byteLength(html) < 15 * 1024, `page is ${Buffer.byteLength(html)} bytes`);
     assert.ok(!/https?:\/\//i.test(html), 'no http:// or https:// reference');
-    assert.ok(!/<script[^>]*\ssrc=|<link[^>]*\shref=/i.test(html), 'no external script or stylesheet');
+    assert.ok(!/<script[^>]*\ssrc=|<link[^>]*\shref="(?!data:)/i.test(html), 'no external script or stylesheet (the icon is an empty data: URL)');
     assert.match(html, /<canvas id="pad" width="280" height="280"/);
     assert.match(html, /<input id="file"[^>]*type="file"/);
     assert.match(html, /<label for="file">/);

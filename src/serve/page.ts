@@ -176,6 +176,7 @@ export const HOME_PAGE_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<link rel="icon" href="data:,">
 <title>Kiln: Fashion-MNIST classifier</title>
 <style>${STYLE}</style>
 </head>

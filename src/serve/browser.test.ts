@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import sharp from 'sharp';
+import type { Browser, Page } from 'playwright-core';
+import { initEngine } from '../engine/index.js';
+import { TEST_CNN_BN, writeTestModelFolder } from '../models/onnx/test-helpers.js';
+import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../ui/e2e/browser.js';
+import { buildServeApp, loadServedModel, type ServeApp } from './index.js';
+
+/** A page that records console errors (CSP violations among them) and requests to other origins. */
+async function watchedPage(browser: Browser, origin: string): Promise<{ page: Page; problems: string[] }> {
+  const page = await browser.newPage();
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`HTTP ${response.status()} for ${response.url()}`);
+  });
+  page.on('request', (request) => {
+    if (!request.url().startsWith(origin) && !request.url().startsWith('data:') && !request.url().startsWith('blob:')) problems.push(`request to ${request.url()}`);
+  });
+  return { page, problems };
+}
+
+describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
+  let dir: string;
+  let serve: ServeApp;
+  let url: string;
+  let browser: Browser;
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = await mkdtemp(join(tmpdir(), 'kiln-pages-'));
+    (await writeTestModelFolder(join(dir, 'model'), TEST_CNN_BN)).dispose();
+    serve = buildServeApp({ defaultMetrics: false });
+    await serve.setModel(await loadServedModel(join(dir, 'model'), { maxWaitMs: 0 }));
+    await serve.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = serve.app.server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await serve?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('/docs renders Swagger UI from this server only, with every operation listed, and no console error', async () => {
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/docs`);
+    await page.waitForSelector('.swagger-ui .info .title', { timeout: 15_000 });
+    assert.match(await page.textContent('.swagger-ui .info .title') ?? '', /Kiln inference API/);
+    const paths = await page.$$eval('.opblock-summary-path', (nodes) => nodes.map((node) => node.textContent?.replace(/\u200b/g, '') ?? ''));
+    for (const path of ['/predict', '/predict/batch', '/invocations', '/health', '/ready']) assert.ok(paths.includes(path), `${path} in ${paths.join(', ')}`);
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('the home page: upload an image, see the prediction and a bar for every class', async () => {
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.waitForFunction("!/Checking/.test(document.querySelector('#model').textContent)");
+    const pixels = Buffer.from(Array.from({ length: 784 }, (_, i) => ((i % 28) * 9) % 256));
+    const file = join(dir, 'item.png');
+    await writeFile(file, await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
+    await page.setInputFiles('#file', file);
+    await page.click('#predict');
+    await page.waitForFunction("document.querySelectorAll('#bars li').length === 10", undefined, { timeout: 15_000 });
+    const result = (await page.textContent('#result')) ?? '';
+    assert.doesNotMatch(result, /Upload or draw/);
+    assert.equal(((await page.textContent('#error')) ?? '').trim(), '');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});

@@ -1,0 +1,68 @@
+/**
+ * serve/docs — Swagger UI at /docs, offline: the page and its three static files are read from
+ * @fastify/swagger-ui's bundled copy of swagger-ui-dist when a person asks for them, and the
+ * OpenAPI document (/docs/json) comes from @fastify/swagger, built from the route schemas.
+ *
+ * Why not register @fastify/swagger-ui itself: it pulls in @fastify/static and its routes for
+ * every process, about 2–3 MB of resident memory in a server whose memory budget is 150 MB,
+ * for a page most deployments never open.
+ */
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+
+const STATIC_FILES: Readonly<Record<string, string>> = {
+  'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
+  'swagger-ui-standalone-preset.js': 'application/javascript; charset=utf-8',
+  'index.css': 'text/css; charset=utf-8',
+  'favicon-32x32.png': 'image/png',
+};
+
+const staticDir = (): string => join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Kiln inference API — Swagger UI</title>
+  <link rel="stylesheet" href="./static/index.css">
+  <link rel="icon" type="image/png" href="./static/favicon-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="./static/swagger-ui-bundle.js"></script>
+  <script src="./static/swagger-ui-standalone-preset.js"></script>
+  <script src="./static/init.js"></script>
+</body>
+</html>
+`;
+
+// An external file, not an inline script, so the page's CSP can stay `script-src 'self'`.
+const INIT = `window.ui = SwaggerUIBundle({
+  url: new URL('json', window.location.href.replace(/[^/]*$/, '')).href,
+  dom_id: '#swagger-ui',
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+  layout: 'StandaloneLayout',
+  validatorUrl: null,
+  tryItOutEnabled: true,
+  deepLinking: true
+});
+`;
+
+const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'";
+
+/** Adds /docs, /docs/ (the page), /docs/static/* and /docs/json to `app` (which has @fastify/swagger registered). */
+export function registerDocs(app: FastifyInstance, openApiDocument: () => unknown): void {
+  const hide = { schema: { hide: true } };
+  app.get('/docs', hide, async (_request, reply) => reply.redirect('/docs/', 302));
+  app.get('/docs/', hide, async (_request, reply) => reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(PAGE));
+  app.get('/docs/json', hide, async () => openApiDocument());
+  app.get<{ Params: { file: string } }>('/docs/static/:file', hide, async (request, reply) => {
+    const { file } = request.params;
+    if (file === 'init.js') return reply.type('application/javascript; charset=utf-8').send(INIT);
+    const type = STATIC_FILES[file];
+    if (type === undefined) return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no file ${file} in /docs/static` } });
+    return reply.type(type).header('cache-control', 'public, max-age=86400').send(await readFile(join(staticDir(), file)));
+  });
+}
