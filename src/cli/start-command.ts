@@ -44,7 +44,7 @@ export function registerStartCommand(program: Command): void {
       const address = server.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : Number(flags.port);
       const trackingUrl = `http://${flags.host}:${port}`;
-      log(`tracking server and registry: ${trackingUrl}  (MLflow REST API under ${trackingUrl}/api/2.0/mlflow, metrics at ${trackingUrl}/metrics)`);
+      log(`web UI, tracking server and registry: ${trackingUrl}/  (MLflow REST API under ${trackingUrl}/api/2.0/mlflow, metrics at ${trackingUrl}/metrics)`);
       let stopping = false;
       let interrupt: (() => Promise<void>) | null = null;
       const stop = (): void => {
@@ -69,11 +69,11 @@ export function registerStartCommand(program: Command): void {
             `(${result.trials.complete} complete, ${result.trials.pruned} pruned, ${result.trials.failed} failed, ${result.seconds.toFixed(1)} s)`,
         );
         log(`registered version ${result.version ?? '-'}: ${result.promotion ?? 'nothing registered'}`);
-        log(`champion: ${modelUri}  (runs: ${trackingUrl}/api/2.0/mlflow/runs/search, registry: ${trackingUrl}/api/2.0/mlflow/registered-models/get?name=fashion-mnist)`);
+        log(`champion: ${modelUri}  (study: ${trackingUrl}/#/studies/${encodeURIComponent(result.study)}, registry: ${trackingUrl}/#/models/fashion-mnist)`);
         if (flags.serve) {
           const apiLogger = logs.logger('api');
           serving = await startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: parseInteger('serve-port', flags.servePort), log: logFunction(apiLogger), logger: apiLogger });
-          log(`prediction API: ${serving.url}  (POST ${serving.url}/predict with an image; ${serving.url}/ready, ${serving.url}/metrics)`);
+          log(`prediction API: ${serving.url}  (open it in a browser to classify an image; POST ${serving.url}/predict; docs ${serving.url}/docs; ${serving.url}/ready, ${serving.url}/metrics)`);
         }
         if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri, ...(serving ? { api_url: serving.url } : {}) }));
         if (serving) {
