@@ -75,12 +75,6 @@ export const api = {
   searchRuns: (q: { experiment_ids: string[]; filter?: string; order_by?: string[]; max_results?: number; page_token?: string; run_view_type?: ViewType }) =>
     call<{ runs?: Run[]; next_page_token?: string }>('POST', 'mlflow/runs/search', {}, q).then((r) => ({ runs: (r.runs ?? []).map(decodeRun), next_page_token: r.next_page_token })),
   getRun: (id: string) => call<{ run: Run }>('GET', 'mlflow/runs/get', { run_id: id }).then((r) => decodeRun(r.run)),
-  metricHistory: (runId: string, key: string) =>
-    call<{ metrics?: Metric[] }>('GET', 'mlflow/metrics/get-history', { run_id: runId, metric_key: key }).then((r) => {
-      const metrics = r.metrics ?? [];
-      for (const m of metrics) if (typeof m.value !== 'number') m.value = metricValue(m.value);
-      return metrics;
-    }),
   /** A metric's whole history as columns in step order (Kiln's compact form, for long histories). */
   metricColumns: (runId: string, key: string): Promise<MetricColumns> => {
     const cacheKey = `${runId}\u0000${key}`;

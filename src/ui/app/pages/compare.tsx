@@ -92,13 +92,17 @@ function ParallelCoordinates({ runs, axes, colorBy }: { runs: Run[]; axes: Axis[
 }
 
 function Overlay({ runs, metricKey }: { runs: Run[]; metricKey: string }) {
-  const histories = useLoad(() => Promise.all(runs.map((r) => api.metricHistory(r.info.run_id, metricKey))), [runs, metricKey]);
+  // The compact binary columns (already in step order), as the run page's charts read them: long
+  // histories of many runs stay cheap to fetch and to draw.
+  const histories = useLoad(() => Promise.all(runs.map((r) => api.metricColumns(r.info.run_id, metricKey))), [runs, metricKey]);
   const series = useMemo<Series[]>(
     () =>
-      (histories.data ?? []).map((h, i) => {
-        const pts = h.slice().sort((a, b) => a.step - b.step);
-        return { label: runs[i].info.run_name || runs[i].info.run_id.slice(0, 8), x: pts.map((p) => p.step), y: pts.map((p) => p.value), color: PALETTE[i % PALETTE.length] };
-      }),
+      (histories.data ?? []).map((h, i) => ({
+        label: runs[i].info.run_name || runs[i].info.run_id.slice(0, 8),
+        x: h.steps,
+        y: h.values,
+        color: PALETTE[i % PALETTE.length],
+      })),
     [histories.data],
   );
   if (histories.error) return <ErrorBox error={histories.error} />;
