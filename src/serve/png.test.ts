@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { crc32 } from '../common/crc32.js';
 import { Random } from '../common/random.js';
 import type { Preprocessing } from '../models/metadata.js';
 import { decodeGrayPngFast } from './png.js';
@@ -60,20 +61,12 @@ function assemble(chunks: [string, Uint8Array][]): Buffer {
     out.writeUInt32BE(data.length, 0);
     out.write(type, 4, 'latin1');
     out.set(data, 8);
-    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    out.writeUInt32BE(crc32(out, 4, 8 + data.length), 8 + data.length);
     return out;
   });
   return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...parts]);
 }
 
-function crc(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (const byte of bytes) {
-    c ^= byte;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  }
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 test('gray, gray+alpha, RGB and RGBA PNGs with gray opaque content decode to exactly what the sharp path decodes, under every row filter', async () => {
   const pixels = randomImage(7);

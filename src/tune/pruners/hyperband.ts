@@ -10,6 +10,7 @@
  * and so do samplers (see `filterStudyForTrial`). `maxResource: 'auto'` becomes the largest last
  * step of a COMPLETE trial plus one, once a trial has completed (no pruning before).
  */
+import { crc32 } from '../../common/crc32.js';
 import type { FrozenTrial, Pruner, StudyView, TrialState } from '../types.js';
 import { SuccessiveHalvingPruner } from './successive-halving.js';
 import { invalidPrunerOption, lastStep, requireInteger } from './util.js';
@@ -23,23 +24,6 @@ export interface HyperbandPrunerOptions {
   reductionFactor?: number;
   /** Default 0. */
   bootstrapCount?: number;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE, as Python's binascii.crc32) of a string's UTF-8 bytes. */
-export function crc32(text: string): number {
-  let crc = 0xffffffff;
-  for (const byte of Buffer.from(text, 'utf8')) crc = CRC_TABLE[(crc ^ byte) & 0xff] ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** A view of a study restricted to one Hyperband bracket's trials. */
@@ -108,7 +92,7 @@ export class HyperbandPruner implements Pruner {
   /** The bracket of trial `trialNumber` in study `studyName` (0 before the brackets are known). */
   bracketIdOf(studyName: string, trialNumber: number): number {
     if (this.pruners.length === 0) return 0;
-    let n = crc32(`${studyName}_${trialNumber}`) % this.totalBudget;
+    let n = crc32(Buffer.from(`${studyName}_${trialNumber}`, 'utf8')) % this.totalBudget;
     for (let bracketId = 0; bracketId < this.pruners.length; bracketId++) {
       n -= this.budgets[bracketId];
       if (n < 0) return bracketId;
