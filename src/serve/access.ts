@@ -7,8 +7,8 @@
  *   registerAccess(app, { apiKeys: ['s3cret'], rateLimit: { max: 600, windowMs: 60_000 }, corsOrigins: ['https://app.example'] });
  *   // POST /predict with `Authorization: Bearer s3cret` or `X-API-Key: s3cret`
  */
-import { timingSafeEqual, createHash } from 'node:crypto';
 import cors from '@fastify/cors';
+import { matchesSecret, secretDigest } from '../common/secrets.js';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ServeError } from './errors.js';
@@ -30,8 +30,6 @@ const isOpen = (request: FastifyRequest): boolean => {
   return route === undefined || OPEN_ROUTES.has(route) || route.startsWith('/docs');
 };
 
-/** Digests compared in constant time, so neither a key's content nor its length leaks through timing. */
-const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
 function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers['x-api-key'];
@@ -48,7 +46,7 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
     void app.register(cors, { origin: origins.includes('*') ? '*' : [...origins], methods: ['GET', 'POST', 'OPTIONS'], allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'] });
   }
 
-  const keys = (options.apiKeys ?? []).filter((key) => key !== '').map(digest);
+  const keys = (options.apiKeys ?? []).filter((key) => key !== '').map(secretDigest);
   if (keys.length > 0) {
     app.addHook('onRequest', async (request, reply) => {
       if (request.method === 'OPTIONS' || isOpen(request)) return;
@@ -57,8 +55,7 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
         void reply.header('www-authenticate', 'Bearer');
         throw new ServeError(401, 'UNAUTHORIZED', 'this API needs a key: send `Authorization: Bearer <key>` or `X-API-Key: <key>`');
       }
-      const presented = digest(key);
-      if (!keys.some((accepted) => timingSafeEqual(accepted, presented))) {
+      if (!matchesSecret(key, keys)) {
         void reply.header('www-authenticate', 'Bearer error="invalid_token"');
         throw new ServeError(401, 'UNAUTHORIZED', 'the API key is not valid');
       }
@@ -75,7 +72,7 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
       // One budget per key when keys are in use (many clients may share a proxy's IP), else per IP.
       keyGenerator: (request) => {
         const key = presentedKey(request);
-        return key ? `key:${digest(key).toString('hex')}` : `ip:${request.ip}`;
+        return key ? `key:${secretDigest(key).toString('hex')}` : `ip:${request.ip}`;
       },
       errorResponseBuilder: (_request, context) =>
         new ServeError(429, 'RATE_LIMITED', `at most ${context.max} requests per ${Math.round(windowMs / 1000)} s; retry in ${Math.ceil(context.ttl / 1000)} s`),

@@ -6,7 +6,7 @@
  * Comparisons are constant-time (SHA-256 digests compared with timingSafeEqual, so lengths never
  * leak either), and credentials are never logged (the logger redacts the header).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { matchesSecret, secretDigest } from '../../common/secrets.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { sendError } from './errors.js';
 
@@ -17,10 +17,8 @@ export interface AuthOptions {
   basic?: { username: string; password: string };
 }
 
-const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
-
-function safeEqual(a: string, b: string): boolean {
-  return timingSafeEqual(digest(a), digest(b));
+function safeEqual(presented: string, configured: string): boolean {
+  return matchesSecret(presented, [secretDigest(configured)]);
 }
 
 /** The authenticated basic-auth user of a request, when there is one (for audit fields). */
