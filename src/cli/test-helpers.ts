@@ -1,10 +1,11 @@
 /**
  * cli/test-helpers — running the real `kiln` binary from the CLI tests. Not used by Kiln itself.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url));
@@ -48,4 +49,13 @@ export function runKiln(args: string[], env: Record<string, string> = {}): Promi
       resolve({ code, stdout, stderr, json });
     });
   });
+}
+
+/** The first JSON line a long-running `kiln … --json` child (server, serve) prints on stdout. */
+export async function firstJsonLine(child: ChildProcess): Promise<Record<string, unknown>> {
+  if (!child.stdout) throw new Error('the child was started without a stdout pipe');
+  for await (const line of createInterface({ input: child.stdout })) {
+    if (line.startsWith('{')) return JSON.parse(line) as Record<string, unknown>;
+  }
+  throw new Error('the process exited before printing its JSON line');
 }

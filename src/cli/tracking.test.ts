@@ -3,22 +3,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { loadServedModel, retireModel } from '../serve/model.js';
 import { normalizePixels } from '../serve/preprocess.js';
-import { KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
-
-
-/** The first JSON line a `kiln … --json` child prints on stdout. */
-async function firstJsonLine(child: ChildProcess): Promise<Record<string, unknown>> {
-  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
-    if (line.startsWith('{')) return JSON.parse(line) as Record<string, unknown>;
-  }
-  throw new Error('the process exited before printing its JSON line');
-}
+import { firstJsonLine, KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from './test-helpers.js';
 
 /** Starts `kiln server --port 0` and resolves with its URL once it listens. */
 async function startServer(home: string): Promise<{ url: string; child: ChildProcess }> {

@@ -19,7 +19,9 @@ const STATIC_FILES: Readonly<Record<string, string>> = {
   'favicon-32x32.png': 'image/png',
 };
 
-const staticDir = (): string => join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static');
+let resolvedStaticDir: string | null = null;
+/** Resolved on the first request for a file, once: most processes never open the docs. */
+const staticDir = (): string => (resolvedStaticDir ??= join(dirname(createRequire(import.meta.url).resolve('@fastify/swagger-ui/package.json')), 'static'));
 
 const PAGE = `<!doctype html>
 <html lang="en">

@@ -5,7 +5,7 @@ import sharp from 'sharp';
 import { crc32 } from '../common/crc32.js';
 import { Random } from '../common/random.js';
 import type { Preprocessing } from '../models/metadata.js';
-import { decodeGrayPngFast } from './png.js';
+import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
 import { decodeWithSharp } from './preprocess.js';
 
 const W = 28;
@@ -64,7 +64,7 @@ function assemble(chunks: [string, Uint8Array][]): Buffer {
     out.writeUInt32BE(crc32(out, 4, 8 + data.length), 8 + data.length);
     return out;
   });
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), ...parts]);
+  return Buffer.concat([Buffer.from(PNG_SIGNATURE), ...parts]);
 }
 
 

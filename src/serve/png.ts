@@ -14,7 +14,8 @@
 import { inflateSync } from 'node:zlib';
 import { crc32 } from '../common/crc32.js';
 
-const SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The eight bytes every PNG file starts with. */
+export const PNG_SIGNATURE: readonly number[] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 /** Ancillary chunks that never change decoded pixel values. */
 const HARMLESS_CHUNKS = new Set(['tEXt', 'zTXt', 'iTXt', 'tIME', 'pHYs']);
 
@@ -89,7 +90,7 @@ function toGray(samples: Uint8Array, channels: number, pixels: number): Uint8Arr
  */
 export function decodeGrayPngFast(bytes: Uint8Array, width: number, height: number): Uint8Array | null {
   if (bytes.length < 8 + 25 + 12) return null;
-  for (let i = 0; i < SIGNATURE.length; i++) if (bytes[i] !== SIGNATURE[i]) return null;
+  for (let i = 0; i < PNG_SIGNATURE.length; i++) if (bytes[i] !== PNG_SIGNATURE[i]) return null;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const idat: Uint8Array[] = [];
   let at = 8;

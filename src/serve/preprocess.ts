@@ -11,7 +11,7 @@
 import type sharpType from 'sharp';
 import type { Preprocessing } from '../models/metadata.js';
 import { badRequest, ServeError } from './errors.js';
-import { decodeGrayPngFast } from './png.js';
+import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
 
 export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff'] as const;
 /** Default pixel limit: 40 megapixels (sharp's own default is 268 MP). */
@@ -31,7 +31,7 @@ const startsWith = (bytes: Uint8Array, prefix: readonly number[], at = 0): boole
 
 /** The accepted format that `bytes` starts like (its magic number), or null. */
 export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number] | null {
-  if (startsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (startsWith(bytes, PNG_SIGNATURE)) return 'png';
   if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
   if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
   if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38])) return 'gif';

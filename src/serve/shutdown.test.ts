@@ -3,10 +3,9 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, test } from 'node:test';
 import { initEngine } from '../engine/index.js';
-import { KILN_BIN } from '../cli/test-helpers.js';
+import { firstJsonLine, KILN_BIN } from '../cli/test-helpers.js';
 import { TEST_CNN_BN, writeTestModelFolder } from '../models/onnx/test-helpers.js';
 
 let dir = '';
@@ -23,14 +22,8 @@ after(async () => {
 });
 
 test('SIGTERM under load: every request already being handled is answered, then kiln serve exits 0', async () => {
-  const child = spawn(process.execPath, [KILN_BIN, 'serve', '--model-uri', folder, '--port', '0', '--home', dir, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let url = '';
-  for await (const line of createInterface({ input: child.stdout })) {
-    if (line.startsWith('{')) {
-      url = (JSON.parse(line) as { url: string }).url;
-      break;
-    }
-  }
+  const child = spawn(process.execPath, [KILN_BIN, 'serve', '--model-uri', folder, '--port', '0', '--home', dir, '--json'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const { url } = (await firstJsonLine(child)) as { url: string };
   assert.ok(url, 'kiln serve became ready');
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Batches of 64 images keep every request busy for a while, so the signal lands mid-request.

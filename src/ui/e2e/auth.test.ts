@@ -7,10 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { KILN_BIN } from '../../cli/test-helpers.js';
+import { firstJsonLine, KILN_BIN } from '../../cli/test-helpers.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from './browser.js';
 
 describe('the web UI with basic authentication on', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
@@ -25,12 +24,7 @@ describe('the web UI with basic authentication on', { skip: SKIP_WITHOUT_CHROMIU
       stdio: ['ignore', 'pipe', 'ignore'],
       env: { ...process.env, KILN_SERVER_USERNAME: 'ana', KILN_SERVER_PASSWORD: 'open sesame' },
     });
-    for await (const line of createInterface({ input: child.stdout! })) {
-      if (line.startsWith('{')) {
-        url = (JSON.parse(line) as { url: string }).url;
-        break;
-      }
-    }
+    url = (await firstJsonLine(child)).url as string;
     browser = await launchChromium();
   });
   after(async () => {
