@@ -136,11 +136,12 @@ function buildImpls(mode: KernelMode, blas: Blas | null): Map<string, Impl> {
   impls.set(tf.Mean, (args) => {
     const a = attrsOf(args);
     const x = input(args.inputs, 'x');
-    const out = leadingSum(asWasmBackend(args.backend), blas, x, a.axis as number | number[], a.keepDims === true);
+    const backend = asWasmBackend(args.backend);
+    const out = leadingSum(backend, blas, x, a.axis as number | number[], a.keepDims === true);
     if (out === null) return null;
     const count = sizeOf(x.shape) / Math.max(1, sizeOf(out.shape));
-    const heap = heapF32(asWasmBackend(args.backend));
-    const at = offsetOf(asWasmBackend(args.backend), out);
+    const heap = heapF32(backend);
+    const at = offsetOf(backend, out);
     for (let i = at, end = at + sizeOf(out.shape); i < end; i++) heap[i]! /= count;
     return out;
   });
