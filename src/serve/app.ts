@@ -159,18 +159,20 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   app.addHook('onSend', async (_request, reply) => {
     if (draining) void reply.header('connection', 'close');
   });
-  const finished = (): void => {
+  // A request aborted by its client can still end in onResponse (its reply's write fails), so
+  // it is counted out once, whichever hook comes first.
+  const countedOut = new WeakSet<FastifyRequest>();
+  const finished = (request: FastifyRequest): void => {
+    release(request);
+    if (countedOut.has(request)) return;
+    countedOut.add(request);
     active--;
     lastActivity = performance.now();
     metrics.inFlight.dec();
   };
-  app.addHook('onRequestAbort', async (request) => {
-    release(request);
-    finished();
-  });
+  app.addHook('onRequestAbort', async (request) => finished(request));
   app.addHook('onResponse', async (request, reply) => {
-    release(request);
-    finished();
+    finished(request);
     const route = request.routeOptions.url ?? 'unmatched';
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
     metrics.duration.observe({ route, method: request.method }, reply.elapsedTime / 1000);
