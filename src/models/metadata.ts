@@ -25,7 +25,17 @@ export interface Preprocessing {
   std: number;
   /** Fashion-MNIST is white-on-black; photos usually need inverting. */
   invert: boolean;
+  /**
+   * How an uploaded image becomes model input (serve/preprocess): 'dataset' decodes it as it
+   * is (gray, resized, `invert` applied); 'photo' runs Fashion-MNIST's own conversion of product
+   * photos (trim, fit, sharpen, negate); 'auto' picks one per image. Absent means 'dataset', the
+   * behaviour of models saved before the photo path existed.
+   */
+  mode?: PreprocessMode;
 }
+
+export const PREPROCESS_MODES = ['auto', 'dataset', 'photo'] as const;
+export type PreprocessMode = (typeof PREPROCESS_MODES)[number];
 
 export interface KilnModelMetadata {
   format: 'kiln-model';
@@ -91,6 +101,9 @@ export async function readModelMetadata(folder: string): Promise<KilnModelMetada
     typeof pre.invert !== 'boolean'
   ) {
     throw invalid(`"preprocessing" must be {colorMode: "grayscale", size: [H, W], scale, mean, std (≠ 0), invert}, got ${JSON.stringify(pre)}`);
+  }
+  if (pre.mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(pre.mode)) {
+    throw invalid(`"preprocessing.mode" must be one of ${PREPROCESS_MODES.join(', ')}, got ${JSON.stringify(pre.mode)}`);
   }
   if (output !== undefined && output !== 'probabilities' && output !== 'logits') throw invalid(`"output" must be "probabilities" or "logits", got ${JSON.stringify(output)}`);
   return metadata;

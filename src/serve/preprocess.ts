@@ -9,7 +9,7 @@
  * is decoded.
  */
 import type sharpType from 'sharp';
-import type { Preprocessing } from '../models/metadata.js';
+import type { PreprocessMode, Preprocessing } from '../models/metadata.js';
 import { badRequest, ServeError } from './errors.js';
 import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
 
@@ -48,18 +48,26 @@ export function normalizePixels(pixels: ArrayLike<number>, pre: Preprocessing, o
   }
 }
 
-/** Decodes an image and writes its normalized pixels into `out` at `offset`. */
+/** Which preprocessing ran for one image. */
+export type PreprocessPath = 'dataset' | 'photo';
+
+/**
+ * Decodes an image and writes its normalized pixels into `out` at `offset`. `mode` overrides
+ * the model's `preprocessing.mode` (a request's `?preprocess=`); the answer says which path ran.
+ */
 export async function decodeImage(
   bytes: Uint8Array,
   pre: Preprocessing,
   out: Float32Array,
   offset = 0,
   pixelLimit = DEFAULT_PIXEL_LIMIT,
-): Promise<void> {
+  mode: PreprocessMode = pre.mode ?? 'dataset',
+): Promise<PreprocessPath> {
   if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the image is empty');
   const [height, width] = pre.size;
-  const pixels = decodeGrayPngFast(bytes, width, height) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+  const pixels = (mode !== 'photo' ? decodeGrayPngFast(bytes, width, height) : null) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
   normalizePixels(pixels, pre, out, offset);
+  return 'dataset';
 }
 
 /** The general path: any accepted format → flattened, grayscale, resized 8-bit pixels. */

@@ -97,7 +97,7 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
       framework: 'tfjs-layers',
       inputShape: [FASHION_MNIST_INPUT.height, FASHION_MNIST_INPUT.width, FASHION_MNIST_INPUT.channels],
       classNames: [...CLASS_NAMES],
-      preprocessing: { colorMode: 'grayscale', size: [28, 28], scale: 1 / 255, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD, invert: false },
+      preprocessing: { colorMode: 'grayscale', size: [28, 28], scale: 1 / 255, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD, invert: false, mode: 'auto' },
       spec: config.spec,
       hyperparameters: params,
       metrics: { ...testMetrics, val_acc: best.val_acc, val_loss: best.val_loss, best_epoch: bestEpoch, epochs: fit.epochs },
