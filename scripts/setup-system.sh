@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages Kiln needs on Debian/Ubuntu, then nothing else.
 #   libopenblas0-pthread   OpenBLAS: the engine's fast sgemm path (Kiln still runs without it, slowly)
+#   libturbojpeg0          libjpeg-turbo's TurboJPEG API: the photo path decodes JPEGs small and fast (optional)
 #   dataset-fashion-mnist  the canonical Fashion-MNIST files in /usr/share/datasets/fashion-mnist
 #   postgresql             PostgreSQL server binaries (initdb, pg_ctl): the tracking store's PostgreSQL tests start one
 #   chromium               Debian's Chromium (/usr/bin/chromium): the web UI's end-to-end tests and bench:ui drive it
@@ -13,6 +14,7 @@
 set -euo pipefail
 
 packages=(libopenblas0-pthread dataset-fashion-mnist postgresql)
+packages+=(libturbojpeg0)  # serve/jpeg: photos decoded at DCT scale (Kiln falls back to sharp without it)
 packages+=(chromium)  # the web UI's end-to-end tests (playwright-core drives /usr/bin/chromium)
 packages+=(prometheus prometheus-node-exporter)  # promtool + the real Prometheus/node-exporter of src/observability/stack.test.ts
 packages+=("$@")

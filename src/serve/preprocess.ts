@@ -2,15 +2,21 @@
  * serve/preprocess — image bytes or pixel arrays → the model's input, as kiln-model.json says:
  * grayscale, resized to [H, W], optionally inverted, then x' = (x * scale - mean) / std.
  *
- * An 8-bit grayscale PNG already at the input size is decoded in place (serve/png: microseconds,
- * bounded work). Everything else goes to sharp (libvips on libuv's thread pool, so it never blocks
- * the event loop), loaded on first use. Only raster formats are accepted (PNG, JPEG, WebP, GIF,
+ * Two paths (the model's `preprocessing.mode`, or a request's `?preprocess=`): 'dataset' takes the
+ * image as it is; 'photo' converts a product photo the way Fashion-MNIST was made (serve/photo);
+ * 'auto' picks per image. An 8-bit grayscale PNG already at the input size is decoded in place
+ * (serve/png: microseconds, bounded work); photos are decoded small (serve/jpeg, or sharp's
+ * shrink-on-load); everything else goes to sharp (libvips on libuv's thread pool, so it never
+ * blocks the event loop), loaded on first use. Only raster formats are accepted (PNG, JPEG, WebP, GIF,
  * TIFF); sharp's pixel limit refuses decompression bombs and absurd dimensions before any pixel
  * is decoded.
  */
 import type sharpType from 'sharp';
+import type { Sharp } from 'sharp';
 import type { PreprocessMode, Preprocessing } from '../models/metadata.js';
 import { badRequest, ServeError } from './errors.js';
+import { decodeJpegScaled, type Raster } from './jpeg.js';
+import { looksLikePhoto, photoToDataset } from './photo.js';
 import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
 
 export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff'] as const;
@@ -54,6 +60,11 @@ export type PreprocessPath = 'dataset' | 'photo';
 /**
  * Decodes an image and writes its normalized pixels into `out` at `offset`. `mode` overrides
  * the model's `preprocessing.mode` (a request's `?preprocess=`); the answer says which path ran.
+ *
+ * 'auto' looks at the image first (serve/photo looksLikePhoto: a light border at least as light
+ * as the centre means a photo). A dataset-form image (an 8-bit gray PNG at the model's size on a
+ * dark background) is decided on the pixels the PNG fast path already decoded, so it keeps that
+ * path and exactly the answer 'dataset' gives.
  */
 export async function decodeImage(
   bytes: Uint8Array,
@@ -65,16 +76,30 @@ export async function decodeImage(
 ): Promise<PreprocessPath> {
   if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the image is empty');
   const [height, width] = pre.size;
-  const pixels = (mode !== 'photo' ? decodeGrayPngFast(bytes, width, height) : null) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+  let pixels: Uint8Array | null = null;
+  let path: PreprocessPath = 'dataset';
+  if (mode === 'dataset') {
+    pixels = decodeGrayPngFast(bytes, width, height) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+  } else {
+    const small = decodeGrayPngFast(bytes, width, height);
+    const raster: Raster = small ? { data: small, width, height, channels: 1 } : await decodeRaster(bytes, Math.max(width, height) * PROBE_FACTOR, pixelLimit);
+    if (mode === 'photo' || looksLikePhoto(raster)) {
+      pixels = photoToDataset(raster, pre.size);
+      path = 'photo';
+    } else {
+      pixels = small ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+    }
+  }
   normalizePixels(pixels, pre, out, offset);
-  return 'dataset';
+  return path;
 }
 
-/** The general path: any accepted format → flattened, grayscale, resized 8-bit pixels. */
-export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
-  const [height, width] = pre.size;
+/** The photo path decodes to about this many times the model's size before trimming. */
+const PROBE_FACTOR = 4;
+
+/** Opens bytes with sharp, refusing formats Kiln does not accept, and words sharp's errors as 4xx. */
+async function withSharp<T>(bytes: Uint8Array, pixelLimit: number, run: (image: Sharp) => Promise<T>): Promise<T> {
   const sharp = await loadSharp();
-  let pixels: Buffer;
   try {
     const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'warning', animated: false });
     // An accepted format is known from its first bytes; only other files cost a metadata() call,
@@ -85,21 +110,53 @@ export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pix
         throw new ServeError(415, 'UNSUPPORTED_IMAGE_FORMAT', `image format ${meta.format ?? 'unknown'} is not accepted (use ${ACCEPTED_FORMATS.join(', ')})`);
       }
     }
-    pixels = await image
-      .flatten({ background: pre.invert ? '#ffffff' : '#000000' })
-      .grayscale()
-      .resize(width, height, { fit: 'fill' })
-      .extractChannel(0)
-      .raw()
-      .toBuffer();
+    return await run(image);
   } catch (error) {
     if (error instanceof ServeError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     if (/pixel limit/i.test(message)) throw badRequest('IMAGE_TOO_LARGE', `the image has more pixels than the limit (${pixelLimit}): ${message}`);
     throw badRequest('INVALID_IMAGE', `the file is not a readable image: ${message}`);
   }
+}
+
+/** The general path: any accepted format → flattened, grayscale, resized 8-bit pixels. */
+export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
+  const [height, width] = pre.size;
+  const pixels = await withSharp(bytes, pixelLimit, (image) =>
+    image
+      .flatten({ background: pre.invert ? '#ffffff' : '#000000' })
+      .grayscale()
+      .resize(width, height, { fit: 'fill' })
+      .extractChannel(0)
+      .raw()
+      .toBuffer(),
+  );
   if (pixels.length !== width * height) throw badRequest('INVALID_IMAGE', `decoded ${pixels.length} pixels, expected ${width * height}`);
   return pixels;
+}
+
+/**
+ * Any accepted image → an sRGB raster whose longer side is about `longSide` (never enlarged):
+ * JPEGs through TurboJPEG's DCT scaling (serve/jpeg), everything else, and JPEGs that path
+ * declines, through sharp with shrink-on-load, its EXIF orientation applied and transparency
+ * flattened onto white (a cut-out product is a product on a white backdrop).
+ */
+export async function decodeRaster(bytes: Uint8Array, longSide: number, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Raster> {
+  if (sniffFormat(bytes) === 'jpeg') {
+    const fast = await decodeJpegScaled(bytes, longSide, pixelLimit);
+    if (fast) return fast;
+  }
+  const { data, info } = await withSharp(bytes, pixelLimit, (image) =>
+    image
+      .rotate()
+      .resize(longSide, longSide, { fit: 'inside', withoutEnlargement: true })
+      .flatten({ background: '#ffffff' })
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true }),
+  );
+  if (info.channels !== 3 || data.length !== info.width * info.height * 3) throw badRequest('INVALID_IMAGE', `decoded ${info.channels} channels, expected RGB`);
+  return { data, width: info.width, height: info.height, channels: 3 };
 }
 
 /** Decodes base64 (plain or a data: URL) into bytes, or throws a 400. */
