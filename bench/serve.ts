@@ -7,7 +7,7 @@
  * - cold start: from spawn to the first `POST /predict` answered 200 (polled every 10 ms);
  * - `POST /predict` (multipart field `image`, one 28x28 grayscale PNG: the first Fashion-MNIST
  *   test image, or a fixed synthetic one when the data set is missing) at 1, 16 and 64 concurrent
- *   clients; then, at 16 clients, `GET /health` and `POST /predict` with a 256x256 RGB JPEG
+ *   clients; then, at 16 clients, `GET /health` and `POST /predict` with a 256x256 JPEG shop photo
  *   (the general decode path): requests/s, p50/p95/p99/max latency, errors; each level runs for at most
  *   BENCH_SECONDS seconds (default 8) or BENCH_MAX_REQUESTS requests (default 100,000), after a
  *   warm-up of BENCH_WARMUP_SECONDS (default 1.5) that is not counted;
@@ -35,6 +35,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
+import { renderPhoto } from './photo/render.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const PYTHON = '/usr/bin/python3';
@@ -90,21 +91,20 @@ async function makePng(): Promise<{ png: Buffer; source: string }> {
 }
 
 /**
- * A photo-like upload that no fast path can take: 256x256 RGB JPEG (colour gradients and noise),
- * so the API must decode, convert to gray and resize it (sharp in Kiln, Pillow in the baseline).
+ * A shop photo, 256x256 JPEG: the first test image rendered as bench:photo's 'offwhite' style
+ * (dark item in colour on an off-white backdrop, off-centre). Kiln answers it through the photo
+ * path (trim, fit, sharpen, negate; serve/photo), the baseline through Pillow's convert + resize.
  */
 async function makePhoto(): Promise<Buffer> {
-  const side = 256;
-  const rgb = Buffer.alloc(side * side * 3);
-  for (let y = 0; y < side; y++) {
-    for (let x = 0; x < side; x++) {
-      const at = (y * side + x) * 3;
-      rgb[at] = (x + ((y * 7) % 13)) & 0xff;
-      rgb[at + 1] = (y * 2 + ((x * 5) % 11)) & 0xff;
-      rgb[at + 2] = ((x ^ y) * 3) & 0xff;
+  const pixels = Buffer.alloc(28 * 28);
+  for (const dir of DATA_DIRS) {
+    const file = join(dir, 't10k-images-idx3-ubyte.gz');
+    if (existsSync(file)) {
+      gunzipSync(readFileSync(file)).copy(pixels, 0, 16, 16 + 784);
+      break;
     }
   }
-  return sharp(rgb, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return (await renderPhoto(pixels, 'offwhite', 1, [256, 256])).bytes;
 }
 
 function multipart(image: Buffer, type = 'image/png', filename = 'image.png'): { body: Buffer; contentType: string } {
@@ -400,7 +400,7 @@ async function main(): Promise<void> {
   const photo = await makePhoto();
   const others: Record<string, Payload> = {
     health: { source: 'GET /health', body: Buffer.alloc(0), contentType: '', method: 'GET', path: '/health' },
-    photo: { source: `256x256 RGB JPEG, ${photo.length} bytes`, ...multipart(photo, 'image/jpeg', 'photo.jpg') },
+    photo: { source: `256x256 RGB JPEG shop photo (bench/photo/render offwhite), ${photo.length} bytes`, ...multipart(photo, 'image/jpeg', 'photo.jpg') },
   };
   log(`bench:serve: PNG ${png.length} bytes (${source}); concurrency ${CONCURRENCY.join(',')}; ${SECONDS} s or ${MAX_REQUESTS} requests per level after ${WARMUP_SECONDS} s warm-up; ${cpus().length} CPUs`);
 

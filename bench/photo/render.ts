@@ -89,10 +89,11 @@ function scene(style: PhotoStyle, rng: Random): Scene {
   }
 }
 
-/** Renders one 28x28 image (light on black, row-major) as a photo of `style`. */
-export async function renderPhoto(pixels: Uint8Array, style: PhotoStyle, seed: number): Promise<RenderedPhoto> {
+/** Renders one 28x28 image (light on black, row-major) as a photo of `style`; `canvas` fixes its [width, height]. */
+export async function renderPhoto(pixels: Uint8Array, style: PhotoStyle, seed: number, canvas?: [number, number]): Promise<RenderedPhoto> {
   const rng = new Random(seed);
   const s = scene(style, rng);
+  if (canvas) s.canvas = canvas;
   const hue = pick(rng, HUES);
   const [cw, ch] = s.canvas;
   const itemSide = Math.max(8, Math.round(Math.min(cw, ch) * s.fill));
