@@ -24,6 +24,9 @@ import { COMBINED_LOG_FILE, SERVICE_LOG_FILES, SYSTEM_LOG_FILE } from './logging
 const PROMTOOL = which('promtool');
 const SKIP_PROMTOOL = PROMTOOL ? false : 'promtool not installed (Debian package prometheus: bash scripts/setup-system.sh)';
 const PROM_DIR = join(DEPLOY, 'prometheus');
+const AMTOOL = which('amtool');
+const SKIP_AMTOOL = AMTOOL ? false : 'amtool not installed (Debian package prometheus-alertmanager: bash scripts/setup-system.sh)';
+const AM_DIR = join(DEPLOY, 'alertmanager');
 
 const promtool = (...args: string[]): { code: number | null; output: string } => {
   const result = spawnSync(PROMTOOL!, args, { cwd: PROM_DIR, encoding: 'utf8' });
@@ -31,7 +34,7 @@ const promtool = (...args: string[]): { code: number | null; output: string } =>
 };
 
 interface RuleFile {
-  groups: { name: string; rules: { alert: string; expr: string; for?: string }[] }[];
+  groups: { name: string; rules: { alert?: string; record?: string; expr: string; for?: string }[] }[];
 }
 interface RuleTests {
   tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
@@ -41,6 +44,10 @@ interface ComposeService {
   command?: string[];
   ports?: string[];
   volumes?: string[];
+  environment?: Record<string, string>;
+  network_mode?: string;
+  pid?: string;
+  extra_hosts?: string[];
   depends_on?: Record<string, { condition: string }>;
   profiles?: string[];
   deploy?: { resources?: { reservations?: { devices?: { capabilities: string[] }[] } } };
@@ -57,7 +64,7 @@ describe('Prometheus configuration and alert rules (promtool)', { skip: SKIP_PRO
   test('promtool check config', () => {
     const { code, output } = promtool('check', 'config', 'prometheus.yml');
     assert.equal(code, 0, output);
-    assert.match(output, /SUCCESS: 8 rules found/);
+    assert.match(output, /SUCCESS: 9 rules found/); // 8 alerts and the API's "has served a model" latch
   });
 
   test('promtool check rules', () => {
@@ -72,8 +79,61 @@ describe('Prometheus configuration and alert rules (promtool)', { skip: SKIP_PRO
   });
 });
 
+interface AlertmanagerRoute {
+  receiver: string;
+  group_by?: string[];
+  group_wait?: string;
+  matchers?: string[];
+  routes?: AlertmanagerRoute[];
+}
+interface AlertmanagerConfig {
+  route: AlertmanagerRoute;
+  receivers: { name: string; webhook_configs?: { url: string; send_resolved?: boolean }[] }[];
+  inhibit_rules: { source_matchers: string[]; target_matchers: string[]; equal: string[] }[];
+}
+
+describe('Alertmanager configuration', () => {
+  const config = readYaml<AlertmanagerConfig>(join(AM_DIR, 'alertmanager.yml'));
+
+  test('amtool check-config accepts it', { skip: SKIP_AMTOOL }, () => {
+    const result = spawnSync(AMTOOL!, ['check-config', 'alertmanager.yml'], { cwd: AM_DIR, encoding: 'utf8' });
+    const output = `${result.stdout}${result.stderr}`;
+    assert.equal(result.status, 0, output);
+    assert.match(output, /SUCCESS/);
+    assert.match(output, /2 inhibit rules/);
+  });
+
+  test('routes everything to a webhook, critical alerts on their own faster route, grouped by alert and target', () => {
+    assert.equal(config.route.receiver, 'kiln-webhook');
+    assert.deepEqual(config.route.group_by, ['alertname', 'job', 'instance']);
+    const critical = config.route.routes?.find((route) => route.matchers?.includes('severity="critical"'));
+    assert.ok(critical, 'no route for critical alerts');
+    assert.equal(critical.receiver, 'kiln-critical');
+    for (const receiver of config.receivers) {
+      assert.ok(receiver.webhook_configs?.every((hook) => hook.send_resolved === true && /^https?:\/\//.test(hook.url)), receiver.name);
+    }
+  });
+
+  test('critical alerts inhibit the warnings of the same target, and a down API its symptoms', () => {
+    const [generic, api] = config.inhibit_rules;
+    assert.deepEqual(generic, { source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['job', 'instance'] });
+    assert.deepEqual(api?.source_matchers, ['alertname="KilnApiDown"']);
+    assert.deepEqual(api?.equal, ['job', 'instance']);
+  });
+
+  test("prometheus.yml sends its alerts to the stack's Alertmanager and scrapes it", () => {
+    const prometheus = readYaml<{ alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] }; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(
+      join(PROM_DIR, 'prometheus.yml'),
+    );
+    assert.deepEqual(prometheus.alerting.alertmanagers.flatMap((am) => am.static_configs.flatMap((s) => s.targets)), ['alertmanager:9093']);
+    assert.deepEqual(prometheus.scrape_configs.find((job) => job.job_name === 'alertmanager')?.static_configs[0]?.targets, ['alertmanager:9093']);
+  });
+});
+
 describe('alert rules cover the issue, each tested firing and not firing', () => {
-  const rules = readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml')).groups.flatMap((group) => group.rules);
+  const rules = readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml'))
+    .groups.flatMap((group) => group.rules)
+    .filter((rule): rule is typeof rule & { alert: string } => rule.alert !== undefined);
   const cases = readYaml<RuleTests>(join(PROM_DIR, 'alerts.test.yml')).tests.flatMap((t) => t.alert_rule_test);
 
   test('the eight alerts exist', () => {
@@ -98,13 +158,25 @@ describe('alert rules cover the issue, each tested firing and not firing', () =>
     }
   });
 
+  test("the stack's first start (API down, no model ever served) is a tested case where neither KilnApiDown nor KilnTargetDown fire", () => {
+    const tests = readYaml<{ tests: { input_series: { series: string }[]; alert_rule_test: { alertname: string; eval_time: string; exp_alerts: unknown[] }[] }[] }>(join(PROM_DIR, 'alerts.test.yml')).tests;
+    const firstStart = tests.find(
+      (t) => t.input_series.some((s) => s.series.startsWith('up{job="kiln-api"')) && !t.input_series.some((s) => s.series.startsWith('kiln_serve_model_info')) && t.alert_rule_test.some((c) => c.alertname === 'KilnTargetDown'),
+    );
+    assert.ok(firstStart, 'no test case of the first start');
+    for (const name of ['KilnApiDown', 'KilnTargetDown']) {
+      const cases = firstStart.alert_rule_test.filter((c) => c.alertname === name);
+      assert.ok(cases.length > 0 && cases.every((c) => c.exp_alerts.length === 0), name);
+    }
+  });
+
   test('prometheus.yml scrapes the API, tracking server, trainer, node-exporter and DCGM exporter', () => {
     const config = readYaml<{ rule_files: string[]; scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[] }>(join(PROM_DIR, 'prometheus.yml'));
     const targets = Object.fromEntries(config.scrape_configs.map((job) => [job.job_name, job.static_configs.flatMap((s) => s.targets)]));
     assert.deepEqual(targets['kiln-api'], ['api:8000']);
     assert.deepEqual(targets['kiln-tracking'], ['tracking:5000']);
     assert.deepEqual(targets['kiln-trainer'], ['trainer:8001']);
-    assert.deepEqual(targets.node, ['node-exporter:9100']);
+    assert.deepEqual(targets.node, ['host.docker.internal:9100']); // node-exporter is in the host's network
     assert.deepEqual(targets.dcgm, ['dcgm-exporter:9400']);
     assert.deepEqual(config.rule_files, ['alerts.yml']);
   });
@@ -142,18 +214,19 @@ describe('docker-compose.yml', () => {
 
   test('has the services, ports and dependencies of the seed', () => {
     const { services } = compose;
-    assert.deepEqual(Object.keys(services).sort(), ['api', 'dcgm-exporter', 'grafana', 'node-exporter', 'prometheus', 'tracking', 'trainer']);
+    assert.deepEqual(Object.keys(services).sort(), ['alertmanager', 'api', 'dcgm-exporter', 'grafana', 'node-exporter', 'prometheus', 'tracking', 'trainer']);
     assert.deepEqual(services.tracking!.ports, ['5000:5000']);
     assert.deepEqual(services.api!.ports, ['8000:8000']);
     assert.deepEqual(services.trainer!.ports, ['8001:8001']);
     assert.deepEqual(services.prometheus!.ports, ['9090:9090']);
     assert.deepEqual(services.grafana!.ports, ['3000:3000']);
+    assert.deepEqual(services.alertmanager!.ports, ['9093:9093']);
     assert.equal(services.api!.depends_on?.trainer?.condition, 'service_completed_successfully');
     assert.equal(services.api!.depends_on?.tracking?.condition, 'service_healthy');
     assert.equal(services.trainer!.depends_on?.tracking?.condition, 'service_healthy');
     assert.deepEqual(services['dcgm-exporter']!.profiles, ['gpu']);
     assert.deepEqual(services['dcgm-exporter']!.deploy?.resources?.reservations?.devices?.[0]?.capabilities, ['gpu']);
-    for (const volume of ['kiln-logs', 'kiln-data', 'kiln-db', 'kiln-artifacts', 'prometheus-data', 'grafana-data']) assert.ok(volume in compose.volumes, volume);
+    for (const volume of ['kiln-logs', 'kiln-data', 'kiln-db', 'kiln-artifacts', 'prometheus-data', 'alertmanager-data', 'grafana-data']) assert.ok(volume in compose.volumes, volume);
     for (const [name, service] of Object.entries(services)) {
       for (const mount of service.volumes ?? []) {
         const source = mount.split(':')[0]!;
@@ -162,6 +235,26 @@ describe('docker-compose.yml', () => {
     }
     assert.ok(services.grafana!.volumes?.includes('./grafana/provisioning:/etc/grafana/provisioning:ro'));
     assert.ok(services.prometheus!.volumes?.includes('./prometheus:/etc/prometheus:ro'));
+    assert.ok(services.alertmanager!.volumes?.includes('./alertmanager:/etc/alertmanager:ro'));
+  });
+
+  test('nothing is left open by default: no Grafana password default, no Prometheus lifecycle API', () => {
+    const { grafana, prometheus } = compose.services;
+    // `${VAR:?message}`: Compose refuses to start while the variable is unset or empty.
+    assert.match(grafana!.environment?.GF_SECURITY_ADMIN_PASSWORD ?? '', /^\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}$/);
+    const env = readFileSync(join(DEPLOY, '.env'), 'utf8');
+    assert.doesNotMatch(env, /^\s*GRAFANA_ADMIN_PASSWORD\s*=/m, 'deploy/.env sets a default Grafana password');
+    assert.equal(grafana!.environment?.GF_AUTH_ANONYMOUS_ENABLED, 'false');
+    // POST /-/quit and /-/reload would be open to anyone who reaches :9090.
+    assert.ok(!(prometheus!.command ?? []).includes('--web.enable-lifecycle'), 'Prometheus runs with --web.enable-lifecycle');
+  });
+
+  test("node-exporter sees the host's network and processes; Prometheus reaches it through the Docker host", () => {
+    const { 'node-exporter': nodeExporter, prometheus } = compose.services;
+    assert.equal(nodeExporter!.network_mode, 'host');
+    assert.equal(nodeExporter!.pid, 'host');
+    assert.ok(nodeExporter!.command?.includes('--path.rootfs=/host'));
+    assert.ok(prometheus!.extra_hosts?.includes('host.docker.internal:host-gateway'));
   });
 
   test('the Kiln services run real kiln commands with flags the CLI has, on the contract ports', () => {
@@ -267,7 +360,7 @@ describe('README Monitoring section', () => {
     const missing = [...names].filter((name) => !/^kiln_(trainer|tracking)_(process|nodejs)_/.test(name) && !section.includes(name));
     assert.deepEqual(missing, [], 'metrics missing from the README Monitoring section');
     for (const file of [...Object.values(SERVICE_LOG_FILES), SYSTEM_LOG_FILE, COMBINED_LOG_FILE]) assert.ok(section.includes(file), file);
-    for (const rule of readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml')).groups.flatMap((g) => g.rules)) assert.ok(section.includes(rule.alert), rule.alert);
+    for (const rule of readYaml<RuleFile>(join(PROM_DIR, 'alerts.yml')).groups.flatMap((g) => g.rules)) if (rule.alert) assert.ok(section.includes(rule.alert), rule.alert);
     for (const { dashboard } of loadDashboards()) assert.ok(section.includes(dashboard.title), dashboard.title);
     assert.match(section, /docker compose/);
   });

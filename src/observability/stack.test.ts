@@ -102,6 +102,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     trainerEndpoint = await serveMetrics(metrics, { port: 0 });
     targets['kiln-trainer'] = new URL(trainerEndpoint.url).host;
     targets.dcgm = `127.0.0.1:${await freePort()}`; // nothing listens: no GPU here
+    targets.alertmanager = `127.0.0.1:${await freePort()}`; // delivery is alertmanager.test.ts's subject
     trainerMetrics = metrics;
 
     // Prometheus with the stack's own configuration and rules; only targets and intervals differ.
@@ -110,6 +111,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     const config = parse(readFileSync(join(DEPLOY, 'prometheus', 'prometheus.yml'), 'utf8')) as {
       global: Record<string, unknown>;
       rule_files: string[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
       scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
     };
     config.global.scrape_interval = '1s';
@@ -120,6 +122,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
       assert.ok(target, `prometheus.yml scrapes job ${job.job_name}, which the test does not know`);
       job.static_configs = [{ targets: [target] }];
     }
+    config.alerting.alertmanagers = [{ static_configs: [{ targets: [targets.alertmanager] }] }];
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
     children.push(
       startChild(PROMETHEUS!, [
@@ -233,7 +236,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     );
     assert.deepEqual(
       rules.map((rule) => rule.name).sort(),
-      ['KilnApiDown', 'KilnApiHighErrorRatio', 'KilnApiHighLatencyP99', 'KilnDiskAlmostFull', 'KilnGpuTemperatureHigh', 'KilnNoModelReady', 'KilnTargetDown', 'KilnTuningStudyFailed'],
+      ['KilnApiDown', 'KilnApiHighErrorRatio', 'KilnApiHighLatencyP99', 'KilnDiskAlmostFull', 'KilnGpuTemperatureHigh', 'KilnNoModelReady', 'KilnTargetDown', 'KilnTuningStudyFailed', 'kiln:api_model_ever_served'],
     );
     for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
     // With a model loaded and every Kiln target up, none of the API alerts is pending or firing.
