@@ -18,7 +18,7 @@ import { createServeMetrics } from '../serve/metrics.js';
 import { createServerMetrics } from '../tracking/server/observability.js';
 import { registerGpuMetrics } from './gpu-metrics.js';
 import { TrainingMetrics } from './trainer-metrics.js';
-import { allPanels, DEPLOY, isGpuQuery, loadDashboards, REPO, which } from './test-stack.js';
+import { allPanels, DEPLOY, isGpuQuery, labelValuesQuery, loadDashboards, REPO, which } from './test-stack.js';
 import { COMBINED_LOG_FILE, SERVICE_LOG_FILES, SYSTEM_LOG_FILE } from './logging.js';
 
 const PROMTOOL = which('promtool');
@@ -305,11 +305,11 @@ describe('Grafana provisioning and dashboards', () => {
     assert.equal(provider.options.path, '/etc/grafana/provisioning/dashboards');
   });
 
-  test('three dashboards with unique uids and titles; panels with unique ids, the provisioned datasource, and queries', () => {
-    assert.deepEqual(dashboards.map((d) => d.file), ['api-performance.json', 'gpu.json', 'training-server.json']);
+  test('five dashboards with unique uids and titles; panels with unique ids, the $datasource variable, and queries', () => {
+    assert.deepEqual(dashboards.map((d) => d.file), ['api-performance.json', 'gpu.json', 'node-runtime.json', 'tracking-server.json', 'training-server.json']);
     const uids = dashboards.map((d) => d.dashboard.uid);
-    assert.equal(new Set(uids).size, 3);
-    assert.equal(new Set(dashboards.map((d) => d.dashboard.title)).size, 3);
+    assert.equal(new Set(uids).size, 5);
+    assert.equal(new Set(dashboards.map((d) => d.dashboard.title)).size, 5);
     for (const { file, dashboard } of dashboards) {
       assert.match(dashboard.uid, /^[a-zA-Z0-9_-]{1,40}$/, `${file}: uid`);
       assert.ok(dashboard.title.length > 0, `${file}: title`);
@@ -318,14 +318,58 @@ describe('Grafana provisioning and dashboards', () => {
       assert.equal(new Set(ids).size, ids.length, `${file}: duplicate panel ids`);
       for (const panel of panels) {
         if (panel.type === 'row') continue;
-        assert.equal(panel.datasource?.uid, datasources[0]!.uid, `${file} / ${panel.title}: datasource`);
+        assert.equal(panel.datasource?.uid, '${datasource}', `${file} / ${panel.title}: datasource`);
         assert.ok((panel.targets ?? []).length > 0, `${file} / ${panel.title}: no query`);
         for (const target of panel.targets ?? []) {
-          assert.equal(target.datasource?.uid, datasources[0]!.uid, `${file} / ${panel.title} / ${target.refId}: datasource`);
+          assert.equal(target.datasource?.uid, '${datasource}', `${file} / ${panel.title} / ${target.refId}: datasource`);
           assert.ok(target.expr.trim().length > 0);
         }
       }
     }
+  });
+
+  test('every dashboard has the $datasource (default: the provisioned one), $job and $instance variables, and every query uses them', () => {
+    for (const { file, dashboard } of dashboards) {
+      const variables = new Map(dashboard.templating.list.map((v) => [v.name, v]));
+      const datasource = variables.get('datasource');
+      assert.equal(datasource?.type, 'datasource', `${file}: $datasource`);
+      assert.equal(datasource?.query, 'prometheus');
+      assert.equal(datasource?.current?.value, datasources[0]!.uid, `${file}: $datasource defaults to the provisioned Prometheus`);
+      for (const name of ['job', 'instance']) {
+        const variable = variables.get(name);
+        assert.equal(variable?.type, 'query', `${file}: $${name}`);
+        assert.ok(labelValuesQuery(variable)?.label === name, `${file}: $${name} is label_values(…, ${name})`);
+        assert.ok(variable.includeAll && variable.allValue === '.*', `${file}: $${name} offers All`);
+      }
+      for (const panel of allPanels(dashboard)) {
+        for (const target of panel.targets ?? []) {
+          const where = `${file} / ${panel.title} / ${target.refId}`;
+          assert.ok(target.expr.includes('job=~"$job"') && target.expr.includes('instance=~"$instance"'), `${where}: not filtered by $job and $instance`);
+        }
+      }
+    }
+  });
+
+  test('rates over $__rate_interval, totals as increase() over $__range: no fixed windows, no sum() of a raw counter', () => {
+    for (const { file, dashboard } of dashboards) {
+      const exprs = [...allPanels(dashboard).flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${p.title} / ${t.refId}`, expr: t.expr }))), ...dashboard.annotations.list.filter((a) => a.expr).map((a) => ({ where: `annotation ${a.name}`, expr: a.expr! }))];
+      for (const { where, expr } of exprs) {
+        for (const [, window] of expr.matchAll(/\[([^\]]+)\]/g)) assert.ok(['$__rate_interval', '$__range'].includes(window!), `${file} / ${where}: fixed window [${window}]`);
+        const offsets = [...expr.matchAll(/offset (\S+)/g)].map((m) => m[1]);
+        assert.ok(offsets.every((o) => o === '$__rate_interval'), `${file} / ${where}: fixed offset`);
+        assert.doesNotMatch(expr, /\bsum(?:\s+by\s*\([^)]*\))?\s*\(\s*[a-zA-Z_:]+_(?:total|count|sum|bucket)\b/, `${file} / ${where}: sum() of a counter`);
+      }
+    }
+  });
+
+  test('annotations mark model swaps (the API) and alias moves (the registry)', () => {
+    const annotations = (file: string): Map<string, string> =>
+      new Map(dashboards.find((d) => d.file === file)!.dashboard.annotations.list.filter((a) => a.expr).map((a) => [a.name, a.expr!]));
+    for (const file of ['api-performance.json', 'node-runtime.json']) assert.match(annotations(file).get('Model swaps') ?? '', /kiln_serve_model_info\{.*\} unless kiln_serve_model_info\{.*\} offset/, file);
+    for (const file of ['api-performance.json', 'tracking-server.json', 'training-server.json', 'node-runtime.json']) {
+      assert.match(annotations(file).get('Alias moves') ?? '', /^kiln_tracking_model_alias unless kiln_tracking_model_alias offset/, file);
+    }
+    for (const { dashboard } of dashboards) for (const a of dashboard.annotations.list) if (a.expr) assert.equal(a.datasource?.uid, '${datasource}');
   });
 
   test('the panels the issue lists are there', () => {
@@ -334,6 +378,14 @@ describe('Grafana provisioning and dashboards', () => {
     for (const word of [/CPU/, /GPU/, /RAM/, /Disk space/, /Disk IO/, /Network IO/, /Epoch progress/, /Loss/, /Accuracy/]) assert.match(training, word);
     const api = titles('api-performance.json');
     for (const word of [/Request rate/, /Response time/, /Error rate/, /Inference time.*CPU/, /Inference time.*GPU/, /Confidence/, /Total requests/, /Batch size/, /Model version/]) assert.match(api, word);
+    const tracking = titles('tracking-server.json');
+    for (const word of [/Request rate by route/, /Response time by route/, /Errors by route/, /Store latency/, /Runs created/, /Metric points written/]) assert.match(tracking, word);
+    const runtime = titles('node-runtime.json');
+    for (const word of [/Event-loop lag/, /Heap/, /GC time/, /GC runs/, /CPU/]) assert.match(runtime, word);
+    // One query per runtime metric for every service: the API's unprefixed names, kiln_tracking_*, kiln_trainer_*.
+    for (const panel of allPanels(dashboards.find((d) => d.file === 'node-runtime.json')!.dashboard)) {
+      for (const target of panel.targets ?? []) assert.match(target.expr, /__name__=~"\(kiln_\(tracking\|trainer\)_\)\?(nodejs|process)_/, `${panel.title}`);
+    }
     const gpu = titles('gpu.json');
     for (const word of [/utilization/, /memory/, /temperature/, /power/]) assert.match(gpu, word);
     const gpuQueries = allPanels(dashboards.find((d) => d.file === 'gpu.json')!.dashboard).flatMap((p) => p.targets ?? []);
