@@ -9,6 +9,8 @@
 #   prometheus, prometheus-node-exporter  promtool (config and alert-rule tests) and the real Prometheus and
 #                          node-exporter the dashboard test starts on free ports; the packages' own services
 #                          are not needed (on machines without systemd they simply do not start)
+#   prometheus-alertmanager  amtool (check-config) and the real Alertmanager that
+#                          src/observability/alertmanager.test.ts delivers an alert through
 # Idempotent: packages already installed are not fetched again, and apt is not touched at all
 # when everything is present. Runs as root or through sudo.
 set -euo pipefail
@@ -17,6 +19,7 @@ packages=(libopenblas0-pthread dataset-fashion-mnist postgresql)
 packages+=(libturbojpeg0)  # serve/jpeg: photos decoded at DCT scale (Kiln falls back to sharp without it)
 packages+=(chromium)  # the web UI's end-to-end tests (playwright-core drives /usr/bin/chromium)
 packages+=(prometheus prometheus-node-exporter)  # promtool + the real Prometheus/node-exporter of src/observability/stack.test.ts
+packages+=(prometheus-alertmanager)  # amtool + the real Alertmanager of src/observability/alertmanager.test.ts
 packages+=("$@")
 # better-sqlite3 compiles its native addon at npm install time when no prebuilt binary can be
 # fetched (the usual case offline): it needs a C++ toolchain, make and python3.

@@ -2,8 +2,9 @@
  * The monitoring stack for real: Debian's Prometheus and node-exporter on free ports, scraping
  * Kiln's API, tracking server and trainer (in this process, on real ports) with
  * deploy/prometheus/prometheus.yml (targets and intervals replaced) and its alert rules; traffic
- * and a short training run; then every panel query of every Grafana dashboard is evaluated
- * through Prometheus's HTTP API.
+ * and a short training run, a model swap and a registry alias; then every panel query, annotation
+ * and template variable of every Grafana dashboard is evaluated through Prometheus's HTTP API
+ * (with the variables at "All" and `$__rate_interval`/`$__range` filled in as Grafana would).
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +25,7 @@ import { syntheticImageSet } from '../train/synthetic.js';
 import { Trainer } from '../train/trainer.js';
 import { LogSink } from './logging.js';
 import { type MetricsEndpoint, serveMetrics, TrainingMetrics } from './trainer-metrics.js';
-import { allPanels, type Child, DEPLOY, freePort, isGpuQuery, loadDashboards, startChild, waitFor, which } from './test-stack.js';
+import { allPanels, type Child, DEPLOY, freePort, interpolate, isGpuQuery, labelValuesQuery, loadDashboards, startChild, waitFor, which } from './test-stack.js';
 
 const PROMETHEUS = which('prometheus');
 const NODE_EXPORTER = which('prometheus-node-exporter');
@@ -96,12 +97,23 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     tracking.addHook('onClose', async () => store.close());
     await tracking.listen({ host: '127.0.0.1', port: 0 });
     targets['kiln-tracking'] = `127.0.0.1:${(tracking.server.address() as { port: number }).port}`;
+    // A registered model with @champion: the alias-move annotations read it.
+    const registry = `http://${targets['kiln-tracking']}/api/2.0/mlflow`;
+    const post = async (path: string, body: unknown): Promise<void> => {
+      const response = await fetch(`${registry}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(response.status, 200, `${path}: ${await response.text()}`);
+    };
+    await post('/registered-models/create', { name: 'fashion-mnist' });
+    await post('/model-versions/create', { name: 'fashion-mnist', source: folder });
+    await post('/registered-models/alias', { name: 'fashion-mnist', alias: 'champion', version: '1' });
+    modelFolder = folder;
 
     // The trainer's endpoint (the training itself runs in the test, with traffic).
     const metrics = new TrainingMetrics();
     trainerEndpoint = await serveMetrics(metrics, { port: 0 });
     targets['kiln-trainer'] = new URL(trainerEndpoint.url).host;
     targets.dcgm = `127.0.0.1:${await freePort()}`; // nothing listens: no GPU here
+    targets.alertmanager = `127.0.0.1:${await freePort()}`; // delivery is alertmanager.test.ts's subject
     trainerMetrics = metrics;
 
     // Prometheus with the stack's own configuration and rules; only targets and intervals differ.
@@ -110,6 +122,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     const config = parse(readFileSync(join(DEPLOY, 'prometheus', 'prometheus.yml'), 'utf8')) as {
       global: Record<string, unknown>;
       rule_files: string[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
       scrape_configs: { job_name: string; static_configs: { targets: string[] }[] }[];
     };
     config.global.scrape_interval = '1s';
@@ -120,6 +133,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
       assert.ok(target, `prometheus.yml scrapes job ${job.job_name}, which the test does not know`);
       job.static_configs = [{ targets: [target] }];
     }
+    config.alerting.alertmanagers = [{ static_configs: [{ targets: [targets.alertmanager] }] }];
     writeFileSync(join(dir, 'prometheus.yml'), stringify(config));
     children.push(
       startChild(PROMETHEUS!, [
@@ -134,6 +148,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
   });
 
   let trainerMetrics: TrainingMetrics | null = null;
+  let modelFolder = '';
 
   after(async () => {
     await trainerEndpoint?.close();
@@ -168,6 +183,22 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     };
+    // A tracking client as a study's trials are: runs created, metric points logged in batches.
+    const trackingClient = async (): Promise<void> => {
+      const mlflow = `http://${targets['kiln-tracking']}/api/2.0/mlflow`;
+      const post = async (path: string, body: unknown): Promise<Record<string, unknown>> => {
+        const response = await fetch(`${mlflow}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        assert.equal(response.status, 200, path);
+        return (await response.json()) as Record<string, unknown>;
+      };
+      const { experiment_id } = await post('/experiments/create', { name: 'stack-test' });
+      for (let trial = 0; Date.now() < trafficUntil; trial++) {
+        const { run } = (await post('/runs/create', { experiment_id, run_name: `trial-${trial}` })) as { run: { info: { run_id: string } } };
+        const metrics = Array.from({ length: 10 }, (_, step) => ({ key: 'val_loss', value: 1 / (step + 1), timestamp: Date.now(), step }));
+        await post('/runs/log-batch', { run_id: run.info.run_id, metrics });
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
     // A short real training run reporting to the trainer endpoint, as a trial of a study would.
     const training = async (): Promise<void> => {
       const metrics = trainerMetrics!;
@@ -184,8 +215,10 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     // Training blocks the event loop in stretches (the engine is synchronous), which would starve
     // the API's scrapes in this shared process: train first, then send the traffic.
     await training();
+    // A model swap, as a new @champion would cause: the "Model swaps" annotation marks it.
+    await serve!.setModel(await loadServedModel(modelFolder, { version: '4', maxWaitMs: 0 }));
     trafficUntil = Date.now() + 5000;
-    await Promise.all([client(), client(), client()]);
+    await Promise.all([client(), client(), client(), trackingClient()]);
     assert.ok(requests > 20, `only ${requests} requests sent`);
 
     // Every target but the absent DCGM exporter is up, and the latest traffic has been scraped.
@@ -193,13 +226,15 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
 
     const end = Date.now() / 1000;
+    // Grafana's $__rate_interval is at least four scrape intervals (1 s here); $__range the time range.
+    const intervals = { rateInterval: '10s', range: `${Math.ceil(end - startedAt)}s` };
     const failures: string[] = [];
     let checked = 0;
     for (const { file, dashboard } of loadDashboards()) {
       for (const panel of allPanels(dashboard)) {
         for (const target of panel.targets ?? []) {
           checked++;
-          const answer = await prom<RangeResult>('/api/v1/query_range', { query: target.expr, start: String(startedAt), end: String(end), step: '1' });
+          const answer = await prom<RangeResult>('/api/v1/query_range', { query: interpolate(target.expr, intervals), start: String(startedAt), end: String(end), step: '1' });
           const where = `${file} / "${panel.title}" / ${target.refId}: ${target.expr}`;
           if (answer.status !== 'success') {
             failures.push(`${where} → ${answer.error ?? 'error'}`);
@@ -217,8 +252,34 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
         console.log(query, JSON.stringify(answer.data.result.map((r) => [r.metric, r.values.map(([t, v]) => `${(t - startedAt).toFixed(0)}:${v}`).join(' ')])));
       }
     }
-    assert.ok(checked >= 40, `only ${checked} panel queries found`);
+    assert.ok(checked >= 70, `only ${checked} panel queries found`);
     assert.deepEqual(failures, [], `panel queries failed:\n${failures.join('\n')}`);
+
+    // Annotations: the model swap (and the first load) and the alias set above are marked.
+    const marked = new Map<string, Record<string, string>[]>();
+    for (const { file, dashboard } of loadDashboards()) {
+      for (const annotation of dashboard.annotations.list) {
+        if (!annotation.expr) continue;
+        const answer = await prom<RangeResult>('/api/v1/query_range', { query: interpolate(annotation.expr, intervals), start: String(startedAt), end: String(end), step: '1' });
+        assert.equal(answer.status, 'success', `${file} / annotation ${annotation.name}: ${answer.error ?? ''}`);
+        marked.set(annotation.name, answer.data.result.map((series) => series.metric));
+      }
+    }
+    assert.ok(marked.get('Model swaps')?.some((labels) => labels.version === '4' && labels.name === 'fashion-mnist'), JSON.stringify(marked.get('Model swaps')));
+    assert.ok(marked.get('Alias moves')?.some((labels) => labels.alias === 'champion' && labels.version === '1'), JSON.stringify(marked.get('Alias moves')));
+
+    // Template variables: every label_values() query finds values.
+    for (const { file, dashboard } of loadDashboards()) {
+      for (const variable of dashboard.templating.list) {
+        const query = labelValuesQuery(variable);
+        if (variable.type !== 'query') continue;
+        assert.ok(query, `${file}: variable ${variable.name} is not a label_values() query`);
+        const answer = await prom<Record<string, string>[]>('/api/v1/series', { 'match[]': interpolate(query.selector, intervals), start: String(startedAt), end: String(end) });
+        assert.equal(answer.status, 'success', `${file} / $${variable.name}: ${answer.error ?? ''}`);
+        const values = new Set(answer.data.map((series) => series[query.label]));
+        assert.ok(values.size > 0, `${file} / $${variable.name}: no values for ${query.selector}`);
+      }
+    }
   });
 
   test('the alert rules load into Prometheus and evaluate without errors', async () => {
@@ -233,7 +294,7 @@ describe('dashboards against a real Prometheus', { skip: SKIP }, () => {
     );
     assert.deepEqual(
       rules.map((rule) => rule.name).sort(),
-      ['KilnApiDown', 'KilnApiHighErrorRatio', 'KilnApiHighLatencyP99', 'KilnDiskAlmostFull', 'KilnGpuTemperatureHigh', 'KilnNoModelReady', 'KilnTargetDown', 'KilnTuningStudyFailed'],
+      ['KilnApiDown', 'KilnApiHighErrorRatio', 'KilnApiHighLatencyP99', 'KilnDiskAlmostFull', 'KilnGpuTemperatureHigh', 'KilnNoModelReady', 'KilnTargetDown', 'KilnTuningStudyFailed', 'kiln:api_model_ever_served'],
     );
     for (const rule of rules) assert.equal(rule.health, 'ok', `${rule.name}: ${rule.lastError ?? ''}`);
     // With a model loaded and every Kiln target up, none of the API alerts is pending or firing.

@@ -76,10 +76,31 @@ export interface Panel {
   panels?: Panel[];
 }
 
+export interface TemplateVariable {
+  name: string;
+  type: string;
+  query: string | { query: string };
+  definition?: string;
+  current?: { value: string | string[] };
+  includeAll?: boolean;
+  allValue?: string;
+}
+
+export interface Annotation {
+  name: string;
+  builtIn?: number;
+  datasource?: { type?: string; uid?: string };
+  expr?: string;
+  titleFormat?: string;
+  textFormat?: string;
+}
+
 export interface Dashboard {
   uid: string;
   title: string;
   panels: Panel[];
+  templating: { list: TemplateVariable[] };
+  annotations: { list: Annotation[] };
   [key: string]: unknown;
 }
 
@@ -93,6 +114,25 @@ export function loadDashboards(): { file: string; dashboard: Dashboard }[] {
 /** Every panel, rows' nested panels included. */
 export function allPanels(dashboard: Dashboard): Panel[] {
   return dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
+}
+
+/**
+ * A dashboard query as Grafana sends it to Prometheus: every `$job`/`$instance` at "All" (the
+ * variables' allValue), `$__rate_interval` and `$__range` as given.
+ */
+export function interpolate(expr: string, intervals: { rateInterval: string; range: string }): string {
+  return expr
+    .replaceAll('$__rate_interval', intervals.rateInterval)
+    .replaceAll('$__range', intervals.range)
+    .replaceAll('$job', '.*')
+    .replaceAll('$instance', '.*');
+}
+
+/** `label_values(<series selector>, <label>)` of a query variable, as its parts. */
+export function labelValuesQuery(variable: TemplateVariable): { selector: string; label: string } | null {
+  const query = typeof variable.query === 'string' ? variable.query : variable.query.query;
+  const match = /^label_values\((.+),\s*(\w+)\)$/.exec(query.trim());
+  return match ? { selector: match[1]!, label: match[2]! } : null;
 }
 
 /** A query that reads GPU series (DCGM, Kiln's nvidia-smi gauges, GPU inference): may be empty without a GPU. */

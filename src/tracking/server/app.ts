@@ -9,7 +9,7 @@ import { installAuth, type AuthOptions } from './auth.js';
 import { mlflowApi } from './api.js';
 import type { ApiContext } from './endpoint.js';
 import { handleError, handleNotFound, sendError } from './errors.js';
-import { createServerMetrics, installRequestMetrics, observabilityRoutes } from './observability.js';
+import { createServerMetrics, installRequestMetrics, observabilityRoutes, timedStore } from './observability.js';
 import { proxiedArtifactRoutes } from './routes/artifacts.js';
 import { metricColumnRoutes } from './routes/metric-columns.js';
 import { studyRoutes } from './routes/studies.js';
@@ -73,8 +73,9 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   installRequestMetrics(app, metrics);
   installAuth(app, options.auth);
 
-  const context: ApiContext = { store: options.store, storage, metrics, maxArtifactBytes };
-  await app.register(observabilityRoutes, { metrics, store: options.store });
+  const store = timedStore(options.store, metrics.storeDuration);
+  const context: ApiContext = { store, storage, metrics, maxArtifactBytes };
+  await app.register(observabilityRoutes, { metrics, store });
   for (const prefix of API_PREFIXES) {
     await app.register(mlflowApi, { ...context, bodyLimit, prefix: `${prefix}/mlflow` });
     await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { TrackingStore } from '../store/types.js';
 import { API, ARTIFACTS, call, startTestServer } from './test-helpers.js';
+import { createServerMetrics, installAliasGauge } from './observability.js';
 
 const basic = (user: string, password: string): string => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
@@ -40,6 +41,51 @@ describe('tracking server: health, version, metrics, auth, internal errors', () 
       assert.match(text, /http_request_duration_seconds_bucket\{/);
       assert.match(text, /kiln_tracking_process_cpu_user_seconds_total/);
       assert.match(text, /kiln_tracking_artifact_bytes_uploaded_total 3/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('/metrics times every store call by operation and outcome, and counts runs and metric points written', async () => {
+    const server = await startTestServer();
+    try {
+      const { json } = await call(server.url, 'POST', `${API}/experiments/create`, { name: 'store-timing' });
+      const run = (await call(server.url, 'POST', `${API}/runs/create`, { experiment_id: json.experiment_id })).json as { run: { info: { run_id: string } } };
+      const metric = (step: number): Record<string, unknown> => ({ key: 'loss', value: 1 / (step + 1), timestamp: 1_700_000_000_000 + step, step });
+      await call(server.url, 'POST', `${API}/runs/log-batch`, { run_id: run.run.info.run_id, metrics: [metric(0), metric(1), metric(2)] });
+      assert.equal((await call(server.url, 'GET', `${API}/runs/get?run_id=nope`)).status, 404);
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(text, /kiln_tracking_store_operation_duration_seconds_count\{operation="createExperiment",outcome="ok"\} 1/);
+      assert.match(text, /kiln_tracking_store_operation_duration_seconds_count\{operation="createRun",outcome="ok"\} 1/);
+      assert.match(text, /kiln_tracking_store_operation_duration_seconds_count\{operation="logBatch",outcome="ok"\} 1/);
+      assert.match(text, /kiln_tracking_store_operation_duration_seconds_count\{operation="getRun",outcome="error"\} 1/);
+      assert.match(text, /kiln_tracking_store_operation_duration_seconds_bucket\{le="0\.0005",operation="createRun",outcome="ok"\}/);
+      assert.match(text, /kiln_tracking_runs_created_total 1/);
+      assert.match(text, /kiln_tracking_metrics_logged_total 3/);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('/metrics exports every registry alias with its version, so a moved alias is a new series', async () => {
+    const server = await startTestServer();
+    try {
+      await call(server.url, 'POST', `${API}/registered-models/create`, { name: 'fashion-mnist' });
+      for (const source of ['file:///m/1', 'file:///m/2']) await call(server.url, 'POST', `${API}/model-versions/create`, { name: 'fashion-mnist', source });
+      assert.equal((await call(server.url, 'POST', `${API}/registered-models/alias`, { name: 'fashion-mnist', alias: 'champion', version: '1' })).status, 200);
+      const before = await (await fetch(`${server.url}/metrics`)).text();
+      assert.match(before, /kiln_tracking_model_alias\{name="fashion-mnist",alias="champion",version="1"\} 1/);
+      // The server's gauge reads the store at most every 10 s; one without a cache sees the move at once.
+      const metrics = createServerMetrics({ defaultMetrics: false });
+      installAliasGauge(metrics, server.store, 0);
+      await call(server.url, 'POST', `${API}/registered-models/alias`, { name: 'fashion-mnist', alias: 'champion', version: '2' });
+      await call(server.url, 'POST', `${API}/registered-models/alias`, { name: 'fashion-mnist', alias: 'challenger', version: '1' });
+      const after = await metrics.registry.metrics();
+      assert.match(after, /kiln_tracking_model_alias\{name="fashion-mnist",alias="champion",version="2"\} 1/);
+      assert.match(after, /kiln_tracking_model_alias\{name="fashion-mnist",alias="challenger",version="1"\} 1/);
+      assert.doesNotMatch(after, /alias="champion",version="1"/);
+      await call(server.url, 'DELETE', `${API}/registered-models/alias`, { name: 'fashion-mnist', alias: 'challenger' });
+      assert.doesNotMatch(await metrics.registry.metrics(), /challenger/);
     } finally {
       await server.close();
     }
