@@ -103,7 +103,7 @@ test('every rendered photo style comes back as the original test image (20 image
       assert.equal(await decodeImage(photo.bytes, PRE, input), 'photo', `${style} ${i} takes the photo path`);
       sum += correlation(input, pixels);
     }
-    const floor = style === 'webp_rotated' || style === 'exif_phone' ? 0.75 : 0.85;
+    const floor = style === 'studio' ? 0.85 : 0.75;
     assert.ok(sum / images.length > floor, `${style}: mean correlation with the original ${sum / images.length}`);
     console.log(`# ${style}: mean correlation ${(sum / images.length).toFixed(3)}`);
   }

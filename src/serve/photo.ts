@@ -82,39 +82,62 @@ export function looksLikePhoto(r: Raster): boolean {
   return border >= 128 && border >= centre;
 }
 
-/** Ink: 0 where the backdrop is, 255 for black, after dividing each channel by the backdrop's. */
-function inkOf(r: Raster, background: number[]): Float32Array {
-  const ink = new Float32Array(r.width * r.height);
+/**
+ * Ink inside `box`: 0 where the backdrop is, 255 for black, after dividing each channel by the
+ * backdrop's (a crop of box.width x box.height).
+ */
+function inkOf(r: Raster, background: number[], box: Box): Float32Array {
+  const ink = new Float32Array(box.width * box.height);
   const gain = background.map((b) => 255 / Math.max(b, 32));
-  for (let i = 0; i < ink.length; i++) {
-    let gray = 0;
-    if (r.channels === 1) gray = Math.min(255, r.data[i]! * gain[0]!);
-    else for (let c = 0; c < 3; c++) gray += LUMA[c]! * Math.min(255, r.data[i * 3 + c]! * gain[c]!);
-    ink[i] = 255 - gray;
+  const weight = r.channels === 1 ? [gain[0]!, 0, 0] : [LUMA[0] * gain[0]!, LUMA[1] * gain[1]!, LUMA[2] * gain[2]!];
+  const cap = r.channels === 1 ? [255, 0, 0] : [255 * LUMA[0], 255 * LUMA[1], 255 * LUMA[2]];
+  const { data, channels } = r;
+  for (let y = 0; y < box.height; y++) {
+    let at = ((box.y + y) * r.width + box.x) * channels;
+    const row = y * box.width;
+    for (let x = 0; x < box.width; x++, at += channels) {
+      let gray = Math.min(cap[0]!, data[at]! * weight[0]!);
+      if (channels === 3) gray += Math.min(cap[1]!, data[at + 1]! * weight[1]!) + Math.min(cap[2]!, data[at + 2]! * weight[2]!);
+      ink[row + x] = 255 - gray;
+    }
   }
   return ink;
 }
 
+export interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /** The bounding box of pixels that differ from the background by more than the threshold. */
-export function trimBox(r: Raster, background: number[], threshold: number): { x: number; y: number; width: number; height: number } {
+export function trimBox(r: Raster, background: number[], threshold: number): Box {
   const rows = new Uint32Array(r.height);
   const cols = new Uint32Array(r.width);
-  for (let y = 0; y < r.height; y++) {
-    for (let x = 0; x < r.width; x++) {
-      const at = (y * r.width + x) * r.channels;
-      let differs = false;
-      for (let c = 0; c < r.channels && !differs; c++) differs = Math.abs(r.data[at + c]! - background[c]!) > threshold;
+  const { data, channels, width, height } = r;
+  const b0 = background[0]!;
+  const b1 = background[channels === 3 ? 1 : 0]!;
+  const b2 = background[channels === 3 ? 2 : 0]!;
+  for (let y = 0, at = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, at += channels) {
+      const differs =
+        Math.abs(data[at]! - b0) > threshold || (channels === 3 && (Math.abs(data[at + 1]! - b1) > threshold || Math.abs(data[at + 2]! - b2) > threshold));
       if (differs) {
         rows[y]!++;
         cols[x]!++;
       }
     }
   }
+  // A row or column needs two differing pixels: one is JPEG ringing or sensor noise.
   const first = (counts: Uint32Array): number => counts.findIndex((n) => n >= 2);
-  const last = (counts: Uint32Array): number => counts.length - 1 - [...counts].reverse().findIndex((n) => n >= 2);
+  const last = (counts: Uint32Array): number => {
+    for (let i = counts.length - 1; i >= 0; i--) if (counts[i]! >= 2) return i;
+    return -1;
+  };
   const x0 = first(cols);
   const y0 = first(rows);
-  if (x0 < 0 || y0 < 0) return { x: 0, y: 0, width: r.width, height: r.height };
+  if (x0 < 0 || y0 < 0) return { x: 0, y: 0, width, height };
   return { x: x0, y: y0, width: last(cols) - x0 + 1, height: last(rows) - y0 + 1 };
 }
 
@@ -142,7 +165,7 @@ function weights(from: number, to: number): { start: Int32Array; taps: Float32Ar
 }
 
 /** Resizes a crop of a single-channel float image (row stride `stride`) to `toW` x `toH`. */
-function resize(src: Float32Array, stride: number, box: { x: number; y: number; width: number; height: number }, toW: number, toH: number): Float32Array {
+function resize(src: Float32Array, stride: number, box: Box, toW: number, toH: number): Float32Array {
   const h = weights(box.width, toW);
   const v = weights(box.height, toH);
   const rows = new Float32Array(toW * box.height);
@@ -196,11 +219,11 @@ function sharpen(src: Float32Array, width: number, height: number, amount: numbe
 export function photoToDataset(r: Raster, [height, width]: [number, number], settings: PhotoSettings = DEFAULT_PHOTO_SETTINGS): Uint8Array {
   const background = backgroundColour(r);
   const box = trimBox(r, background, settings.trimThreshold);
-  const ink = inkOf(r, background);
+  const ink = inkOf(r, background, box);
   const scale = Math.min(width / box.width, height / box.height);
   const toW = Math.max(1, Math.min(width, Math.round(box.width * scale)));
   const toH = Math.max(1, Math.min(height, Math.round(box.height * scale)));
-  const item = sharpen(resize(ink, r.width, box, toW, toH), toW, toH, settings.sharpen);
+  const item = sharpen(resize(ink, box.width, { ...box, x: 0, y: 0 }, toW, toH), toW, toH, settings.sharpen);
   const out = new Uint8Array(width * height);
   const left = Math.floor((width - toW) / 2);
   const top = Math.floor((height - toH) / 2);
