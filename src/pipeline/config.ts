@@ -173,51 +173,87 @@ export async function loadConfig(sources: ConfigSources = {}): Promise<PipelineC
  */
 export async function resolveConfig(sources: ConfigSources = {}): Promise<ResolvedConfig> {
   const env = sources.env ?? process.env;
+  const path = sources.file ?? '';
   const file = sources.file ? await readConfigFile(sources.file) : {};
-  const fileOrigin: Origin = { kind: 'file', name: sources.file ?? '' };
-  const customProfiles = isObject(file.profiles) ? file.profiles : {};
-  const fromRunTime: Origin | undefined = sources.profile ? { kind: 'flag', name: '--profile' } : env.KILN_PROFILE ? { kind: 'env', name: 'KILN_PROFILE' } : undefined;
-  const name = sources.profile || env.KILN_PROFILE || (typeof file.profile === 'string' ? file.profile : 'quick');
-  const nameOrigin: Origin = fromRunTime ?? (typeof file.profile === 'string' ? fileOrigin : { kind: 'default', name: 'built-in' });
-  const builtin = (PROFILES as Record<string, PipelineConfig | undefined>)[name];
-  const custom = customProfiles[name];
-  if (builtin === undefined && !isObject(custom)) {
-    throw new ConfigError('profile', `unknown profile "${name}" (built in: ${Object.keys(PROFILES).join(', ')}${Object.keys(customProfiles).length ? `; in ${sources.file}: ${Object.keys(customProfiles).join(', ')}` : ''})${whereSet('profile', new Map([['profile', nameOrigin]]))}`);
-  }
-  const { profiles: _profiles, profile: _profile, ...topLevel } = file;
-  const profileOrigin: Origin = { kind: 'profile', name };
-  const layers: [Json, Origin][] = [[{ registry: REGISTRY }, { kind: 'default', name: 'built-in' }]];
-  if (builtin !== undefined) {
-    const { profile: _name, registry: _registry, ...values } = builtin;
-    if (fromRunTime) layers.push([topLevel, fileOrigin], [values, profileOrigin]);
-    else layers.push([values, profileOrigin], [topLevel, fileOrigin]);
-  } else {
-    const { profile: _name, registry: _registry, ...base } = PROFILES.quick;
-    layers.push([base, { kind: 'default', name: 'built-in' }], [topLevel, fileOrigin], [custom as Json, profileOrigin]);
-  }
-  for (const entry of CONFIG_FLAGS) {
-    const text = entry.env && entry.key !== 'profile' ? env[entry.env] : undefined;
-    if (text === undefined || text === '') continue;
-    const value = entry.kind === 'string' ? text : Number(text);
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new ConfigError(entry.key, `${entry.env}=${text} is not a number`);
-    layers.push([nest(entry.key, value), { kind: 'env', name: entry.env! }]);
-  }
+  const selected = selectProfile(sources.profile, env, file, path);
+  const layers = [...profileLayers(selected, file, path), ...environmentLayers(env)];
   const merged: Json = {};
-  const origins = new Map<string, Origin>([['profile', nameOrigin]]);
+  const origins = new Map<string, Origin>([['profile', selected.origin]]);
   const conflicts: [string, string][] = [];
   for (const [values, origin] of layers) apply(merged, values, () => origin, '', origins, conflicts);
   apply(merged, sources.overrides ?? {}, (key) => ({ kind: 'flag', name: CONFIG_FLAGS.find((entry) => entry.key === key)?.flag ?? 'flag' }), '', origins, conflicts);
   // Only conflicts the profile won are worth a word: a flag or variable above it decided the others.
-  const lost = conflicts.filter(([path]) => originOf(path, origins)?.kind === 'profile').map(([, text]) => text);
-  const warnings =
-    lost.length > 0
-      ? [
-          `profile ${name} overrides ${sources.file}'s top-level ${lost.join(', ')}: a named profile wins over the file's top-level keys ` +
-            `(set them in profiles.${name} of ${sources.file}, or with flags, to change them for this profile)`,
-        ]
-      : [];
+  const lost = conflicts.filter(([key]) => originOf(key, origins)?.kind === 'profile').map(([, text]) => text);
+  const warnings = lost.length
+    ? [
+        `profile ${selected.name} overrides ${path}'s top-level ${lost.join(', ')}: a named profile wins over the file's top-level keys ` +
+          `(set them in profiles.${selected.name} of ${path}, or with flags, to change them for this profile)`,
+      ]
+    : [];
   const { study, search_space, training, registry } = merged;
-  return { config: validateConfig({ profile: name, study, search_space, training, registry }, origins), origins, warnings };
+  return { config: validateConfig({ profile: selected.name, study, search_space, training, registry }, origins), origins, warnings };
+}
+
+interface SelectedProfile {
+  name: string;
+  /** Who chose it: --profile, KILN_PROFILE, the file's `profile:` key, or nobody (the default). */
+  origin: Origin;
+  builtin?: PipelineConfig;
+  custom?: Json;
+}
+
+function selectProfile(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, file: Json, path: string): SelectedProfile {
+  const fromFile = typeof file.profile === 'string' ? file.profile : undefined;
+  const [name, origin]: [string, Origin] = flag
+    ? [flag, { kind: 'flag', name: '--profile' }]
+    : env.KILN_PROFILE
+      ? [env.KILN_PROFILE, { kind: 'env', name: 'KILN_PROFILE' }]
+      : fromFile
+        ? [fromFile, { kind: 'file', name: path }]
+        : ['quick', { kind: 'default', name: 'built-in' }];
+  const customProfiles = isObject(file.profiles) ? file.profiles : {};
+  const builtin = (PROFILES as Record<string, PipelineConfig | undefined>)[name];
+  const custom = customProfiles[name];
+  if (builtin === undefined && !isObject(custom)) {
+    const own = Object.keys(customProfiles).length ? `; in ${path}: ${Object.keys(customProfiles).join(', ')}` : '';
+    throw new ConfigError('profile', `unknown profile "${name}" (built in: ${Object.keys(PROFILES).join(', ')}${own})${whereSet('profile', new Map([['profile', origin]]))}`);
+  }
+  return { name, origin, ...(builtin ? { builtin } : { custom: custom as Json }) };
+}
+
+/**
+ * The layers below the environment, lowest first. The registry rule is a default of every
+ * profile (the built-in ones share it), so a file's `registry:` applies whichever profile runs.
+ */
+function profileLayers(selected: SelectedProfile, file: Json, path: string): [Json, Origin][] {
+  const { profiles: _profiles, profile: _profile, ...topLevel } = file;
+  const defaults: Origin = { kind: 'default', name: 'built-in' };
+  const fileOrigin: Origin = { kind: 'file', name: path };
+  const profileOrigin: Origin = { kind: 'profile', name: selected.name };
+  const layers: [Json, Origin][] = [[{ registry: REGISTRY }, defaults]];
+  if (selected.builtin) {
+    const { profile: _name, registry: _registry, ...values } = selected.builtin;
+    const namedAtRunTime = selected.origin.kind === 'flag' || selected.origin.kind === 'env';
+    if (namedAtRunTime) layers.push([topLevel, fileOrigin], [values, profileOrigin]);
+    else layers.push([values, profileOrigin], [topLevel, fileOrigin]); // the file customises the profile it chose
+  } else {
+    const { profile: _name, registry: _registry, ...base } = PROFILES.quick;
+    layers.push([base, defaults], [topLevel, fileOrigin], [selected.custom ?? {}, profileOrigin]);
+  }
+  return layers;
+}
+
+/** KILN_WORKERS, KILN_N_TRIALS, KILN_TIMEOUT_S, KILN_EPOCHS, one layer each. */
+function environmentLayers(env: Readonly<Record<string, string | undefined>>): [Json, Origin][] {
+  const layers: [Json, Origin][] = [];
+  for (const { key, env: variable, kind } of CONFIG_FLAGS) {
+    const text = variable && key !== 'profile' ? env[variable] : undefined;
+    if (text === undefined || text === '') continue;
+    const value = kind === 'string' ? text : Number(text);
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new ConfigError(key, `${variable}=${text} is not a number`);
+    layers.push([nest(key, value), { kind: 'env', name: variable! }]);
+  }
+  return layers;
 }
 
 function nest(key: string, value: unknown): Json {
