@@ -47,6 +47,7 @@ describe('kiln tune / kiln start --dry-run: the effective configuration and wher
     assert.deepEqual([result.config.study.n_trials, result.config.study.workers], [2, 1]);
     assert.deepEqual(result.origins['study.workers'], { kind: 'env', name: 'KILN_WORKERS' });
     assert.deepEqual(result.origins['registry.model_name'], { kind: 'file', name: file });
+    assert.deepEqual(result.origins['search_space.units.low'], { kind: 'file', name: file }, "a range's ends are listed apart");
     assert.doesNotMatch(run.stdout + run.stderr, /Server listening/);
   });
 

@@ -65,11 +65,11 @@ export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> 
 export function printDryRun(resolved: ResolvedConfig, json: boolean | undefined): void {
   const rows = effectiveValues(resolved);
   if (json) {
-    const origins = Object.fromEntries(rows.map(([key, , origin]) => [key, origin]));
-    console.log(JSON.stringify({ dry_run: true, config: resolved.config, origins, warnings: resolved.warnings }));
+    // Origins of every value set, a range's ends apart (search_space.units.low, …).
+    console.log(JSON.stringify({ dry_run: true, config: resolved.config, origins: Object.fromEntries(resolved.origins), warnings: resolved.warnings }));
     return;
   }
-  const shown = rows.map(([key, value, origin]) => [key, typeof value === 'string' ? value : JSON.stringify(value), describeOrigin(origin)] as const);
+  const shown = rows.map(([key, value, origins]) => [key, typeof value === 'string' ? value : JSON.stringify(value), origins.map(describeOrigin).join(' + ')] as const);
   const keyWidth = Math.max(...shown.map(([key]) => key.length));
   const valueWidth = Math.min(48, Math.max(...shown.map(([, value]) => value.length)));
   console.log(`effective configuration (profile ${resolved.config.profile}; precedence: flag > env > profile > file > default):`);

@@ -160,7 +160,7 @@ export function kilnFileSchema(): TSchema {
     {
       profile: Type.Optional(Type.String({ description: 'profile to use when neither --profile nor KILN_PROFILE names one: seed, quick (default), best, or one of profiles' })),
       ...Object.fromEntries(Object.entries(LayerSchema.properties as Record<string, TSchema>).map(([key, value]) => [key, Type.Optional(value)])),
-      profiles: Type.Optional(Type.Record(Type.String({ pattern: '^[\\w.-]+$' }), LayerSchema, { description: 'profiles of your own, selected with --profile NAME; each may set any key above' })),
+      profiles: Type.Optional(Type.Record(Type.String(), LayerSchema, { description: 'profiles of your own, selected with --profile NAME; each may set any key above' })),
     },
     { ...strict, title: 'Kiln configuration (kiln.yml)', description: 'Top-level keys are the defaults of every profile; a named profile wins over them, flags win over both.' },
   );

@@ -43,6 +43,12 @@ describe('pipeline configuration', () => {
     assert.deepEqual([config.profile, config.study.name, config.study.n_trials, config.training.epochs], ['tiny', 'tiny', 1, 1]);
   });
 
+  const writeYaml = async (name: string, text: string): Promise<string> => {
+    const file = join(dir, name);
+    await writeFile(file, text);
+    return file;
+  };
+
   // The README's kiln.yml: top-level keys and a small profile of its own.
   const README_FILE =
     'profile: quick\n' +
@@ -93,7 +99,7 @@ describe('pipeline configuration', () => {
     const origin = (key: string): string => {
       const row = effectiveValues(resolved).find(([k]) => k === key);
       assert.ok(row, key);
-      return `${row[2].kind} ${row[2].name}`;
+      return row[2].map((o) => `${o.kind} ${o.name}`).join(' + ');
     };
     assert.equal(origin('profile'), 'flag --profile');
     assert.equal(origin('study.timeout_s'), 'flag --timeout');
@@ -103,9 +109,22 @@ describe('pipeline configuration', () => {
     assert.equal(origin('study.sampler'), 'default built-in', "a file's own profile starts from quick's values");
     assert.equal(origin('registry.model_name'), 'default built-in');
     assert.equal(origin('search_space.units'), 'default built-in');
+    const mixed = await resolveConfig({ file: await writeYaml('mixed-range.yml', 'training:\n  lr: { high: 0.01 }\n'), env: {} });
+    const lr = effectiveValues(mixed).find(([key]) => key === 'training.lr');
+    assert.deepEqual(lr?.[1], { low: 5e-4, high: 0.01, log: true });
+    assert.deepEqual(lr?.[2].map((o) => o.kind), ['profile', 'file'], "a range's ends may come from two layers");
     const keys = effectiveValues(resolved).map(([key]) => key);
     assert.deepEqual(keys.slice(0, 2), ['profile', 'study.name']);
     assert.ok(keys.includes('search_space.units') && !keys.includes('search_space.units.low'), 'a range is one value');
+  });
+
+  test('an error about a range names the layer of each end; one about a missing key, where its mapping came from', async () => {
+    const inverted = await writeYaml('inverted-lr.yml', 'training:\n  lr: { low: 0.1 }\n');
+    await assert.rejects(loadConfig({ file: inverted, env: {} }), {
+      message: `invalid config key "training.lr": low (0.1) is above high (0.005) (high set by profile quick, log set by profile quick, low set in ${inverted})`,
+    });
+    const cnn = await writeYaml('bare-cnn.yml', 'search_space: { model: cnn }\n');
+    await assert.rejects(loadConfig({ file: cnn, env: {} }), /"search_space.conv_channels": missing: expected .* \(search_space set in .*bare-cnn.yml\)/);
   });
 
   test('an error says where the bad value was set and which flag sets the key', async () => {

@@ -95,22 +95,34 @@ function isObject(value: unknown): value is Json {
 /** " (set in kiln.yml; flag --workers)": where a bad value came from and how else to set it. */
 function whereSet(key: string, origins?: ReadonlyMap<string, Origin>): string {
   const parts: string[] = [];
-  const origin = origins && originOf(key, origins);
-  if (origin) parts.push(origin.kind === 'default' ? 'a built-in default' : origin.kind === 'file' ? `set in ${origin.name}` : `set by ${describeOrigin(origin)}`);
+  const setBy = (origin: Origin): string => (origin.kind === 'default' ? 'a built-in default' : origin.kind === 'file' ? `set in ${origin.name}` : `set by ${describeOrigin(origin)}`);
+  const leaves = origins ? originsUnder(key, origins) : [];
+  const distinct = [...new Map(leaves.map(([, origin]) => [describeOrigin(origin), origin])).values()];
+  if (distinct.length === 1) parts.push(setBy(distinct[0]!));
+  // A range whose ends came from different layers: say which end came from where.
+  else if (distinct.length > 1) parts.push(leaves.map(([leaf, origin]) => `${leaf.slice(key.length + 1)} ${setBy(origin)}`).join(', '));
+  else if (origins && key.includes('.')) {
+    // A missing key: the mapping that lacks it came from somewhere.
+    const parent = key.slice(0, key.lastIndexOf('.'));
+    const origin = originOf(parent, origins);
+    if (origin) parts.push(`${parent} ${setBy(origin)}`);
+  }
   const flag = CONFIG_FLAGS.find((entry) => entry.key === key.replace(/^profiles\.[^.]+\./, ''))?.flag;
-  if (flag && origin?.name !== flag) parts.push(`flag ${flag}`);
+  if (flag && !(distinct.length === 1 && distinct[0]!.name === flag)) parts.push(`flag ${flag}`);
   return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
-/** The origin of a key, or of the value that decided a key holding a mapping (the highest layer among its leaves). */
+/** The origins recorded for a key: its own, or those of the values inside it, or that of the value holding it. */
+function originsUnder(key: string, origins: ReadonlyMap<string, Origin>): [string, Origin][] {
+  const matches = [...origins].filter(([path]) => path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`));
+  return matches.sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** The layer that decided a key: of the values recorded for it, the one applied last. */
 function originOf(key: string, origins: ReadonlyMap<string, Origin>): Origin | undefined {
-  const order: OriginKind[] = ['default', 'file', 'profile', 'env', 'flag'];
-  let best: Origin | undefined;
-  for (const [path, origin] of origins) {
-    if (path !== key && !path.startsWith(`${key}.`) && !key.startsWith(`${path}.`)) continue;
-    if (!best || order.indexOf(origin.kind) > order.indexOf(best.kind)) best = origin;
-  }
-  return best;
+  let last: Origin | undefined;
+  for (const [path, origin] of origins) if (path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`)) last = origin;
+  return last;
 }
 
 /** Semantic rules of a range the schema cannot say: low ≤ high, log needs low > 0, no step on a log scale. */
@@ -305,6 +317,7 @@ function apply(target: Json, layer: Json, originFor: (key: string) => Origin, pr
     if (isObject(before)) forget(origins, path);
     else if (before !== undefined && !isDeepStrictEqual(before, value)) noteConflict(path, before, value, origins, origin, conflicts);
     target[key] = value;
+    origins.delete(path); // re-inserted: the map's order is the order values were applied in
     origins.set(path, origin);
   }
 }
@@ -320,15 +333,20 @@ function forget(origins: Map<string, Origin>, path: string): void {
   for (const key of [...origins.keys()]) if (key === path || key.startsWith(`${path}.`)) origins.delete(key);
 }
 
-/** Every value of a configuration as [dotted key, value, origin], in the configuration's order. */
-export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Origin][] {
-  const rows: [string, unknown, Origin][] = [];
+/**
+ * Every value of a configuration as [dotted key, value, origins], in the configuration's order. A
+ * range is one value; its origins are those of its parts, in the order they were applied.
+ */
+export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Origin[]][] {
+  const rows: [string, unknown, Origin[]][] = [];
   const walk = (value: unknown, key: string): void => {
     if (isObject(value) && !isRange(value)) {
       for (const [child, inner] of Object.entries(value)) walk(inner, key ? `${key}.${child}` : child);
       return;
     }
-    rows.push([key, value, originOf(key, resolved.origins) ?? { kind: 'default', name: 'built-in' }]);
+    const applied = [...resolved.origins].filter(([path]) => path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`)).map(([, origin]) => origin);
+    const distinct = [...new Map(applied.map((origin) => [describeOrigin(origin), origin])).values()];
+    rows.push([key, value, distinct.length > 0 ? distinct : [{ kind: 'default', name: 'built-in' }]]);
   };
   const { profile, study, search_space, training, registry } = resolved.config;
   walk({ profile, study, search_space, training, registry }, '');
