@@ -21,6 +21,8 @@ export interface RunLoggerOptions {
   retries?: number;
   /** Bound of the first retry's jittered wait (doubling). Default 200 ms. */
   retryDelayMs?: number;
+  /** Largest bound of a retry's wait. Default 30 s. */
+  retryMaxDelayMs?: number;
   /** Told about a batch that could not be stored after all retries. */
   onError?: (error: unknown, lost: number) => void;
 }
@@ -101,6 +103,7 @@ export class RunLogger implements MetricSink {
       await withRetry(() => this.store.logBatch(this.runId, { metrics }), {
         retries: this.options.retries ?? 5,
         baseDelayMs: this.options.retryDelayMs ?? 200,
+        maxDelayMs: this.options.retryMaxDelayMs,
         // A rejected batch (bad value, deleted run) will be rejected again: report it at once.
         retryable: (error) => !(error instanceof TrackingError && error.httpStatus < 500),
       });
