@@ -45,6 +45,7 @@ export async function main(argv: string[]): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     console.error(`error [${code}]: ${message}`);
     if (wantsJson) console.log(JSON.stringify({ error: { code, message } }));
-    process.exitCode = code === 'KILN_ERR_INVALID_HYPERPARAMETER' ? 2 : 1;
+    // Usage errors (a bad flag or config value) exit 2, runtime failures 1.
+    process.exitCode = code === 'KILN_ERR_INVALID_HYPERPARAMETER' || code === 'KILN_ERR_CONFIG' ? 2 : 1;
   }
 }

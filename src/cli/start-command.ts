@@ -11,7 +11,7 @@ import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client
 import { startServe, type RunningServe } from '../serve/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
 import { parseInteger } from './parse.js';
-import { addTuneOptions, loadTuneConfig, tune, type TuneFlags } from './tune-command.js';
+import { addTuneOptions, printDryRun, resolveTuneConfig, tune, type TuneFlags } from './tune-command.js';
 import { logFunction } from '../observability/logging.js';
 import { openCliLogs } from './logs.js';
 
@@ -29,9 +29,16 @@ export function registerStartCommand(program: Command): void {
     .option('--serve-port <port>', 'port of the prediction API serving @champion (0 picks a free one)', '8000')
     .option('--no-serve', 'stop after registration instead of serving the champion')
     .action(async (flags: StartFlags) => {
+      const resolved = await resolveTuneConfig(flags);
+      if (flags.dryRun) {
+        for (const warning of resolved.warnings) console.error(`warning: ${warning}`);
+        printDryRun(resolved, flags.json);
+        return;
+      }
       // One process, three services: each logs to its own file (and all to the shared ones).
       const logs = openCliLogs(flags);
-      const log = logFunction(logs.logger('trainer', { study: (await loadTuneConfig(flags)).study.name }));
+      const log = logFunction(logs.logger('trainer', { study: resolved.config.study.name }));
+      for (const warning of resolved.warnings) log(`warning: ${warning}`);
       const home = resolveHome(flags.home);
       const backendStoreUri = defaultStoreUri(home);
       const server = await startTrackingServer({
@@ -62,7 +69,7 @@ export function registerStartCommand(program: Command): void {
       try {
         // The study writes to the same database the server serves (one shared connection), so
         // runs appear in the server while they train.
-        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn), logs);
+        const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn), logs, resolved.config);
         const modelUri = `models:/fashion-mnist@champion`;
         log(
           `\nstudy ${result.study}: best val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'} ` +

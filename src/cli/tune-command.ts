@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { loadConfig, type PipelineConfig } from '../pipeline/config.js';
+import { CONFIG_FLAGS, describeOrigin, effectiveValues, resolveConfig, type PipelineConfig, type ResolvedConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
@@ -35,26 +35,45 @@ export interface TuneFlags {
   metricsHost?: string;
   logDir?: string;
   json?: boolean;
+  dryRun?: boolean;
 }
 
 /** Flags in configuration shape (they override file and environment). */
 export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
-  const study: Record<string, unknown> = {};
-  if (flags.workers !== undefined) study.workers = parseInteger('workers', flags.workers);
-  if (flags.nTrials !== undefined) study.n_trials = parseInteger('n-trials', flags.nTrials);
-  if (flags.timeout !== undefined) study.timeout_s = parseNumber('timeout', flags.timeout);
-  if (flags.studyName !== undefined) study.name = flags.studyName;
-  if (flags.sampler !== undefined) study.sampler = flags.sampler;
-  if (flags.pruner !== undefined) study.pruner = flags.pruner;
-  const overrides: Record<string, unknown> = {};
-  if (Object.keys(study).length > 0) overrides.study = study;
-  if (flags.epochs !== undefined) overrides.training = { epochs: parseInteger('epochs', flags.epochs) };
+  const overrides: Record<string, Record<string, unknown>> = {};
+  for (const { key, flag, kind } of CONFIG_FLAGS) {
+    if (key === 'profile') continue; // it picks the profile, it is no value of it
+    const field = flag.slice(2); // n-trials
+    const text = flags[field.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()) as keyof TuneFlags]; // flags.nTrials
+    if (typeof text !== 'string') continue;
+    const [section, name] = key.split('.') as [string, string];
+    (overrides[section] ??= {})[name] = kind === 'integer' ? parseInteger(field, text) : kind === 'number' ? parseNumber(field, text) : text;
+  }
   return overrides;
 }
 
-export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> {
+export async function resolveTuneConfig(flags: TuneFlags): Promise<ResolvedConfig> {
   const file = flags.config ?? (existsSync('kiln.yml') ? 'kiln.yml' : undefined);
-  return loadConfig({ profile: flags.profile, file, overrides: flagOverrides(flags) });
+  return resolveConfig({ profile: flags.profile, file, overrides: flagOverrides(flags) });
+}
+
+export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> {
+  return (await resolveTuneConfig(flags)).config;
+}
+
+/** `--dry-run`: the effective configuration, each value with its origin (flag, env, profile, file, default). */
+export function printDryRun(resolved: ResolvedConfig, json: boolean | undefined): void {
+  const rows = effectiveValues(resolved);
+  if (json) {
+    // Origins of every value set, a range's ends apart (search_space.units.low, …).
+    console.log(JSON.stringify({ dry_run: true, config: resolved.config, origins: Object.fromEntries(resolved.origins), warnings: resolved.warnings }));
+    return;
+  }
+  const shown = rows.map(([key, value, origins]) => [key, typeof value === 'string' ? value : JSON.stringify(value), origins.map(describeOrigin).join(' + ')] as const);
+  const keyWidth = Math.max(...shown.map(([key]) => key.length));
+  const valueWidth = Math.min(48, Math.max(...shown.map(([, value]) => value.length)));
+  console.log(`effective configuration (profile ${resolved.config.profile}; precedence: flag > env > profile > file > default):`);
+  for (const [key, value, origin] of shown) console.log(`  ${key.padEnd(keyWidth)}  ${value.padEnd(valueWidth)}  ${origin}`);
 }
 
 /** What a worker process needs, handed over in the KILN_TUNE_WORKER environment variable. */
@@ -85,8 +104,9 @@ export async function tune(
   log: (message: string) => void,
   onInterruptible?: (interrupt: () => Promise<void>) => void,
   logs?: LogSink,
+  resolved?: PipelineConfig,
 ): Promise<StudyRunResult> {
-  const config = await loadTuneConfig(flags);
+  const config = resolved ?? (await loadTuneConfig(flags));
   const home = resolveHome(flags.home);
   const workers = config.study.workers;
   // The cores are divided among the workers' BLAS pools.
@@ -174,15 +194,23 @@ export function addTuneOptions(command: Command): Command {
     .option('--threads <n>', 'OpenBLAS threads')
     .option('--metrics-port <port>', 'expose the trainer/study Prometheus metrics on this port (kiln start: 8001)')
     .option('--metrics-host <host>', 'interface of the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a container)')
-    .option('--json', 'print the result as one JSON object on the last stdout line');
+    .option('--json', 'print the result as one JSON object on the last stdout line')
+    .option('--dry-run', 'print the effective configuration, each value with its origin (flag, env, profile, file, default), and exit');
 }
 
 export function registerTuneCommand(program: Command): void {
   program.command('tune-worker', { hidden: true }).action(tuneWorker);
   addTuneOptions(program.command('tune').description('run a hyperparameter study, register its best model, promote it if it beats the champion')).action(
     async (flags: TuneFlags) => {
+      const resolved = await resolveTuneConfig(flags);
+      if (flags.dryRun) {
+        for (const warning of resolved.warnings) console.error(`warning: ${warning}`);
+        printDryRun(resolved, flags.json);
+        return;
+      }
       const logs = openCliLogs(flags);
-      const log = logFunction(logs.logger('trainer', { study: (await loadTuneConfig(flags)).study.name }));
+      const log = logFunction(logs.logger('trainer', { study: resolved.config.study.name }));
+      for (const warning of resolved.warnings) log(`warning: ${warning}`);
       let interrupt: (() => Promise<void>) | null = null;
       const stop = (): void => {
         log('interrupted: marking running trials FAIL and the study run KILLED');
@@ -190,7 +218,7 @@ export function registerTuneCommand(program: Command): void {
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      const result = await tune(flags, log, (fn) => (interrupt = fn), logs);
+      const result = await tune(flags, log, (fn) => (interrupt = fn), logs, resolved.config);
       process.removeListener('SIGINT', stop);
       process.removeListener('SIGTERM', stop);
       log(

@@ -8,7 +8,7 @@
  *   checksums.ts  pinned sha256 (and upstream md5) of the four decompressed IDX files.
  *   idx.ts        IDX reader (gzip detected by magic 1f 8b; magic, 28x28, length checks).
  *   sources.ts    source chain: dataDir / $KILN_DATA_DIR → /usr/share/datasets/fashion-mnist (Debian
- *                 package) → cache dir → download (S3 mirror, then GitHub) with retries + backoff,
+ *                 package) → cache dir → download (S3 mirror, then GitHub) with retries (jittered backoff),
  *                 atomic cache writes. Every file is verified against the pins before use.
  *   normalize.ts  (x/255 - 0.2860)/0.3530 normalization, constants for model metadata, class names.
  *   dataset.ts    ImageSet, loadFashionMnist, seeded splitTrainValidation (55,000/5,000 by default).

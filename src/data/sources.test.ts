@@ -231,7 +231,7 @@ describe('sources: download', () => {
     }
   });
 
-  test('retries with backoff: two 503s then success on the same mirror', async () => {
+  test('retries with jittered exponential backoff: two 503s then success on the same mirror', async () => {
     const cache = await tempDir();
     const serve = serveFixture(fixture);
     let calls = 0;
@@ -243,12 +243,14 @@ describe('sources: download', () => {
       } else serve(req, res);
     });
     try {
-      const started = Date.now();
-      const got = await obtainFile('train-labels-idx1-ubyte', isolated(cache.path, { download: true, mirrors: [flaky.url], retries: 3, retryDelayMs: 40 }));
-      const elapsed = Date.now() - started;
+      const logs: string[] = [];
+      const got = await obtainFile('train-labels-idx1-ubyte', isolated(cache.path, { download: true, mirrors: [flaky.url], retries: 3, retryDelayMs: 40, log: (m) => logs.push(m) }));
       assert.equal(got.source, 'download');
       assert.equal(flaky.requests.length, 3);
-      assert.ok(elapsed >= 40 + 80 - 10, `backoff waited 40 + 80 ms (took ${elapsed} ms)`);
+      // Full jitter: the k-th wait is drawn from [0, 40 * 2^(k-1)] ms.
+      const waits = logs.map((m) => /^data: retry (\d)\/3 of .* in (\d+) ms$/.exec(m)).filter((m) => m !== null);
+      assert.deepEqual(waits.map((m) => Number(m[1])), [1, 2]);
+      assert.ok(Number(waits[0]![2]) <= 40 && Number(waits[1]![2]) <= 80, logs.join('\n'));
     } finally {
       await flaky.close();
       await cache.cleanup();

@@ -17,6 +17,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { withRetry } from '../common/retry.js';
 import { DataError, fixes } from './errors.js';
 import { FASHION_MNIST_COUNTS, FASHION_MNIST_SHA256, type FashionMnistFile, sha256Hex } from './checksums.js';
 import { decompressIfGzip, type IdxData, type IdxKind, isGzip, parseIdx } from './idx.js';
@@ -43,7 +44,7 @@ export interface SourceOptions {
   mirrors?: readonly string[];
   /** Extra attempts per mirror after a retryable failure (network error, 5xx, 408, 429, cut-off body). Default 3. */
   retries?: number;
-  /** Backoff base: the k-th retry waits retryDelayMs * 2^(k-1). Default 1000. */
+  /** Backoff base: the k-th retry waits a random time up to retryDelayMs * 2^(k-1) (full jitter). Default 1000. */
   retryDelayMs?: number;
   /** Per-request timeout. Default 120000. */
   timeoutMs?: number;
@@ -200,8 +201,6 @@ export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 class AttemptError extends Error {
   constructor(
     message: string,
@@ -249,41 +248,57 @@ async function download(
   let badContent: DataError | undefined;
   for (const mirror of opts.mirrors) {
     const url = mirrorUrl(mirror, file);
-    for (let attempt = 0; attempt <= opts.retries; attempt++) {
-      if (attempt > 0) await sleep(opts.retryDelayMs * 2 ** (attempt - 1));
-      opts.log(`data: downloading ${url}${attempt > 0 ? ` (retry ${attempt}/${opts.retries})` : ''}`);
-      let raw: Uint8Array;
-      try {
-        raw = await fetchBytes(url, opts.timeoutMs);
-      } catch (err) {
-        const e = err as AttemptError;
-        failures.push(`${url}: ${e.message}`);
-        opts.log(`data: ${url}: ${e.message}`);
-        if (e.retryable) continue;
-        break;
-      }
-      const dest = join(opts.cacheDir, isGzip(raw) ? `${file}.gz` : file);
-      let verified: { idx: IdxData; sha256: string };
-      try {
-        verified = await verifyFileBytes(raw, file, url, opts.expected(file), {
-          source: 'download',
-          cacheDir: opts.cacheDir,
-          expectedCount: opts.pinned ? FASHION_MNIST_COUNTS[file] : undefined,
+    try {
+      const attempt = (n: number): Promise<VerifiedFile> =>
+        downloadOnce(file, url, n, opts, failures).catch((err: unknown) => {
+          if (err instanceof DataError) badContent = err;
+          throw err;
         });
-      } catch (err) {
-        if (!(err instanceof DataError)) throw err;
-        badContent = err;
-        failures.push(`${url}: ${err.message.replace(/\nTo fix:[\s\S]*$/, '')}`);
-        opts.log(`data: ${url}: ${err.code}`);
-        if (err.code === 'KILN_ERR_DATA_TRUNCATED') continue; // a cut transfer: worth retrying
-        break; // wrong content: try the next mirror
-      }
-      await writeFileAtomic(dest, raw);
-      opts.log(`data: ${file} downloaded from ${url}, verified, saved to ${dest}`);
-      return { file, path: dest, source: 'download', ...verified };
+      return await withRetry(attempt, {
+        retries: opts.retries,
+        baseDelayMs: opts.retryDelayMs,
+        // Network errors, 5xx, 408, 429 and cut transfers are worth retrying; wrong content is not.
+        retryable: (err) => (err instanceof AttemptError ? err.retryable : err instanceof DataError && err.code === 'KILN_ERR_DATA_TRUNCATED'),
+        onRetry: ({ retry, delayMs }) => opts.log(`data: retry ${retry}/${opts.retries} of ${url} in ${Math.round(delayMs)} ms`),
+      });
+    } catch (err) {
+      if (!(err instanceof DataError || err instanceof AttemptError)) throw err;
+      // this mirror is spent: try the next one
     }
   }
   return badContent;
+}
+
+/** One download of `file` from `url`, verified and saved to the cache; failures are recorded in `failures`. */
+async function downloadOnce(file: FashionMnistFile, url: string, attempt: number, opts: Resolved, failures: string[]): Promise<VerifiedFile> {
+  opts.log(`data: downloading ${url}${attempt > 0 ? ` (retry ${attempt}/${opts.retries})` : ''}`);
+  let raw: Uint8Array;
+  try {
+    raw = await fetchBytes(url, opts.timeoutMs);
+  } catch (err) {
+    const message = (err as Error).message;
+    failures.push(`${url}: ${message}`);
+    opts.log(`data: ${url}: ${message}`);
+    throw err;
+  }
+  const dest = join(opts.cacheDir, isGzip(raw) ? `${file}.gz` : file);
+  let verified: { idx: IdxData; sha256: string };
+  try {
+    verified = await verifyFileBytes(raw, file, url, opts.expected(file), {
+      source: 'download',
+      cacheDir: opts.cacheDir,
+      expectedCount: opts.pinned ? FASHION_MNIST_COUNTS[file] : undefined,
+    });
+  } catch (err) {
+    if (err instanceof DataError) {
+      failures.push(`${url}: ${err.message.replace(/\nTo fix:[\s\S]*$/, '')}`);
+      opts.log(`data: ${url}: ${err.code}`);
+    }
+    throw err;
+  }
+  await writeFileAtomic(dest, raw);
+  opts.log(`data: ${file} downloaded from ${url}, verified, saved to ${dest}`);
+  return { file, path: dest, source: 'download', ...verified };
 }
 
 /** Finds one file through the source chain and returns it verified, or throws DataError. */

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { loadConfig, PROFILES, validateConfig } from './config.js';
+import { effectiveValues, loadConfig, PROFILES, resolveConfig, validateConfig } from './config.js';
 
 describe('pipeline configuration', () => {
   let dir = '';
@@ -41,6 +41,121 @@ describe('pipeline configuration', () => {
     await writeFile(file, 'profiles:\n  tiny:\n    study: { name: tiny, n_trials: 1 }\n    training: { epochs: 1 }\n');
     const config = await loadConfig({ file, profile: 'tiny', env: {} });
     assert.deepEqual([config.profile, config.study.name, config.study.n_trials, config.training.epochs], ['tiny', 'tiny', 1, 1]);
+  });
+
+  const writeYaml = async (name: string, text: string): Promise<string> => {
+    const file = join(dir, name);
+    await writeFile(file, text);
+    return file;
+  };
+
+  // The README's kiln.yml: top-level keys and a small profile of its own.
+  const README_FILE =
+    'profile: quick\n' +
+    'study:       { name: my-study, sampler: tpe, pruner: median, seed: 42, n_trials: 20, timeout_s: 600, timeout_mode: soft, workers: 2 }\n' +
+    'search_space: { model: mlp, n_layers: { low: 1, high: 3 }, units: { low: 32, high: 512, log: true }, dropout: { low: 0.1, high: 0.5 } }\n' +
+    'training:    { epochs: 8, batch_size: 128, lr: { low: 0.0005, high: 0.005, log: true }, patience: 3, validation_size: 5000,\n' +
+    '               label_smoothing: 0, augment_flip: 0, augment_rotation: 0 }\n' +
+    'registry:    { model_name: fashion-mnist, alias: champion, metric: test_acc }\n' +
+    'profiles:\n' +
+    '  tiny: { study: { name: tiny, n_trials: 2 }, training: { epochs: 1 } }\n';
+
+  test("a named profile wins over the file's top-level keys, with a warning naming each conflict; flags win over both", async () => {
+    const file = join(dir, 'readme.yml');
+    await writeFile(file, README_FILE);
+    const tiny = await resolveConfig({ file, profile: 'tiny', env: {} });
+    assert.deepEqual([tiny.config.study.name, tiny.config.study.n_trials, tiny.config.training.epochs], ['tiny', 2, 1]);
+    assert.equal(tiny.config.study.workers, 2, "what the profile leaves alone comes from the file's top level");
+    assert.equal(tiny.warnings.length, 1);
+    assert.match(tiny.warnings[0], /profile tiny overrides .*readme\.yml's top-level study\.name \("my-study" → "tiny"\), study\.n_trials \(20 → 2\), training\.epochs \(8 → 1\)/);
+    const flagged = await loadConfig({ file, profile: 'tiny', env: {}, overrides: { study: { n_trials: 3 } } });
+    assert.equal(flagged.study.n_trials, 3);
+    const selectedByEnv = await loadConfig({ file, env: { KILN_PROFILE: 'tiny' } });
+    assert.equal(selectedByEnv.study.n_trials, 2);
+  });
+
+  test("a built-in profile named at run time wins over the file too: --profile best runs best's CNN, not the file's MLP", async () => {
+    const file = join(dir, 'readme-best.yml');
+    await writeFile(file, README_FILE);
+    const best = await resolveConfig({ file, profile: 'best', env: {} });
+    assert.deepEqual(best.config.search_space, PROFILES.best.search_space);
+    assert.deepEqual([best.config.study.n_trials, best.config.training.epochs], [6, 15]);
+    assert.match(best.warnings[0] ?? '', /search_space \(model mlp → model cnn\)/);
+    assert.equal(best.config.registry.model_name, 'fashion-mnist');
+  });
+
+  test("the file's own choice of a built-in profile is customised by its top-level keys, without a warning", async () => {
+    const file = join(dir, 'readme-default.yml');
+    await writeFile(file, README_FILE);
+    const resolved = await resolveConfig({ file, env: {} });
+    assert.deepEqual([resolved.config.profile, resolved.config.study.n_trials, resolved.config.training.epochs, resolved.config.study.name], ['quick', 20, 8, 'my-study']);
+    assert.deepEqual(resolved.warnings, []);
+  });
+
+  test('every value keeps its origin: flag, env, profile, file or default', async () => {
+    const file = join(dir, 'origins.yml');
+    await writeFile(file, 'study:\n  workers: 2\nprofiles:\n  small:\n    study: { n_trials: 4, timeout_s: 30 }\n');
+    const resolved = await resolveConfig({ file, profile: 'small', env: { KILN_EPOCHS: '2' }, overrides: { study: { timeout_s: 40 } } });
+    const origin = (key: string): string => {
+      const row = effectiveValues(resolved).find(([k]) => k === key);
+      assert.ok(row, key);
+      return row[2].map((o) => `${o.kind} ${o.name}`).join(' + ');
+    };
+    assert.equal(origin('profile'), 'flag --profile');
+    assert.equal(origin('study.timeout_s'), 'flag --timeout');
+    assert.equal(origin('training.epochs'), 'env KILN_EPOCHS');
+    assert.equal(origin('study.n_trials'), 'profile small');
+    assert.equal(origin('study.workers'), `file ${file}`);
+    assert.equal(origin('study.sampler'), 'default built-in', "a file's own profile starts from quick's values");
+    assert.equal(origin('registry.model_name'), 'default built-in');
+    assert.equal(origin('search_space.units'), 'default built-in');
+    const mixed = await resolveConfig({ file: await writeYaml('mixed-range.yml', 'training:\n  lr: { high: 0.01 }\n'), env: {} });
+    const lr = effectiveValues(mixed).find(([key]) => key === 'training.lr');
+    assert.deepEqual(lr?.[1], { low: 5e-4, high: 0.01, log: true });
+    assert.deepEqual(lr?.[2].map((o) => o.kind), ['profile', 'file'], "a range's ends may come from two layers");
+    const keys = effectiveValues(resolved).map(([key]) => key);
+    assert.deepEqual(keys.slice(0, 2), ['profile', 'study.name']);
+    assert.ok(keys.includes('search_space.units') && !keys.includes('search_space.units.low'), 'a range is one value');
+  });
+
+  test('an error about a range names the layer of each end; one about a missing key, where its mapping came from', async () => {
+    const inverted = await writeYaml('inverted-lr.yml', 'training:\n  lr: { low: 0.1 }\n');
+    await assert.rejects(loadConfig({ file: inverted, env: {} }), {
+      message: `invalid config key "training.lr": low (0.1) is above high (0.005) (high set by profile quick, log set by profile quick, low set in ${inverted})`,
+    });
+    const cnn = await writeYaml('bare-cnn.yml', 'search_space: { model: cnn }\n');
+    await assert.rejects(loadConfig({ file: cnn, env: {} }), /"search_space.conv_channels": missing: expected .* \(search_space set in .*bare-cnn.yml\)/);
+  });
+
+  test('an error says where the bad value was set and which flag sets the key', async () => {
+    const file = join(dir, 'workers-zero.yml');
+    await writeFile(file, 'study:\n  workers: 0\n');
+    await assert.rejects(loadConfig({ file, env: {} }), { message: `invalid config key "study.workers": expected an integer in [1, 64], got 0 (set in ${file}; flag --workers)` });
+    await assert.rejects(loadConfig({ env: {}, overrides: { study: { workers: 65 } } }), { message: 'invalid config key "study.workers": expected an integer in [1, 64], got 65 (set by flag --workers)' });
+    await assert.rejects(loadConfig({ env: { KILN_N_TRIALS: '0' } }), { message: 'invalid config key "study.n_trials": expected an integer in [1, 100000], got 0 (set by env KILN_N_TRIALS; flag --n-trials)' });
+    await assert.rejects(loadConfig({ env: {}, overrides: { study: { sampler: 'cmaes' } } }), { message: 'invalid config key "study.sampler": expected one of tpe, random, got "cmaes" (set by flag --sampler)' });
+  });
+
+  test('a typo in a profile of the file is found even when another profile is used', async () => {
+    const file = join(dir, 'typo-in-profile.yml');
+    await writeFile(file, 'profiles:\n  tiny:\n    study: { n_trails: 1 }\n');
+    await assert.rejects(loadConfig({ file, env: {} }), /invalid config key "profiles.tiny.study.n_trails": unknown key \(allowed: name, sampler, pruner, seed, n_trials, timeout_s, timeout_mode, workers\)/);
+  });
+
+  test('a search space is checked against the schema of its own model', async () => {
+    const cases: [string, RegExp][] = [
+      ['search_space: { model: rnn }\n', /"search_space.model": expected one of mlp, cnn, got "rnn"/],
+      ['profile: best\nsearch_space: { kernel: 4 }\n', /"search_space.kernel": expected an odd kernel size 1-7, got 4/],
+      ['profile: best\nsearch_space: { conv_channels: { choices: ["32,64", "wide"] } }\n', /"search_space.conv_channels.choices.1": expected a comma-separated channel list like "32,64", got "wide"/],
+      ['search_space: { dropout: high }\n', /"search_space.dropout": expected a number in \[0, 0.9\] or \{low, high, log\?, step\?\}, got "high"/],
+      ['search_space: { units: { low: 8, high: 64, log: true, step: 8 } }\n', /"search_space.units.step": cannot be combined with log/],
+      ['training: { patience: 0 }\n', /"training.patience": expected an integer in \[1, 1000\], got 0/],
+    ];
+    for (const [yaml, message] of cases) {
+      const file = join(dir, 'space.yml');
+      await writeFile(file, yaml);
+      await assert.rejects(loadConfig({ file, env: {} }), (error: Error & { code?: string }) => error.code === 'KILN_ERR_CONFIG' && message.test(error.message), yaml);
+    }
   });
 
   const bad: [string, string, RegExp][] = [

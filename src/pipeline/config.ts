@@ -1,93 +1,18 @@
 /**
  * pipeline/config — what a tuning study runs: the search space, the training budget, the
- * sampler and pruner, the registry rule. Three built-in profiles (`seed`, `quick`, `best`),
- * optionally overridden by a YAML file (`kiln.yml`), then by KILN_* environment variables, then
- * by CLI flags. Every key is validated; an error names the key and what it accepts.
+ * sampler and pruner, the registry rule. Three built-in profiles (`seed`, `quick`, `best`), a
+ * YAML file (`kiln.yml`) whose top-level keys are defaults and whose `profiles:` adds named ones,
+ * KILN_* environment variables and CLI flags are layered (see `resolveConfig`), and the result is
+ * checked against the schema (config-schema). Every value keeps where it came from, for
+ * `--dry-run` and for errors, which name the key, where it was set and the flag that sets it.
  */
 import { readFile } from 'node:fs/promises';
+import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { KilnError } from '../common/errors.js';
+import { firstProblem, KilnFileSchema, PipelineConfigSchema, type PipelineConfig, type RegistryConfig } from './config-schema.js';
 
-export interface IntRange {
-  low: number;
-  high: number;
-  log?: boolean;
-  step?: number;
-}
-
-export interface FloatRange {
-  low: number;
-  high: number;
-  log?: boolean;
-  step?: number;
-}
-
-export interface Choices<T> {
-  choices: T[];
-}
-
-/** A searched value (a range or a list of choices) or a fixed one. */
-export type Searched<T, R> = T | R;
-
-export interface MlpSpace {
-  model: 'mlp';
-  n_layers: Searched<number, IntRange>;
-  units: Searched<number, IntRange>;
-  dropout: Searched<number, FloatRange>;
-}
-
-export interface CnnSpace {
-  model: 'cnn';
-  conv_channels: Searched<string, Choices<string>>;
-  kernel: Searched<number, Choices<number>>;
-  batch_norm: Searched<boolean, Choices<boolean>>;
-  dense_units: Searched<number, IntRange>;
-  dropout: Searched<number, FloatRange>;
-}
-
-export interface StudyConfig {
-  name: string;
-  sampler: 'tpe' | 'random';
-  pruner: 'median' | 'percentile' | 'successive-halving' | 'hyperband' | 'none';
-  seed: number;
-  n_trials: number;
-  timeout_s: number;
-  /**
-   * 'soft' (default, Optuna's meaning): no trial starts after timeout_s, running ones finish.
-   * 'hard': running trials stop too, keeping their best epoch, so the study ends on time.
-   */
-  timeout_mode?: 'soft' | 'hard';
-  workers: number;
-}
-
-export interface TrainingBudget {
-  epochs: number;
-  batch_size: number;
-  lr: Searched<number, FloatRange>;
-  patience: number | null;
-  validation_size: number;
-  /** Cross-entropy label smoothing in [0, 0.5] (default 0). */
-  label_smoothing?: number;
-  /** Training-batch augmentation: probability of a horizontal flip (default 0). */
-  augment_flip?: number;
-  /** Training-batch augmentation: largest random rotation, degrees (default 0). */
-  augment_rotation?: number;
-}
-
-export interface RegistryConfig {
-  model_name: string;
-  alias: string;
-  /** Metric that decides whether the alias moves (higher is better). */
-  metric: string;
-}
-
-export interface PipelineConfig {
-  profile: string;
-  study: StudyConfig;
-  search_space: MlpSpace | CnnSpace;
-  training: TrainingBudget;
-  registry: RegistryConfig;
-}
+export type { Choices, CnnSpace, FloatRange, IntRange, MlpSpace, PipelineConfig, RegistryConfig, StudyConfig, TrainingBudget } from './config-schema.js';
 
 const REGISTRY: RegistryConfig = { model_name: 'fashion-mnist', alias: 'champion', metric: 'test_acc' };
 
@@ -128,10 +53,37 @@ export const PROFILES: Record<'seed' | 'quick' | 'best', PipelineConfig> = {
 };
 
 export class ConfigError extends KilnError {
+  readonly key: string;
+
   constructor(key: string, message: string) {
     super('KILN_ERR_CONFIG', `invalid config key "${key}": ${message}`);
     this.name = 'ConfigError';
+    this.key = key;
   }
+}
+
+/** The keys a flag (and some an environment variable) sets; flags are named in errors and `--dry-run`. */
+export const CONFIG_FLAGS: readonly { key: string; flag: string; env?: string; kind: 'integer' | 'number' | 'string' }[] = [
+  { key: 'study.workers', flag: '--workers', env: 'KILN_WORKERS', kind: 'integer' },
+  { key: 'study.n_trials', flag: '--n-trials', env: 'KILN_N_TRIALS', kind: 'integer' },
+  { key: 'study.timeout_s', flag: '--timeout', env: 'KILN_TIMEOUT_S', kind: 'number' },
+  { key: 'training.epochs', flag: '--epochs', env: 'KILN_EPOCHS', kind: 'integer' },
+  { key: 'study.name', flag: '--study-name', kind: 'string' },
+  { key: 'study.sampler', flag: '--sampler', kind: 'string' },
+  { key: 'study.pruner', flag: '--pruner', kind: 'string' },
+  { key: 'profile', flag: '--profile', env: 'KILN_PROFILE', kind: 'string' },
+];
+
+/** Where a value came from, lowest precedence first. */
+export type OriginKind = 'default' | 'file' | 'profile' | 'env' | 'flag';
+export interface Origin {
+  kind: OriginKind;
+  /** The file, profile, variable or flag; 'built-in' for defaults. */
+  name: string;
+}
+
+export function describeOrigin(origin: Origin): string {
+  return origin.kind === 'default' ? 'default' : `${origin.kind} ${origin.name}`;
 }
 
 type Json = Record<string, unknown>;
@@ -140,122 +92,72 @@ function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function number(key: string, value: unknown, min: number, max: number, integer = false): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max || (integer && !Number.isInteger(value))) {
-    throw new ConfigError(key, `expected ${integer ? 'an integer' : 'a number'} in [${min}, ${max}], got ${JSON.stringify(value)}`);
+/** " (set in kiln.yml; flag --workers)": where a bad value came from and how else to set it. */
+function whereSet(key: string, origins?: ReadonlyMap<string, Origin>): string {
+  const parts: string[] = [];
+  const setBy = (origin: Origin): string => (origin.kind === 'default' ? 'a built-in default' : origin.kind === 'file' ? `set in ${origin.name}` : `set by ${describeOrigin(origin)}`);
+  const leaves = origins ? originsUnder(key, origins) : [];
+  const distinct = [...new Map(leaves.map(([, origin]) => [describeOrigin(origin), origin])).values()];
+  if (distinct.length === 1) parts.push(setBy(distinct[0]!));
+  // A range whose ends came from different layers: say which end came from where.
+  else if (distinct.length > 1) parts.push(leaves.map(([leaf, origin]) => `${leaf.slice(key.length + 1)} ${setBy(origin)}`).join(', '));
+  else if (origins && key.includes('.')) {
+    // A missing key: the mapping that lacks it came from somewhere.
+    const parent = key.slice(0, key.lastIndexOf('.'));
+    const origin = originOf(parent, origins);
+    if (origin) parts.push(`${parent} ${setBy(origin)}`);
   }
-  return value;
+  const flag = CONFIG_FLAGS.find((entry) => entry.key === key.replace(/^profiles\.[^.]+\./, ''))?.flag;
+  if (flag && !(distinct.length === 1 && distinct[0]!.name === flag)) parts.push(`flag ${flag}`);
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
-function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new ConfigError(key, `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
-  return value as T;
+/** The origins recorded for a key: its own, or those of the values inside it, or that of the value holding it. */
+function originsUnder(key: string, origins: ReadonlyMap<string, Origin>): [string, Origin][] {
+  const matches = [...origins].filter(([path]) => path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`));
+  return matches.sort(([a], [b]) => a.localeCompare(b));
 }
 
-function range(key: string, value: unknown, min: number, max: number, integer: boolean): number | IntRange {
-  if (typeof value === 'number') return number(key, value, min, max, integer);
-  if (!isObject(value)) throw new ConfigError(key, `expected a number or {low, high, log?, step?}, got ${JSON.stringify(value)}`);
-  unknownKeys(key, value, ['low', 'high', 'log', 'step']);
-  const low = number(`${key}.low`, value.low, min, max, integer);
-  const high = number(`${key}.high`, value.high, min, max, integer);
-  if (low > high) throw new ConfigError(key, `low (${low}) is above high (${high})`);
-  if (value.log !== undefined && typeof value.log !== 'boolean') throw new ConfigError(`${key}.log`, 'expected true or false');
-  if (value.log === true && low <= 0) throw new ConfigError(`${key}.low`, 'must be > 0 on a log scale');
-  const out: IntRange = { low, high };
-  if (value.log === true) out.log = true;
-  if (value.step !== undefined) {
-    if (value.log === true) throw new ConfigError(`${key}.step`, 'cannot be combined with log');
-    out.step = number(`${key}.step`, value.step, 0, max - min + 1, integer);
+/** The layer that decided a key: of the values recorded for it, the one applied last. */
+function originOf(key: string, origins: ReadonlyMap<string, Origin>): Origin | undefined {
+  let last: Origin | undefined;
+  for (const [path, origin] of origins) if (path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`)) last = origin;
+  return last;
+}
+
+/** Semantic rules of a range the schema cannot say: low ≤ high, log needs low > 0, no step on a log scale. */
+function checkRanges(value: unknown, key: string, origins?: ReadonlyMap<string, Origin>): void {
+  if (!isObject(value)) return;
+  if (typeof value.low === 'number' && typeof value.high === 'number') {
+    const fail = (at: string, message: string): never => {
+      throw new ConfigError(at, message + whereSet(at, origins));
+    };
+    if (value.low > value.high) fail(key, `low (${value.low}) is above high (${value.high})`);
+    if (value.log === true && value.low <= 0) fail(`${key}.low`, 'must be > 0 on a log scale');
+    if (value.log === true && value.step !== undefined) fail(`${key}.step`, 'cannot be combined with log');
+    return;
   }
-  return out;
+  for (const [child, inner] of Object.entries(value)) checkRanges(inner, key ? `${key}.${child}` : child, origins);
 }
 
-function choices<T>(key: string, value: unknown, check: (v: unknown) => v is T, what: string): T | Choices<T> {
-  if (check(value)) return value;
-  if (!isObject(value) || !Array.isArray(value.choices) || value.choices.length === 0 || !value.choices.every(check)) {
-    throw new ConfigError(key, `expected ${what} or {choices: [${what}, …]}, got ${JSON.stringify(value)}`);
-  }
-  unknownKeys(key, value, ['choices']);
-  return { choices: value.choices };
-}
-
-function unknownKeys(prefix: string, value: Json, allowed: string[]): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw new ConfigError(prefix ? `${prefix}.${key}` : key, `unknown key (allowed: ${allowed.join(', ')})`);
-  }
-}
-
-/** Deep-merges `override` into `base` (objects merge, everything else replaces). */
-function merge(base: unknown, override: unknown): unknown {
-  if (!isObject(base) || !isObject(override)) return override === undefined ? base : override;
-  const out: Json = { ...base };
-  for (const [key, value] of Object.entries(override)) out[key] = merge(base[key], value);
-  return out;
-}
-
-/** Validates a whole configuration object, returning it typed. */
-export function validateConfig(raw: unknown): PipelineConfig {
+/** Validates a whole configuration object, returning it typed; `origins` (from resolveConfig) makes errors say where a value was set. */
+export function validateConfig(raw: unknown, origins?: ReadonlyMap<string, Origin>): PipelineConfig {
   if (!isObject(raw)) throw new ConfigError('(root)', 'expected a mapping');
-  unknownKeys('', raw, ['profile', 'study', 'search_space', 'training', 'registry']);
-  const study = isObject(raw.study) ? raw.study : {};
-  unknownKeys('study', study, ['name', 'sampler', 'pruner', 'seed', 'n_trials', 'timeout_s', 'timeout_mode', 'workers']);
-  if (typeof study.name !== 'string' || !/^[\w.-]{1,100}$/.test(study.name)) throw new ConfigError('study.name', `expected 1-100 letters, digits, '.', '_' or '-', got ${JSON.stringify(study.name)}`);
-  const space = isObject(raw.search_space) ? raw.search_space : {};
-  const model = oneOf('search_space.model', space.model, ['mlp', 'cnn'] as const);
-  let searchSpace: MlpSpace | CnnSpace;
-  if (model === 'mlp') {
-    unknownKeys('search_space', space, ['model', 'n_layers', 'units', 'dropout']);
-    searchSpace = {
-      model,
-      n_layers: range('search_space.n_layers', space.n_layers, 1, 8, true),
-      units: range('search_space.units', space.units, 1, 4096, true),
-      dropout: range('search_space.dropout', space.dropout, 0, 0.9, false),
-    };
-  } else {
-    unknownKeys('search_space', space, ['model', 'conv_channels', 'kernel', 'batch_norm', 'dense_units', 'dropout']);
-    const isChannels = (v: unknown): v is string => typeof v === 'string' && /^\d+(,\d+){0,3}$/.test(v);
-    searchSpace = {
-      model,
-      conv_channels: choices('search_space.conv_channels', space.conv_channels, isChannels, 'a comma-separated channel list like "32,64"'),
-      kernel: choices('search_space.kernel', space.kernel, (v): v is number => v === 1 || v === 3 || v === 5 || v === 7, 'an odd kernel size 1-7'),
-      batch_norm: choices('search_space.batch_norm', space.batch_norm, (v): v is boolean => typeof v === 'boolean', 'true or false'),
-      dense_units: range('search_space.dense_units', space.dense_units, 1, 4096, true),
-      dropout: range('search_space.dropout', space.dropout, 0, 0.9, false),
-    };
-  }
-  const training = isObject(raw.training) ? raw.training : {};
-  unknownKeys('training', training, ['epochs', 'batch_size', 'lr', 'patience', 'validation_size', 'label_smoothing', 'augment_flip', 'augment_rotation']);
-  const registry = isObject(raw.registry) ? raw.registry : {};
-  unknownKeys('registry', registry, ['model_name', 'alias', 'metric']);
-  const text = (key: string, value: unknown): string => {
-    if (typeof value !== 'string' || value === '') throw new ConfigError(key, `expected a non-empty string, got ${JSON.stringify(value)}`);
-    return value;
-  };
-  return {
-    profile: typeof raw.profile === 'string' ? raw.profile : 'custom',
-    study: {
-      name: study.name,
-      sampler: oneOf('study.sampler', study.sampler, ['tpe', 'random'] as const),
-      pruner: oneOf('study.pruner', study.pruner, ['median', 'percentile', 'successive-halving', 'hyperband', 'none'] as const),
-      seed: number('study.seed', study.seed, 0, 2 ** 32 - 1, true),
-      n_trials: number('study.n_trials', study.n_trials, 1, 100000, true),
-      timeout_s: number('study.timeout_s', study.timeout_s, 1, 7 * 24 * 3600),
-      workers: number('study.workers', study.workers, 1, 64, true),
-      ...(study.timeout_mode === undefined ? {} : { timeout_mode: oneOf('study.timeout_mode', study.timeout_mode, ['soft', 'hard'] as const) }),
-    },
-    search_space: searchSpace,
-    training: {
-      epochs: number('training.epochs', training.epochs, 1, 1000, true),
-      batch_size: number('training.batch_size', training.batch_size, 1, 8192, true),
-      lr: range('training.lr', training.lr, 1e-7, 1, false),
-      patience: training.patience === null || training.patience === undefined ? null : number('training.patience', training.patience, 1, 1000, true),
-      validation_size: number('training.validation_size', training.validation_size, 1, 30000, true),
-      ...(training.label_smoothing === undefined ? {} : { label_smoothing: number('training.label_smoothing', training.label_smoothing, 0, 0.5) }),
-      ...(training.augment_flip === undefined ? {} : { augment_flip: number('training.augment_flip', training.augment_flip, 0, 1) }),
-      ...(training.augment_rotation === undefined ? {} : { augment_rotation: number('training.augment_rotation', training.augment_rotation, 0, 180) }),
-    },
-    registry: { model_name: text('registry.model_name', registry.model_name), alias: text('registry.alias', registry.alias), metric: text('registry.metric', registry.metric) },
-  };
+  const config: Json = { ...raw, profile: typeof raw.profile === 'string' ? raw.profile : 'custom' };
+  // An absent patience is no early stopping, as it always was.
+  if (isObject(config.training) && config.training.patience === undefined) config.training = { ...config.training, patience: null };
+  const problem = firstProblem(PipelineConfigSchema, config);
+  if (problem) throw new ConfigError(problem.key, problem.message + whereSet(problem.key, origins));
+  checkRanges(config, '', origins);
+  return config as PipelineConfig;
+}
+
+/** A configuration with where each of its values came from, and the conflicts worth a warning. */
+export interface ResolvedConfig {
+  config: PipelineConfig;
+  /** Dotted key of every value that a layer set → the layer that won. */
+  origins: Map<string, Origin>;
+  warnings: string[];
 }
 
 export interface ConfigSources {
@@ -267,54 +169,190 @@ export interface ConfigSources {
   overrides?: Record<string, unknown>;
 }
 
-/** Profile → file → environment (KILN_PROFILE, KILN_WORKERS, KILN_N_TRIALS, KILN_TIMEOUT_S, KILN_EPOCHS) → flags. */
 export async function loadConfig(sources: ConfigSources = {}): Promise<PipelineConfig> {
+  return (await resolveConfig(sources)).config;
+}
+
+/**
+ * Layers, each winning over the ones before it:
+ *   built-in defaults → the file's top-level keys → the named profile → KILN_* variables → flags.
+ * The named profile is the one --profile or KILN_PROFILE names, else the file's `profile:` key,
+ * else `quick`. A profile from the file's `profiles:` section starts from `quick`'s values. One
+ * exception keeps a file that customises a built-in profile working: a built-in profile that
+ * nobody named at run time (only the file's `profile:` key, or the default) is the file's base,
+ * below its top-level keys. A named profile that overrides a different top-level value is
+ * reported in `warnings`.
+ */
+export async function resolveConfig(sources: ConfigSources = {}): Promise<ResolvedConfig> {
   const env = sources.env ?? process.env;
-  let file: Json = {};
-  if (sources.file) {
-    let text: string;
-    try {
-      text = await readFile(sources.file, 'utf8');
-    } catch (error) {
-      throw new KilnError('KILN_ERR_CONFIG', `cannot read config file ${sources.file}: ${(error as Error).message}`);
-    }
-    let parsed: unknown;
-    try {
-      parsed = parseYaml(text);
-    } catch (error) {
-      throw new KilnError('KILN_ERR_CONFIG', `${sources.file} is not valid YAML: ${(error as Error).message}`);
-    }
-    if (parsed !== null && !isObject(parsed)) throw new ConfigError('(root)', `${sources.file} must hold a mapping`);
-    file = (parsed ?? {}) as Json;
-  }
+  const path = sources.file ?? '';
+  const file = sources.file ? await readConfigFile(sources.file) : {};
+  const selected = selectProfile(sources.profile, env, file, path);
+  const layers = [...profileLayers(selected, file, path), ...environmentLayers(env)];
+  const merged: Json = {};
+  const origins = new Map<string, Origin>([['profile', selected.origin]]);
+  const conflicts: [string, string][] = [];
+  for (const [values, origin] of layers) apply(merged, values, () => origin, '', origins, conflicts);
+  apply(merged, sources.overrides ?? {}, (key) => ({ kind: 'flag', name: CONFIG_FLAGS.find((entry) => entry.key === key)?.flag ?? 'flag' }), '', origins, conflicts);
+  // Only conflicts the profile won are worth a word: a flag or variable above it decided the others.
+  const lost = conflicts.filter(([key]) => originOf(key, origins)?.kind === 'profile').map(([, text]) => text);
+  const warnings = lost.length
+    ? [
+        `profile ${selected.name} overrides ${path}'s top-level ${lost.join(', ')}: a named profile wins over the file's top-level keys ` +
+          `(set them in profiles.${selected.name} of ${path}, or with flags, to change them for this profile)`,
+      ]
+    : [];
+  const { study, search_space, training, registry } = merged;
+  return { config: validateConfig({ profile: selected.name, study, search_space, training, registry }, origins), origins, warnings };
+}
+
+interface SelectedProfile {
+  name: string;
+  /** Who chose it: --profile, KILN_PROFILE, the file's `profile:` key, or nobody (the default). */
+  origin: Origin;
+  builtin?: PipelineConfig;
+  custom?: Json;
+}
+
+function selectProfile(flag: string | undefined, env: Readonly<Record<string, string | undefined>>, file: Json, path: string): SelectedProfile {
+  const fromFile = typeof file.profile === 'string' ? file.profile : undefined;
+  const [name, origin]: [string, Origin] = flag
+    ? [flag, { kind: 'flag', name: '--profile' }]
+    : env.KILN_PROFILE
+      ? [env.KILN_PROFILE, { kind: 'env', name: 'KILN_PROFILE' }]
+      : fromFile
+        ? [fromFile, { kind: 'file', name: path }]
+        : ['quick', { kind: 'default', name: 'built-in' }];
   const customProfiles = isObject(file.profiles) ? file.profiles : {};
-  const name = sources.profile ?? env.KILN_PROFILE ?? (typeof file.profile === 'string' ? file.profile : 'quick');
   const builtin = (PROFILES as Record<string, PipelineConfig | undefined>)[name];
   const custom = customProfiles[name];
   if (builtin === undefined && !isObject(custom)) {
-    throw new ConfigError('profile', `unknown profile "${name}" (built in: ${Object.keys(PROFILES).join(', ')}${Object.keys(customProfiles).length ? `; in ${sources.file}: ${Object.keys(customProfiles).join(', ')}` : ''})`);
+    const own = Object.keys(customProfiles).length ? `; in ${path}: ${Object.keys(customProfiles).join(', ')}` : '';
+    throw new ConfigError('profile', `unknown profile "${name}" (built in: ${Object.keys(PROFILES).join(', ')}${own})${whereSet('profile', new Map([['profile', origin]]))}`);
   }
-  const { profiles: _profiles, ...topLevel } = file;
-  let merged = merge(merge(builtin ?? PROFILES.quick, custom ?? {}), topLevel) as Json;
-  merged.profile = name;
-  const envOverrides: Json = {};
-  const envNumber = (variable: string, key: string): number | undefined => {
-    const text = env[variable];
-    if (text === undefined || text === '') return undefined;
-    const value = Number(text);
-    if (!Number.isFinite(value)) throw new ConfigError(key, `${variable}=${text} is not a number`);
-    return value;
+  return { name, origin, ...(builtin ? { builtin } : { custom: custom as Json }) };
+}
+
+/**
+ * The layers below the environment, lowest first. The registry rule is a default of every
+ * profile (the built-in ones share it), so a file's `registry:` applies whichever profile runs.
+ */
+function profileLayers(selected: SelectedProfile, file: Json, path: string): [Json, Origin][] {
+  const { profiles: _profiles, profile: _profile, ...topLevel } = file;
+  const defaults: Origin = { kind: 'default', name: 'built-in' };
+  const fileOrigin: Origin = { kind: 'file', name: path };
+  const profileOrigin: Origin = { kind: 'profile', name: selected.name };
+  const layers: [Json, Origin][] = [[{ registry: REGISTRY }, defaults]];
+  if (selected.builtin) {
+    const { profile: _name, registry: _registry, ...values } = selected.builtin;
+    const namedAtRunTime = selected.origin.kind === 'flag' || selected.origin.kind === 'env';
+    if (namedAtRunTime) layers.push([topLevel, fileOrigin], [values, profileOrigin]);
+    else layers.push([values, profileOrigin], [topLevel, fileOrigin]); // the file customises the profile it chose
+  } else {
+    const { profile: _name, registry: _registry, ...base } = PROFILES.quick;
+    layers.push([base, defaults], [topLevel, fileOrigin], [selected.custom ?? {}, profileOrigin]);
+  }
+  return layers;
+}
+
+/** KILN_WORKERS, KILN_N_TRIALS, KILN_TIMEOUT_S, KILN_EPOCHS, one layer each. */
+function environmentLayers(env: Readonly<Record<string, string | undefined>>): [Json, Origin][] {
+  const layers: [Json, Origin][] = [];
+  for (const { key, env: variable, kind } of CONFIG_FLAGS) {
+    const text = variable && key !== 'profile' ? env[variable] : undefined;
+    if (text === undefined || text === '') continue;
+    const value = kind === 'string' ? text : Number(text);
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new ConfigError(key, `${variable}=${text} is not a number`);
+    layers.push([nest(key, value), { kind: 'env', name: variable! }]);
+  }
+  return layers;
+}
+
+function nest(key: string, value: unknown): Json {
+  return key.split('.').reduceRight<unknown>((inner, part) => ({ [part]: inner }), value) as Json;
+}
+
+/** Reads and checks kiln.yml against its schema (so a typo in a profile nobody selected is found too). */
+async function readConfigFile(path: string): Promise<Json> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new KilnError('KILN_ERR_CONFIG', `cannot read config file ${path}: ${(error as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    throw new KilnError('KILN_ERR_CONFIG', `${path} is not valid YAML: ${(error as Error).message}`);
+  }
+  if (parsed !== null && !isObject(parsed)) throw new ConfigError('(root)', `${path} must hold a mapping`);
+  const file = (parsed ?? {}) as Json;
+  const problem = firstProblem(KilnFileSchema, file);
+  if (problem) throw new ConfigError(problem.key, `${problem.message}${whereSet(problem.key, new Map([[problem.key, { kind: 'file', name: path }]]))}`);
+  return file;
+}
+
+/**
+ * Merges `layer` into `target` (mappings merge, everything else replaces), recording each value's
+ * origin. A search space of another model replaces the whole space rather than mixing two. A
+ * profile replacing a different top-level value of the file is a conflict.
+ */
+function apply(target: Json, layer: Json, originFor: (key: string) => Origin, prefix: string, origins: Map<string, Origin>, conflicts: [string, string][]): void {
+  for (const [key, value] of Object.entries(layer)) {
+    if (value === undefined) continue;
+    const path = prefix ? `${prefix}.${key}` : key;
+    const origin = originFor(path);
+    const before = target[key];
+    const modelChange = isObject(value) && isObject(before) && value.model !== undefined && before.model !== undefined && value.model !== before.model;
+    if (modelChange) noteConflict(path, before, value, origins, origin, conflicts);
+    if (isObject(value) && (!isObject(before) || modelChange)) {
+      forget(origins, path);
+      target[key] = {};
+    }
+    if (isObject(value)) {
+      apply(target[key] as Json, value, originFor, path, origins, conflicts);
+      continue;
+    }
+    if (isObject(before)) forget(origins, path);
+    else if (before !== undefined && !isDeepStrictEqual(before, value)) noteConflict(path, before, value, origins, origin, conflicts);
+    target[key] = value;
+    origins.delete(path); // re-inserted: the map's order is the order values were applied in
+    origins.set(path, origin);
+  }
+}
+
+function noteConflict(path: string, before: unknown, value: unknown, origins: Map<string, Origin>, origin: Origin, conflicts: [string, string][]): void {
+  const previous = originOf(path, origins);
+  if (origin.kind !== 'profile' || previous?.kind !== 'file') return;
+  const show = (v: unknown): string => (isObject(v) && typeof v.model === 'string' ? `model ${v.model}` : JSON.stringify(v));
+  conflicts.push([path, `${path} (${show(before)} → ${show(value)})`]);
+}
+
+function forget(origins: Map<string, Origin>, path: string): void {
+  for (const key of [...origins.keys()]) if (key === path || key.startsWith(`${path}.`)) origins.delete(key);
+}
+
+/**
+ * Every value of a configuration as [dotted key, value, origins], in the configuration's order. A
+ * range is one value; its origins are those of its parts, in the order they were applied.
+ */
+export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Origin[]][] {
+  const rows: [string, unknown, Origin[]][] = [];
+  const walk = (value: unknown, key: string): void => {
+    if (isObject(value) && !isRange(value)) {
+      for (const [child, inner] of Object.entries(value)) walk(inner, key ? `${key}.${child}` : child);
+      return;
+    }
+    const applied = [...resolved.origins].filter(([path]) => path === key || path.startsWith(`${key}.`) || key.startsWith(`${path}.`)).map(([, origin]) => origin);
+    const distinct = [...new Map(applied.map((origin) => [describeOrigin(origin), origin])).values()];
+    rows.push([key, value, distinct.length > 0 ? distinct : [{ kind: 'default', name: 'built-in' }]]);
   };
-  const study: Json = {};
-  const workers = envNumber('KILN_WORKERS', 'study.workers');
-  if (workers !== undefined) study.workers = workers;
-  const trials = envNumber('KILN_N_TRIALS', 'study.n_trials');
-  if (trials !== undefined) study.n_trials = trials;
-  const timeout = envNumber('KILN_TIMEOUT_S', 'study.timeout_s');
-  if (timeout !== undefined) study.timeout_s = timeout;
-  if (Object.keys(study).length > 0) envOverrides.study = study;
-  const epochs = envNumber('KILN_EPOCHS', 'training.epochs');
-  if (epochs !== undefined) envOverrides.training = { epochs };
-  merged = merge(merge(merged, envOverrides), sources.overrides ?? {}) as Json;
-  return validateConfig(merged);
+  const { profile, study, search_space, training, registry } = resolved.config;
+  walk({ profile, study, search_space, training, registry }, '');
+  return rows;
+}
+
+function isRange(value: Json): boolean {
+  return 'low' in value || 'choices' in value;
 }

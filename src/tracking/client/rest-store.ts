@@ -4,8 +4,9 @@
  * Like MLflow's RestStore, it is just another store: everything in Kiln that takes a
  * TrackingStore (the run logger, the registry helpers, the CLI) works the same against a remote
  * server as against the embedded SQLite file. Transient failures (connection errors, 429, 5xx)
- * are retried with exponential backoff; MLflow-shaped errors come back as TrackingError.
+ * are retried with exponential backoff and full jitter (common/retry); MLflow-shaped errors come back as TrackingError.
  */
+import { withRetry } from '../../common/retry.js';
 import { TrackingError, type TrackingErrorCode } from '../store/errors.js';
 import { decodeMetric, encodeValue, type WireMetric } from '../wire.js';
 import type {
@@ -37,7 +38,7 @@ export interface RestStoreOptions {
   password?: string;
   /** Attempts for a transient failure, first included. Default 5. */
   attempts?: number;
-  /** First backoff delay in ms (doubles each retry). Default 200. */
+  /** Bound of the first retry's jittered wait in ms (doubles each retry). Default 200. */
   retryDelayMs?: number;
   /** Per-request timeout in ms. Default 30000. */
   timeoutMs?: number;
@@ -60,7 +61,8 @@ function page<T>(items: T[] | undefined, token: unknown): Page<T> {
   return typeof token === 'string' && token !== '' ? { items: items ?? [], next_page_token: token } : { items: items ?? [] };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+/** Errors from answers worth retrying (429, 5xx), whatever error code their body gives. */
+const transientErrors = new WeakSet<TrackingError>();
 
 /** Query string from defined values; arrays repeat the key as MLflow's GET endpoints expect. */
 function query(params: Record<string, string | number | string[] | undefined>): string {
@@ -91,39 +93,46 @@ export class RestStore implements TrackingStore {
   /** One API call with retries on transient failures; returns the parsed JSON body. */
   async call(method: Method, endpoint: string, body?: Json): Promise<Json> {
     const attempts = this.options.attempts ?? 5;
-    const baseDelay = this.options.retryDelayMs ?? 200;
-    let lastError: unknown;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
-      try {
-        const response = await fetch(`${this.url}${API}${endpoint}`, {
-          method,
-          headers: {
-            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-            ...(this.authorization ? { authorization: this.authorization } : {}),
-          },
-          body: body !== undefined ? JSON.stringify(body) : undefined,
-          signal: AbortSignal.timeout(this.options.timeoutMs ?? 30000),
-        });
-        const text = await response.text();
-        const parsed = (text === '' ? {} : (JSON.parse(text) as Json)) as Json;
-        if (response.ok) return parsed;
-        const transient = response.status === 429 || response.status >= 500;
-        const error = new TrackingError(
-          ((parsed.error_code as TrackingErrorCode | undefined) ?? (transient ? 'TEMPORARILY_UNAVAILABLE' : 'BAD_REQUEST')) as TrackingErrorCode,
-          typeof parsed.message === 'string' ? parsed.message : `${method} ${endpoint}: HTTP ${response.status}`,
-        );
-        if (!transient) throw error;
-        lastError = error;
-      } catch (error) {
-        if (error instanceof TrackingError && error.httpStatus < 500 && error.errorCode !== 'TEMPORARILY_UNAVAILABLE') throw error;
-        if (error instanceof SyntaxError) throw new TrackingError('INTERNAL_ERROR', `${method} ${endpoint}: the server answered with invalid JSON`);
-        lastError = error;
-      }
-      if (attempt < attempts) await sleep(baseDelay * 2 ** (attempt - 1));
+    try {
+      return await withRetry(() => this.request(method, endpoint, body), {
+        retries: attempts - 1,
+        baseDelayMs: this.options.retryDelayMs ?? 200,
+        // Connection errors and timeouts are worth another try; of the server's answers only 429 and 5xx.
+        retryable: (error) => !(error instanceof TrackingError) || transientErrors.has(error),
+      });
+    } catch (error) {
+      if (error instanceof TrackingError) throw error;
+      const reason = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+      throw new TrackingError('TEMPORARILY_UNAVAILABLE', `tracking server ${this.url} unreachable after ${attempts} attempts: ${reason}`);
     }
-    if (lastError instanceof TrackingError) throw lastError;
-    const reason = lastError instanceof Error ? (lastError.cause instanceof Error ? lastError.cause.message : lastError.message) : String(lastError);
-    throw new TrackingError('TEMPORARILY_UNAVAILABLE', `tracking server ${this.url} unreachable after ${attempts} attempts: ${reason}`);
+  }
+
+  /** One HTTP exchange: the parsed body of a 2xx answer, or the answer's error as a TrackingError. */
+  private async request(method: Method, endpoint: string, body?: Json): Promise<Json> {
+    const response = await fetch(`${this.url}${API}${endpoint}`, {
+      method,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+        ...(this.authorization ? { authorization: this.authorization } : {}),
+      },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30000),
+    });
+    const text = await response.text();
+    let parsed: Json;
+    try {
+      parsed = text === '' ? {} : (JSON.parse(text) as Json);
+    } catch {
+      throw new TrackingError('INTERNAL_ERROR', `${method} ${endpoint}: the server answered with invalid JSON`);
+    }
+    if (response.ok) return parsed;
+    const transient = response.status === 429 || response.status >= 500;
+    const error = new TrackingError(
+      ((parsed.error_code as TrackingErrorCode | undefined) ?? (transient ? 'TEMPORARILY_UNAVAILABLE' : 'BAD_REQUEST')) as TrackingErrorCode,
+      typeof parsed.message === 'string' ? parsed.message : `${method} ${endpoint}: HTTP ${response.status}`,
+    );
+    if (transient) transientErrors.add(error);
+    throw error;
   }
 
   // Experiments

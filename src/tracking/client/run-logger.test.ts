@@ -79,7 +79,9 @@ describe('RunLogger', () => {
     const port = await freePort();
     const remote = new RestStore({ url: `http://127.0.0.1:${port}`, attempts: 1 });
     const runId = await newRun();
-    const logger = new RunLogger(remote, runId, { retries: 8, retryDelayMs: 50 });
+    // Waits are jittered (random, up to 200 ms each): 300 retries keep trying for half a minute on
+    // average, far longer than a loaded machine takes to start the server.
+    const logger = new RunLogger(remote, runId, { retries: 300, retryDelayMs: 50, retryMaxDelayMs: 200 });
     logger.log([point(0), point(1), point(2)]);
     const flushed = logger.flush();
     await new Promise((r) => setTimeout(r, 150));

@@ -3,10 +3,11 @@
  *
  * `log()` only appends to a buffer (it is the trainer's MetricSink); batches of at most 1000
  * points go out in the background when the buffer is full or a second has passed, in order,
- * one request at a time, each retried with backoff. `flush()` waits until everything handed
+ * one request at a time, each retried with jittered backoff. `flush()` waits until everything handed
  * over so far is stored; `end()` flushes and sets the run's final status; a process that exits
  * without either still sends what is buffered.
  */
+import { withRetry } from '../../common/retry.js';
 import type { MetricPoint, MetricSink } from '../../train/metrics.js';
 import { TrackingError } from '../store/errors.js';
 import { LOG_BATCH_LIMITS, type Metric, type Param, type RunStatus, type Tag, type TrackingStore } from '../store/types.js';
@@ -18,13 +19,13 @@ export interface RunLoggerOptions {
   flushIntervalMs?: number;
   /** Retries of a failed batch before it is reported and dropped. Default 5. */
   retries?: number;
-  /** First backoff delay (doubling). Default 200 ms. */
+  /** Bound of the first retry's jittered wait (doubling). Default 200 ms. */
   retryDelayMs?: number;
+  /** Largest bound of a retry's wait. Default 30 s. */
+  retryMaxDelayMs?: number;
   /** Told about a batch that could not be stored after all retries. */
   onError?: (error: unknown, lost: number) => void;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class RunLogger implements MetricSink {
   private buffer: Metric[] = [];
@@ -98,22 +99,18 @@ export class RunLogger implements MetricSink {
   }
 
   private async send(metrics: Metric[]): Promise<void> {
-    const retries = this.options.retries ?? 5;
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.store.logBatch(this.runId, { metrics });
-        this.stored += metrics.length;
-        return;
-      } catch (error) {
+    try {
+      await withRetry(() => this.store.logBatch(this.runId, { metrics }), {
+        retries: this.options.retries ?? 5,
+        baseDelayMs: this.options.retryDelayMs ?? 200,
+        maxDelayMs: this.options.retryMaxDelayMs,
         // A rejected batch (bad value, deleted run) will be rejected again: report it at once.
-        const permanent = error instanceof TrackingError && error.httpStatus < 500;
-        if (permanent || attempt >= retries) {
-          this.lost += metrics.length;
-          this.options.onError?.(error, metrics.length);
-          return;
-        }
-        await sleep((this.options.retryDelayMs ?? 200) * 2 ** attempt);
-      }
+        retryable: (error) => !(error instanceof TrackingError && error.httpStatus < 500),
+      });
+      this.stored += metrics.length;
+    } catch (error) {
+      this.lost += metrics.length;
+      this.options.onError?.(error, metrics.length);
     }
   }
 }

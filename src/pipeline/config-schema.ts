@@ -1,0 +1,283 @@
+/**
+ * pipeline/config-schema — the one schema of a tuning configuration, written with TypeBox (so it
+ * is JSON Schema, as Fastify's route schemas are). It gives the TypeScript types, validates a
+ * configuration, explains a failure by the key (and its flag), and, as `kilnFileSchema()`, is
+ * published as schemas/kiln.schema.json so editors complete and check `kiln.yml`.
+ */
+import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
+import { ValueErrorType } from '@sinclair/typebox/errors';
+import { Value } from '@sinclair/typebox/value';
+
+const strict = { additionalProperties: false } as const;
+
+function integer(min: number, max: number, description: string) {
+  return Type.Integer({ minimum: min, maximum: max, description });
+}
+
+function number(min: number, max: number, description: string) {
+  return Type.Number({ minimum: min, maximum: max, description });
+}
+
+function oneOf<const T extends readonly string[]>(values: T, description: string): TUnion<TLiteral<T[number]>[]> {
+  return Type.Union(
+    values.map((value) => Type.Literal(value)),
+    { description },
+  );
+}
+
+/** A searched range; `step` and `log` exclude each other, `low` ≤ `high` (checked after the schema). */
+function range<T extends TSchema>(value: T, integerStep: boolean) {
+  return Type.Object(
+    {
+      low: value,
+      high: value,
+      log: Type.Optional(Type.Boolean({ description: 'sample on a log scale (low must be > 0)' })),
+      step: Type.Optional(integerStep ? Type.Integer({ minimum: 1, description: 'grid step (not with log)' }) : Type.Number({ exclusiveMinimum: 0, description: 'grid step (not with log)' })),
+    },
+    { ...strict, title: '{low, high, log?, step?}' },
+  );
+}
+
+/** A fixed value or a range to search. */
+function searchedInt(min: number, max: number, description: string) {
+  const value = integer(min, max, `an integer in [${min}, ${max}]`);
+  return Type.Union([value, range(value, true)], { description });
+}
+
+function searchedNumber(min: number, max: number, description: string) {
+  const value = number(min, max, `a number in [${min}, ${max}]`);
+  return Type.Union([value, range(value, false)], { description });
+}
+
+/** A fixed value or a list of choices to search. */
+function searchedChoice<T extends TSchema>(value: T, description: string) {
+  return Type.Union([value, Type.Object({ choices: Type.Array(value, { minItems: 1 }) }, { ...strict, title: '{choices: [...]}' })], { description });
+}
+
+export const IntRangeSchema = range(Type.Integer(), true);
+export const FloatRangeSchema = range(Type.Number(), false);
+export type IntRange = Static<typeof IntRangeSchema>;
+export type FloatRange = Static<typeof FloatRangeSchema>;
+export interface Choices<T> {
+  choices: T[];
+}
+
+export const StudySchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[\\w.-]{1,100}$', title: "1-100 letters, digits, '.', '_' or '-'", description: 'study to create or resume (flag --study-name)' }),
+    sampler: oneOf(['tpe', 'random'], 'tpe (Bayesian, Optuna-style) or random (flag --sampler)'),
+    pruner: oneOf(['median', 'percentile', 'successive-halving', 'hyperband', 'none'], 'stops unpromising trials early (flag --pruner)'),
+    seed: integer(0, 2 ** 32 - 1, 'seed of the sampler'),
+    n_trials: integer(1, 100000, 'trials to run (flag --n-trials, env KILN_N_TRIALS)'),
+    timeout_s: number(1, 7 * 24 * 3600, 'no new trial starts after this many seconds (flag --timeout, env KILN_TIMEOUT_S)'),
+    timeout_mode: Type.Optional(oneOf(['soft', 'hard'], "soft (default, Optuna's meaning): running trials finish; hard: they stop at the deadline, keeping their best epoch")),
+    workers: integer(1, 64, 'trials run in parallel, one process each (flag --workers, env KILN_WORKERS)'),
+  },
+  strict,
+);
+
+const MlpSpaceSchema = Type.Object(
+  {
+    model: Type.Literal('mlp', { description: 'a multi-layer perceptron' }),
+    n_layers: searchedInt(1, 8, 'hidden layers'),
+    units: searchedInt(1, 4096, 'units of each hidden layer'),
+    dropout: searchedNumber(0, 0.9, 'dropout after each hidden layer'),
+  },
+  strict,
+);
+
+const CnnSpaceSchema = Type.Object(
+  {
+    model: Type.Literal('cnn', { description: 'a convolutional network' }),
+    conv_channels: searchedChoice(Type.String({ pattern: '^\\d+(,\\d+){0,3}$', title: 'a comma-separated channel list like "32,64"' }), 'channels of each conv block'),
+    kernel: searchedChoice(Type.Union([Type.Literal(1), Type.Literal(3), Type.Literal(5), Type.Literal(7)], { title: 'an odd kernel size 1-7' }), 'convolution kernel size'),
+    batch_norm: searchedChoice(Type.Boolean(), 'batch normalisation after each convolution'),
+    dense_units: searchedInt(1, 4096, 'units of the dense layer'),
+    dropout: searchedNumber(0, 0.9, 'dropout before the classifier'),
+  },
+  strict,
+);
+
+/** The `model` of a search space says which branch it is (errors are explained against that branch). */
+export const SearchSpaceSchema = Type.Union([MlpSpaceSchema, CnnSpaceSchema], { description: 'what the study searches' });
+
+export const TrainingSchema = Type.Object(
+  {
+    epochs: integer(1, 1000, 'epochs per trial (flag --epochs, env KILN_EPOCHS)'),
+    batch_size: integer(1, 8192, 'training batch size'),
+    lr: searchedNumber(1e-7, 1, 'learning rate (Adam, cosine schedule)'),
+    patience: Type.Union([integer(1, 1000, 'an integer in [1, 1000]'), Type.Null()], { description: 'early-stopping patience in epochs, or null for none' }),
+    validation_size: integer(1, 30000, 'images held out of the training set for validation'),
+    label_smoothing: Type.Optional(number(0, 0.5, 'cross-entropy label smoothing (default 0)')),
+    augment_flip: Type.Optional(number(0, 1, 'probability of a horizontal flip of a training image (default 0)')),
+    augment_rotation: Type.Optional(number(0, 180, 'largest random rotation of a training image, degrees (default 0)')),
+  },
+  strict,
+);
+
+export const RegistrySchema = Type.Object(
+  {
+    model_name: Type.String({ minLength: 1, description: 'registered model the best trial becomes a version of' }),
+    alias: Type.String({ minLength: 1, description: 'alias moved to the new version when it beats the current one' }),
+    metric: Type.String({ minLength: 1, description: 'metric that decides whether the alias moves (higher is better)' }),
+  },
+  strict,
+);
+
+export const PipelineConfigSchema = Type.Object(
+  {
+    profile: Type.String({ description: 'profile this configuration came from' }),
+    study: StudySchema,
+    search_space: SearchSpaceSchema,
+    training: TrainingSchema,
+    registry: RegistrySchema,
+  },
+  strict,
+);
+
+export type StudyConfig = Static<typeof StudySchema>;
+export type MlpSpace = Static<typeof MlpSpaceSchema>;
+export type CnnSpace = Static<typeof CnnSpaceSchema>;
+export type TrainingBudget = Static<typeof TrainingSchema>;
+export type RegistryConfig = Static<typeof RegistrySchema>;
+export type PipelineConfig = Static<typeof PipelineConfigSchema>;
+
+/** A copy of `schema` in which no key is required: a file or profile sets only what it changes. */
+function optionalEverywhere(schema: TSchema): TSchema {
+  const out: TSchema = { ...schema }; // the spread keeps TypeBox's symbol keys
+  delete out.required;
+  if (out.properties) out.properties = Object.fromEntries(Object.entries(out.properties as Record<string, TSchema>).map(([key, value]) => [key, optionalEverywhere(value)]));
+  if (out.anyOf) out.anyOf = (out.anyOf as TSchema[]).map(optionalEverywhere);
+  if (out.items) out.items = optionalEverywhere(out.items as TSchema);
+  return out;
+}
+
+const LayerSchema = optionalEverywhere(Type.Omit(PipelineConfigSchema, ['profile'], strict));
+
+/** The schema of `kiln.yml`: any key of a configuration, a `profile` to start from, and named `profiles`. */
+export function kilnFileSchema(): TSchema {
+  return Type.Object(
+    {
+      profile: Type.Optional(Type.String({ description: 'profile to use when neither --profile nor KILN_PROFILE names one: seed, quick (default), best, or one of profiles' })),
+      ...Object.fromEntries(Object.entries(LayerSchema.properties as Record<string, TSchema>).map(([key, value]) => [key, Type.Optional(value)])),
+      profiles: Type.Optional(Type.Record(Type.String(), LayerSchema, { description: 'profiles of your own, selected with --profile NAME; each may set any key above' })),
+    },
+    { ...strict, title: 'Kiln configuration (kiln.yml)', description: 'Top-level keys are the defaults of every profile; a named profile wins over them, flags win over both.' },
+  );
+}
+
+export const KilnFileSchema = kilnFileSchema();
+
+/** The JSON Schema document published as schemas/kiln.schema.json (scripts/build-config-schema.mjs writes it). */
+export function publishedSchema(): Record<string, unknown> {
+  return { $schema: 'http://json-schema.org/draft-07/schema#', ...(JSON.parse(JSON.stringify(KilnFileSchema)) as Record<string, unknown>) };
+}
+
+/** The published schema's file content. */
+export function publishedSchemaText(): string {
+  return `${JSON.stringify(publishedSchema(), null, 2)}\n`;
+}
+
+/** One reason a value fails a schema: the dotted key and what was expected there. */
+export interface SchemaProblem {
+  key: string;
+  message: string;
+}
+
+/** The first problem of `value` against `schema` (undefined when it is valid), keys relative to `prefix`. */
+export function firstProblem(schema: TSchema, value: unknown, prefix = ''): SchemaProblem | undefined {
+  const error = Value.Errors(schema, value).First();
+  if (error === undefined) return undefined;
+  const key = joinKey(prefix, error.path);
+  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
+    const parent = error.path.slice(0, error.path.lastIndexOf('/'));
+    const allowed = Object.keys((schemaAt(schema, parent)?.properties as object | undefined) ?? {});
+    return { key, message: `unknown key (allowed: ${allowed.join(', ')})` };
+  }
+  if (error.type === ValueErrorType.ObjectRequiredProperty) return { key, message: `missing: expected ${expected(error.schema)}` };
+  if (error.type === ValueErrorType.Union) {
+    const branch = branchFor(error.schema, error.value);
+    if (branch === 'discriminator') {
+      const name = discriminatorOf(error.schema)!;
+      const allowed = (error.schema.anyOf as TSchema[]).map((b) => (b.properties as Record<string, TSchema>)[name]!.const as string);
+      return { key: joinKey(key, `/${name}`), message: `expected one of ${allowed.join(', ')}, got ${JSON.stringify((error.value as Record<string, unknown>)[name])}` };
+    }
+    if (branch) return firstProblem(branch, error.value, key);
+  }
+  return { key, message: `expected ${expected(error.schema)}, got ${JSON.stringify(error.value)}` };
+}
+
+function joinKey(prefix: string, pointer: string): string {
+  const parts = pointer.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return [prefix, ...parts].filter((part) => part !== '').join('.');
+}
+
+function schemaAt(schema: TSchema, pointer: string): TSchema | undefined {
+  let node: TSchema | undefined = schema;
+  for (const part of pointer.split('/').slice(1)) node = (node?.properties as Record<string, TSchema> | undefined)?.[part] ?? (node?.additionalProperties as TSchema | undefined) ?? (node?.patternProperties ? (Object.values(node.patternProperties as object)[0] as TSchema) : undefined);
+  return node;
+}
+
+/** The property whose constant tells the branches of a union of mappings apart (`model` of a search space). */
+function discriminatorOf(union: TSchema): string | undefined {
+  const branches = union.anyOf as TSchema[];
+  if (!branches.every((b) => b.type === 'object' && b.properties)) return undefined;
+  const first = branches[0]!.properties as Record<string, TSchema>;
+  return Object.keys(first).find((name) => branches.every((b) => (b.properties as Record<string, TSchema>)[name]?.const !== undefined));
+}
+
+/** The branch of a union that a value meant: by its discriminator, else by its JSON type. */
+function branchFor(union: TSchema, value: unknown): TSchema | 'discriminator' | undefined {
+  const branches = union.anyOf as TSchema[];
+  const discriminator = discriminatorOf(union);
+  if (discriminator && typeof value === 'object' && value !== null) {
+    const tag = (value as Record<string, unknown>)[discriminator];
+    const match = branches.find((b) => (b.properties as Record<string, TSchema>)[discriminator]!.const === tag);
+    if (match) return match;
+    if (tag !== undefined) return 'discriminator';
+    // No tag (a file that changes a few keys of its profile's space): the branch that has those keys.
+    const keys = Object.keys(value);
+    return branches.find((b) => keys.every((key) => key in (b.properties as object))) ?? branches[0];
+  }
+  const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  const candidates = branches.filter((b) => jsonKinds(b).includes(kind));
+  return candidates.length === 1 ? candidates[0] : undefined;
+}
+
+function jsonKinds(schema: TSchema): string[] {
+  if (schema.anyOf) return (schema.anyOf as TSchema[]).flatMap(jsonKinds);
+  const type = schema.type as string | undefined;
+  return type === 'integer' ? ['number'] : type ? [type] : [];
+}
+
+/** What a schema accepts, in words. */
+function expected(schema: TSchema): string {
+  if (typeof schema.title === 'string') return schema.title;
+  if (schema.anyOf) {
+    const branches = schema.anyOf as TSchema[];
+    if (branches.every((b) => b.const !== undefined)) return `one of ${branches.map((b) => String(b.const)).join(', ')}`;
+    return branches.map(expected).join(' or ');
+  }
+  if (schema.const !== undefined) return JSON.stringify(schema.const);
+  switch (schema.type) {
+    case 'integer':
+    case 'number': {
+      const what = schema.type === 'integer' ? 'an integer' : 'a number';
+      if (schema.minimum !== undefined && schema.maximum !== undefined) return `${what} in [${String(schema.minimum)}, ${String(schema.maximum)}]`;
+      if (schema.exclusiveMinimum !== undefined) return `${what} above ${String(schema.exclusiveMinimum)}`;
+      return what;
+    }
+    case 'string':
+      return schema.minLength ? 'a non-empty string' : 'a string';
+    case 'boolean':
+      return 'true or false';
+    case 'null':
+      return 'null';
+    case 'object':
+      return 'a mapping';
+    case 'array':
+      return 'a list';
+    default:
+      return 'a valid value';
+  }
+}
