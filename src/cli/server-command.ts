@@ -43,7 +43,7 @@ function addSecurityOptions(command: Command): Command {
         .default('SAMEORIGIN')
         .argParser((value: string) => {
           try {
-            return parseXFrameOptions(value);
+            return value.trim() === '' ? 'SAMEORIGIN' : parseXFrameOptions(value);
           } catch (error) {
             throw new InvalidArgumentError((error as Error).message);
           }
