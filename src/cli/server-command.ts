@@ -63,14 +63,15 @@ function securityOptions(flags: ServerFlags): SecurityOptions {
 }
 
 export function registerServerCommand(program: Command): void {
-  addSecurityOptions(addLogDirOption(program.command('server')))
+  const command = addLogDirOption(program.command('server'))
     .description('run the tracking server and model registry (MLflow REST API 2.0)')
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '5000')
     .option('--backend-store-uri <uri>', 'sqlite:///<file> or postgresql://user:pass@host:port/db (default sqlite:///<home>/tracking.db)')
     .option('--artifacts-destination <dir>', 'folder for proxied artifacts (default <home>/artifacts)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
-    .option('--json', 'print {"url", ...} as one JSON line once listening')
+    .option('--json', 'print {"url", ...} as one JSON line once listening');
+  addSecurityOptions(command)
     .addHelpText(
       'after',
       '\nAuthentication (off by default): set KILN_SERVER_TOKEN for bearer tokens, or KILN_SERVER_USERNAME and\nKILN_SERVER_PASSWORD for basic auth. /health stays open.\n' +
