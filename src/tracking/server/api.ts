@@ -2,10 +2,10 @@
  * tracking/server/api — the MLflow REST API 2.0 plugin, mounted under /api/2.0/mlflow and
  * /ajax-api/2.0/mlflow.
  *
- * Before validation every request is normalised the way MLflow's server reads messages: any
- * body is JSON whatever its Content-Type (empty = {}), `null` members are absent, a DELETE may
- * carry its fields in the body or the query string, and `run_uuid` stands in for a missing
- * `run_id`.
+ * Writes (POST, PATCH, DELETE) must send `application/json` (415 otherwise, before the body
+ * is read; see wire.ts). Before validation every request is normalised the way MLflow's server
+ * reads messages: an empty body is {}, `null` members are absent, a DELETE may carry its fields
+ * in the body or the query string, and `run_uuid` stands in for a missing `run_id`.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { ApiContext } from './endpoint.js';
@@ -15,13 +15,20 @@ import { metricRoutes } from './routes/metrics.js';
 import { modelVersionRoutes } from './routes/model-versions.js';
 import { registeredModelRoutes } from './routes/registered-models.js';
 import { runRoutes } from './routes/runs.js';
-import { parseJsonBody, stripNulls } from './wire.js';
+import { sendError } from './errors.js';
+import { parseJsonBody, stripNulls, unsupportedContentType } from './wire.js';
 
 type Message = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Message => value !== null && typeof value === 'object' && !Array.isArray(value);
 
 export const mlflowApi: FastifyPluginAsync<ApiContext & { bodyLimit: number }> = async (app, options) => {
+  app.addHook('onRequest', async (request, reply) => {
+    const refusal = unsupportedContentType(request.method, request.headers);
+    if (refusal !== undefined) return sendError(reply, 415, 'INVALID_PARAMETER_VALUE', refusal);
+  });
+
+  // Only application/json gets this far with a body (the hook above); parse it leniently.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: options.bodyLimit }, (_request, body, done) => {
     try {

@@ -11,6 +11,7 @@ import type { ApiContext } from './endpoint.js';
 import { handleError, handleNotFound, sendError } from './errors.js';
 import { createServerMetrics, installRequestMetrics, observabilityRoutes, timedStore } from './observability.js';
 import { proxiedArtifactRoutes } from './routes/artifacts.js';
+import { installSecurity, type SecurityOptions } from './security.js';
 import { metricColumnRoutes } from './routes/metric-columns.js';
 import { studyRoutes } from './routes/studies.js';
 import { DEFAULT_UI_ROOT, uiRoutes } from './ui.js';
@@ -20,6 +21,8 @@ export interface TrackingServerOptions {
   store: TrackingStore;
   /** Folder behind the proxied artifact API (`mlflow-artifacts:/…` URIs); created if missing. */
   artifactsDestination: string;
+  /** Host validation, cross-origin refusal, CORS and security headers (security.ts); on by default, loopback hosts only. */
+  security?: SecurityOptions;
   /** Off unless a token or basic credentials are given; /health stays open. */
   auth?: AuthOptions;
   /** Fastify/pino logger: false (default), true, pino options, or a Kiln logger (tracking_log.log). Authorization headers are always redacted. */
@@ -71,6 +74,8 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);
   installRequestMetrics(app, metrics);
+  // Before authentication: a forged request is refused whatever credentials the browser holds.
+  await installSecurity(app, options.security);
   installAuth(app, options.auth);
 
   const store = timedStore(options.store, metrics.storeDuration);
@@ -82,6 +87,9 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
     await app.register(metricColumnRoutes, { ...context, prefix: `${prefix}/kiln` });
     if (options.studies) await app.register(studyRoutes, { studies: options.studies, prefix: `${prefix}/kiln` });
   }
-  if (options.ui !== false) await app.register(uiRoutes, { root: options.ui ?? DEFAULT_UI_ROOT });
+  if (options.ui !== false) {
+    const frames = options.security?.disabled ? 'NONE' : (options.security?.xFrameOptions ?? 'SAMEORIGIN');
+    await app.register(uiRoutes, { root: options.ui ?? DEFAULT_UI_ROOT, frameAncestors: frames });
+  }
   return app;
 }

@@ -43,7 +43,11 @@
  * missing field, BAD_REQUEST for malformed JSON, 404 ENDPOINT_NOT_FOUND, 413 for an oversize body
  * or artifact, 401 UNAUTHENTICATED, 500 INTERNAL_ERROR without internals).
  *
- * Security: optional bearer/basic auth (constant-time comparison, Authorization never logged);
+ * Security: Host validation against DNS rebinding, refusal of cross-origin writes, CORS and
+ * security headers (security.ts, MLflow 3.5+'s flags and defaults; startTrackingServer allows
+ * the loopback names and the bound host); writes accept only application/json (415);
+ * experiments/create accepts only artifact locations the server owns (artifact-location.ts);
+ * optional bearer/basic auth (constant-time comparison, Authorization never logged);
  * artifact paths refused with 400 when any variant (`..`, absolute, %2e%2e, %2f, double encoding,
  * backslashes, NUL, symlinks leading out of the root) would leave the artifact root.
  */
@@ -52,9 +56,12 @@ import { openStore } from '../store/index.js';
 import { openStudyStorage } from '../../tune/storage/sql.js';
 import { studyReports } from '../../tune/report.js';
 import { createTrackingServer, type TrackingServerOptions } from './app.js';
+import { defaultAllowedHosts } from './security-policy.js';
 
 export { createTrackingServer, API_PREFIXES, DEFAULT_BODY_LIMIT, DEFAULT_MAX_ARTIFACT_BYTES, type TrackingServerOptions } from './app.js';
 export type { AuthOptions } from './auth.js';
+export type { SecurityOptions } from './security.js';
+export { defaultAllowedHosts, parseList, parseXFrameOptions, X_FRAME_OPTIONS, type XFrameOptions } from './security-policy.js';
 export { schemas, type JsonSchema } from './schemas.js';
 
 /** The artifact root handed to the store in proxied mode: experiments get `mlflow-artifacts:/<id>`. */
@@ -80,7 +87,8 @@ export async function startTrackingServer(options: StartTrackingServerOptions): 
   });
   let app: FastifyInstance;
   try {
-    app = await createTrackingServer({ ...rest, store, studies: rest.studies ?? studyReports(studies) });
+    const security = { ...rest.security, allowedHosts: rest.security?.allowedHosts ?? defaultAllowedHosts(host) };
+    app = await createTrackingServer({ ...rest, security, store, studies: rest.studies ?? studyReports(studies) });
     app.addHook('onClose', async () => {
       await studies.close();
       await store.close();

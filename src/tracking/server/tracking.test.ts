@@ -89,7 +89,7 @@ describe('tracking server: experiments, runs and metrics', () => {
     assert.match(badView.json.message, /view_type/);
   });
 
-  test('malformed JSON is 400 BAD_REQUEST; unknown fields and nulls are ignored; any content type is JSON', async () => {
+  test('malformed JSON is 400 BAD_REQUEST; unknown fields and nulls are ignored; only application/json is JSON', async () => {
     const bad = await call(url, 'POST', `${API}/experiments/create`, '{"name": ');
     assert.equal(bad.status, 400);
     assert.equal(bad.json.error_code, 'BAD_REQUEST');
@@ -98,8 +98,11 @@ describe('tracking server: experiments, runs and metrics', () => {
     const extra = await call(url, 'POST', `${API}/experiments/create`, { name: 'extra-fields', unknown_field: 1, artifact_location: null });
     assert.equal(extra.status, 200, extra.text);
 
+    // fetch sends a string body as text/plain, which a page on any site can send too: refused.
     const plain = await fetch(`${url}${API}/experiments/create`, { method: 'POST', body: JSON.stringify({ name: 'no-content-type' }) });
-    assert.equal(plain.status, 200);
+    assert.equal(plain.status, 415);
+    const charset = await call(url, 'POST', `${API}/experiments/create`, JSON.stringify({ name: 'with-charset' }), { 'content-type': 'application/json; charset=utf-8' });
+    assert.equal(charset.status, 200, charset.text);
 
     const emptyBody = await fetch(`${url}${API}/experiments/create`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     assert.equal(emptyBody.status, 400);
@@ -237,6 +240,41 @@ describe('tracking server: experiments, runs and metrics', () => {
 
     const noKey = await call(url, 'GET', `${API}/metrics/get-history?run_id=${runId}`);
     assert.equal(MISSING.exec(noKey.json.message)?.[1], 'metric_key');
+  });
+
+  test('a negative metric timestamp is refused in MLflow\'s words, one metric or a batch', async () => {
+    const { json: exp } = await call(url, 'POST', `${API}/experiments/create`, { name: 'negative-time' });
+    const { json: created } = await call(url, 'POST', `${API}/runs/create`, { experiment_id: exp.experiment_id });
+    const runId = created.run.info.run_id as string;
+    for (const [path, body] of [
+      ['runs/log-metric', { run_id: runId, key: 'm', value: 1, timestamp: -1 }],
+      ['runs/log-batch', { run_id: runId, metrics: [{ key: 'm', value: 1, timestamp: -1700000000000, step: 0 }] }],
+    ] as const) {
+      const refused = await call(url, 'POST', `${API}/${path}`, body);
+      assert.equal(refused.status, 400, path);
+      assert.equal(refused.json.error_code, 'INVALID_PARAMETER_VALUE');
+      assert.match(refused.json.message, /Timestamp must be a nonnegative long/);
+    }
+    const history = await call(url, 'GET', `${API}/metrics/get-history?run_id=${runId}&metric_key=m`);
+    assert.deepEqual(history.json.metrics ?? [], []);
+    assert.equal((await call(url, 'POST', `${API}/runs/log-metric`, { run_id: runId, key: 'm', value: 1, timestamp: 0 })).status, 200);
+  });
+
+  test('run_name obeys the 8,000-character tag value limit through runs/create and runs/update', async () => {
+    const { json: exp } = await call(url, 'POST', `${API}/experiments/create`, { name: 'long-names' });
+    const tooLong = 'n'.repeat(8001);
+    const create = await call(url, 'POST', `${API}/runs/create`, { experiment_id: exp.experiment_id, run_name: tooLong });
+    assert.equal(create.status, 400);
+    assert.equal(create.json.error_code, 'INVALID_PARAMETER_VALUE');
+    assert.match(create.json.message, /length 8001, which exceeded length limit of 8000/);
+
+    const { json: created } = await call(url, 'POST', `${API}/runs/create`, { experiment_id: exp.experiment_id, run_name: 'n'.repeat(8000) });
+    const runId = created.run.info.run_id as string;
+    const update = await call(url, 'POST', `${API}/runs/update`, { run_id: runId, run_name: tooLong });
+    assert.equal(update.status, 400);
+    assert.match(update.json.message, /exceeded length limit of 8000/);
+    const run = await call(url, 'GET', `${API}/runs/get?run_id=${runId}`);
+    assert.equal(run.json.run.info.run_name.length, 8000);
   });
 
   test('NaN and ±Infinity round-trip as MLflow strings (and bare tokens are accepted)', async () => {

@@ -24,7 +24,20 @@ const TYPES: Record<string, string> = {
 };
 
 // Inline style attributes are set by uPlot and the virtual table; scripts only from this origin.
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'";
+
+/** CSP frame-ancestors, which browsers obey over X-Frame-Options: the same policy in CSP's words. */
+const FRAME_ANCESTORS: Record<UiOptions['frameAncestors'], string> = {
+  SAMEORIGIN: "; frame-ancestors 'self'",
+  DENY: "; frame-ancestors 'none'",
+  NONE: '',
+};
+
+export interface UiOptions {
+  root: string;
+  /** Who may frame the UI, as the server's --x-frame-options says. */
+  frameAncestors: 'SAMEORIGIN' | 'DENY' | 'NONE';
+}
 
 async function sendFile(reply: FastifyReply, path: string, cache: string): Promise<FastifyReply> {
   const info = await stat(path);
@@ -36,14 +49,15 @@ async function sendFile(reply: FastifyReply, path: string, cache: string): Promi
     .send(createReadStream(path));
 }
 
-export const uiRoutes: FastifyPluginAsync<{ root: string }> = async (app, { root }) => {
+export const uiRoutes: FastifyPluginAsync<UiOptions> = async (app, { root, frameAncestors }) => {
+  const csp = CSP + FRAME_ANCESTORS[frameAncestors];
   const base = resolve(root);
   const index = join(base, 'index.html');
   const page = async (_request: unknown, reply: FastifyReply): Promise<FastifyReply> => {
     if (!existsSync(index)) {
       return reply.code(503).type('text/plain; charset=utf-8').send(`Kiln's web UI is not built (no ${index}): run npm run build.\n`);
     }
-    return sendFile(reply.header('content-security-policy', CSP).header('referrer-policy', 'no-referrer'), index, 'no-cache');
+    return sendFile(reply.header('content-security-policy', csp).header('referrer-policy', 'no-referrer'), index, 'no-cache');
   };
   app.get('/', page);
   app.get('/index.html', page);

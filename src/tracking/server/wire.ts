@@ -4,9 +4,11 @@
  * - Non-finite doubles travel as the strings protobuf's JSON mapping uses ("NaN", "Infinity",
  *   "-Infinity"); bare NaN / Infinity tokens (what Python's json.dumps writes) are accepted too.
  * - `null` means "absent", as protobuf's JSON parser treats it.
- * - An empty body is an empty message, and any Content-Type is read as JSON (MLflow's server
- *   calls `request.get_json(force=True)`).
+ * - An empty body is an empty message. A body must be `application/json` (415 otherwise, see
+ *   `unsupportedContentType`): reading any Content-Type as JSON, as MLflow's server long did
+ *   with `request.get_json(force=True)`, let a plain HTML form on any site post JSON to it.
  */
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Run, RunStatus, ViewType } from '../store/types.js';
 import { TrackingError } from '../store/errors.js';
 
@@ -86,4 +88,28 @@ export function parseJsonBody(text: string): unknown {
     }
     throw new TrackingError('BAD_REQUEST', `Malformed JSON in request body: ${(error as Error).message}`);
   }
+}
+
+/** MLflow's wording (handlers.py `_validate_content_type`), with what arrived. */
+export const JSON_ONLY_MESSAGE = "Bad Request. Content-Type must be one of ['application/json']";
+
+const hasBody = (headers: IncomingHttpHeaders): boolean =>
+  headers['transfer-encoding'] !== undefined || (headers['content-length'] !== undefined && headers['content-length'] !== '0');
+
+/**
+ * Why a state-changing API request is refused for its Content-Type, or undefined when it is
+ * fine. POST and PATCH must say `application/json` (parameters such as charset allowed); a
+ * DELETE may instead carry no body at all (its fields in the query string). Every type a page
+ * can send cross-origin without a CORS preflight (text/plain, forms, multipart) is refused.
+ */
+export function unsupportedContentType(method: string, headers: IncomingHttpHeaders): string | undefined {
+  if (method !== 'POST' && method !== 'PATCH' && method !== 'DELETE') return undefined;
+  const type = headers['content-type'];
+  if (type === undefined) {
+    if (method === 'DELETE' && !hasBody(headers)) return undefined;
+    return `${JSON_ONLY_MESSAGE}; the request has no Content-Type header.`;
+  }
+  const media = type.split(';')[0]!.trim().toLowerCase();
+  if (media === 'application/json') return undefined;
+  return `${JSON_ONLY_MESSAGE}; got '${type.slice(0, 100)}'.`;
 }

@@ -52,6 +52,7 @@ import {
   validateDatasetInputs,
   validateExperimentName,
   validateModelName,
+  validateRunName,
   validateRunStatus,
   validateTag,
   validateTags,
@@ -551,6 +552,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   async createRun(input: { experiment_id: string; user_id?: string; start_time?: number; tags?: Tag[]; run_name?: string }): Promise<Run> {
     const tags = dedupeTags(validateTags(input?.tags));
+    validateRunName(input.run_name);
     const nameTag = tags.find((t) => t.key === RUN_NAME_TAG)?.value;
     if (input.run_name && nameTag !== undefined && nameTag !== input.run_name) {
       throw invalid(
@@ -600,6 +602,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   async updateRun(runId: string, update: { status?: RunStatus; end_time?: number; run_name?: string }): Promise<RunInfo> {
     if (update.status !== undefined && update.status !== null) validateRunStatus(update.status);
+    validateRunName(update.run_name);
     if (update.end_time !== undefined && update.end_time !== null && !Number.isSafeInteger(update.end_time)) {
       throw invalid(`Invalid end_time ${String(update.end_time)}: expected epoch milliseconds`);
     }

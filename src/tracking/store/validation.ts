@@ -65,6 +65,15 @@ export function validateTag(tag: Tag): void {
   }
 }
 
+/** A run's name is stored as its `mlflow.runName` tag, so it obeys the tag value limit. */
+export function validateRunName(name: string | undefined): void {
+  if (name === undefined || name === null) return;
+  if (typeof name !== 'string') throw invalid(`Invalid run_name ${String(name)}: expected a string`);
+  if (name.length > MAX_TAG_VAL_LENGTH) {
+    throw invalid(`Run name '${name.slice(0, 100)}...' had length ${name.length}, which exceeded length limit of ${MAX_TAG_VAL_LENGTH}`);
+  }
+}
+
 export function validateTags(tags: Tag[] | undefined): Tag[] {
   if (tags === undefined || tags === null) return [];
   if (!Array.isArray(tags)) throw invalid('tags must be a list of {key, value}');
@@ -79,7 +88,7 @@ export function validateMetric(metric: Metric): void {
       `Got invalid value ${String(metric.value)} for metric '${metric.key}' (timestamp=${metric.timestamp}). Please specify value as a valid double (64-bit floating point)`,
     );
   }
-  if (typeof metric.timestamp !== 'number' || !Number.isSafeInteger(metric.timestamp)) {
+  if (typeof metric.timestamp !== 'number' || !Number.isSafeInteger(metric.timestamp) || metric.timestamp < 0) {
     throw invalid(
       `Got invalid timestamp ${String(metric.timestamp)} for metric '${metric.key}' (value=${metric.value}). Timestamp must be a nonnegative long (64-bit integer) `,
     );

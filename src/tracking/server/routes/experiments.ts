@@ -3,18 +3,22 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { Tag, ViewType } from '../../store/types.js';
+import { checkArtifactLocation } from '../artifact-location.js';
 import { endpoint, optional, type ApiContext } from '../endpoint.js';
 import { schemas } from '../schemas.js';
 import { viewType } from '../wire.js';
 
-export const experimentRoutes: FastifyPluginAsync<ApiContext> = async (app, { store }) => {
-  endpoint<{ name: string; artifact_location?: string; tags?: Tag[] }>(app, 'POST', '/experiments/create', schemas.createExperiment, async (m) => ({
-    experiment_id: await store.createExperiment({
-      name: m.name,
-      artifact_location: optional(m.artifact_location),
-      tags: m.tags?.map((t) => ({ key: t.key, value: t.value ?? '' })),
-    }),
-  }));
+export const experimentRoutes: FastifyPluginAsync<ApiContext> = async (app, { store, storage }) => {
+  endpoint<{ name: string; artifact_location?: string; tags?: Tag[] }>(app, 'POST', '/experiments/create', schemas.createExperiment, async (m) => {
+    const location = optional(m.artifact_location);
+    return {
+      experiment_id: await store.createExperiment({
+        name: m.name,
+        artifact_location: location === undefined ? undefined : checkArtifactLocation(location, storage.root),
+        tags: m.tags?.map((t) => ({ key: t.key, value: t.value ?? '' })),
+      }),
+    };
+  });
 
   endpoint<{ experiment_id: string }>(app, 'GET', '/experiments/get', schemas.getExperiment, async (m) => ({
     experiment: await store.getExperiment(m.experiment_id),
