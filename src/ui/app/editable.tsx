@@ -123,7 +123,7 @@ export function TagEditor({ tags, readOnly = () => false, onSet, onDelete }: Tag
               ) : (
                 <>
                   <td class="wrap">{t.value}</td>
-                  <td class="actions">
+                  <td class="tag-actions">
                     {!readOnly(t.key) && (
                       <>
                         <button type="button" onClick={() => setEditing({ key: t.key, value: t.value })}>

@@ -42,10 +42,17 @@ export function numericScale(values: number[], px: Range, log = false): Scale {
   const margin = (hi - lo) * 0.04;
   [lo, hi] = [lo - margin, hi + margin];
   const at = (v: number | string): number => px.from + ((f(Number(v)) - lo) / (hi - lo)) * (px.to - px.from);
-  const ticks = useLog
-    ? niceTicks(Math.ceil(lo), Math.floor(hi), 4).filter(Number.isInteger).map((e) => ({ at: at(10 ** e), label: fmtNum(10 ** e) }))
-    : niceTicks(lo, hi).map((v) => ({ at: at(v), label: fmtNum(v) }));
+  const ticks = (useLog ? logTicks(lo, hi) : niceTicks(lo, hi)).map((v) => ({ at: at(v), label: fmtNum(v) }));
   return { at, ticks };
+}
+
+/** Ticks of a log axis over [10^lo, 10^hi]: powers of ten, with 2× and 5× when few decades show. */
+function logTicks(lo: number, hi: number): number[] {
+  const all: number[] = [];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) for (const m of [1, 2, 5]) all.push(Number((m * 10 ** e).toPrecision(12)));
+  const inside = all.filter((v) => Math.log10(v) >= lo && Math.log10(v) <= hi);
+  const decades = inside.filter((v) => Number.isInteger(Math.log10(v)));
+  return decades.length >= 3 ? decades : inside;
 }
 
 /** Evenly spaced bands, one per category, in the order given. */

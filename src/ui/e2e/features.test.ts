@@ -198,11 +198,19 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
         const cells = Array.from(doc.querySelectorAll('.vhead [role="columnheader"], .vrow [role="gridcell"]')).map((c) => ({ right: c.getBoundingClientRect().right, clipped: c.scrollWidth > c.clientWidth }));
         return { table: { left: table.left, right: table.right }, cells };
       });
-    const shown = await fit();
-    assert.equal(await page.locator('.vhead [role="columnheader"]').count(), 13, 'four metrics and four params besides the run columns');
-    for (const [i, cell] of shown.cells.entries()) {
-      assert.ok(cell.right <= shown.table.right + 0.5, `cell ${i} ends at ${cell.right}, past the table's edge ${shown.table.right}`);
-      assert.equal(cell.clipped, false, `cell ${i} (column ${i % 13}) is cut short`);
+    // As it opens, and sorted on a metric (whose header then shows an arrow too).
+    for (const sort of ['', '?sort=metrics.train_loss+DESC']) {
+      if (sort) {
+        await go(`#/experiments/${seeded.experimentId}${sort}`);
+        await page.waitForSelector('[aria-sort="descending"] button[title="sort by train_loss"]');
+        await tableReady();
+      }
+      const shown = await fit();
+      assert.equal(await page.locator('.vhead [role="columnheader"]').count(), 13, 'four metrics and four params besides the run columns');
+      for (const [i, cell] of shown.cells.entries()) {
+        assert.ok(cell.right <= shown.table.right + 0.5, `${sort} cell ${i} ends at ${cell.right}, past the table's edge ${shown.table.right}`);
+        assert.equal(cell.clipped, false, `${sort} cell ${i} (column ${i % 13}) is cut short`);
+      }
     }
 
     const cols = ['metrics.val_acc', 'metrics.val_loss', 'metrics.train_loss', 'metrics.train_acc', 'params.lr', 'params.optimizer', 'params.epochs', 'params.batch_size', 'params.seed', 'tags.team', 'tags.stage'];

@@ -117,13 +117,14 @@ export function RunsPage({ route, experimentId }: { route: Route; experimentId: 
     ...chosen.map((id): Column<Row> => {
       const [kind, key] = splitColumn(id);
       const field = keyRef(kind, key);
+      const sorted = sortOf(field);
       return {
         id,
         label: key,
-        width: labelWidth(key, kind === 'tags' ? 110 : 76),
+        width: labelWidth(sorted ? `${key} ▼` : key, kind === 'tags' ? 110 : 76),
         render: (r) => (kind === 'metrics' ? fmtNum(r.metrics[key]) : kind === 'params' ? (r.params[key] ?? '—') : (r.tags[key] ?? '—')),
         onSort: sortBy(field),
-        sort: sortOf(field),
+        sort: sorted,
       };
     }),
   ];
