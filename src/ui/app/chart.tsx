@@ -4,7 +4,7 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { markPainted, PALETTE } from './util.js';
 
 export interface Series {
@@ -70,8 +70,20 @@ function seriesOptions(s: Series, i: number): uPlot.Series {
   return { ...base, points: { show: marked, size: 8, fill: color } };
 }
 
+/** The page's theme (data-theme on <html>), so that charts redraw in its colours when it changes. */
+function useTheme(): string | undefined {
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
+}
+
 export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark, testId, logY = false, xNames }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const theme = useTheme();
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -106,6 +118,6 @@ export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, xLabel, yLabel, time, height, mark, logY, xNames]);
+  }, [series, xLabel, yLabel, time, height, mark, logY, xNames, theme]);
   return <div class="chart" ref={box} data-testid={testId} />;
 }

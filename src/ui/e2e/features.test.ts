@@ -387,4 +387,28 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
     await shot('study');
     assert.deepEqual(consoleErrors.filter((e) => !/status of 400/.test(e)), [], 'no errors in the console (the bad filter\'s 400 aside)');
   });
+  test('dark theme: the study plots follow it (axes drawn in the theme\'s muted colour)', async () => {
+    await go('#/studies/feat-study');
+    await page.waitForSelector('[data-testid="history-chart"] canvas');
+    await page.selectOption('select[aria-label="theme"]', 'dark');
+    await page.waitForSelector('html[data-theme="dark"]');
+    await page.waitForSelector('svg[data-testid="edf"] .tick text');
+    const fill = await page.locator('svg[data-testid="edf"] .tick text').first().evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { fill: string } }).getComputedStyle(el).fill);
+    assert.equal(fill, 'rgb(141, 150, 160)', 'the dark theme\'s --fg-muted');
+    // The canvas charts drawn before the switch are redrawn: no light-theme grid (#e5e7eb) is left.
+    await page.waitForFunction(
+      () => {
+        const doc = (globalThis as unknown as { document: { querySelector(s: string): unknown } }).document;
+        const c = doc.querySelector('[data-testid="history-chart"] canvas') as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } } } | null;
+        if (!c) return false;
+        const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        for (let i = 0; i < data.length; i += 4) if (Math.abs(data[i] - 229) + Math.abs(data[i + 1] - 231) + Math.abs(data[i + 2] - 235) < 12 && data[i + 3] > 200) return false;
+        return true;
+      },
+      undefined,
+      { timeout: 15_000 },
+    );
+    await shot('study-dark');
+    await page.selectOption('select[aria-label="theme"]', 'system');
+  });
 });
