@@ -112,6 +112,8 @@ export const api = {
   searchVersions: (filter: string) =>
     call<{ model_versions?: ModelVersion[] }>('GET', 'mlflow/model-versions/search', { filter, max_results: 10000 }).then((r) => r.model_versions ?? []),
   updateModel: (name: string, description: string) => call('PATCH', 'mlflow/registered-models/update', {}, { name, description }),
+  setModelTag: (name: string, key: string, value: string) => call('POST', 'mlflow/registered-models/set-tag', {}, { name, key, value }),
+  deleteModelTag: (name: string, key: string) => call('DELETE', 'mlflow/registered-models/delete-tag', {}, { name, key }),
   updateVersion: (name: string, version: string, description: string) => call('PATCH', 'mlflow/model-versions/update', {}, { name, version, description }),
   setAlias: (name: string, alias: string, version: string, reason?: string) =>
     call('POST', 'mlflow/registered-models/alias', {}, { name, alias, version, ...(reason ? { reason } : {}) }),

@@ -185,6 +185,10 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
     await shot('runs-nested');
     await toggle.click();
     await rowsShown(2);
+    await page.click('button:text("Expand all")');
+    await rowsShown(5);
+    await page.click('button:text("Collapse all")');
+    await rowsShown(2);
   });
 
   test('runs: at 1,400 px the default columns fit uncut; more columns scroll sideways with their header', async () => {
@@ -341,7 +345,7 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
     assert.equal((await tags()).owner, undefined);
   });
 
-  test('editing: a registered model\'s and a version\'s description', async () => {
+  test('editing: a registered model\'s and a version\'s description, the model\'s tags', async () => {
     await go(`#/models/${MODEL}`);
     await page.click('#model-description button:text("Edit description")');
     await page.fill('#model-description textarea[aria-label="description"]', 'Fashion-MNIST classifier');
@@ -356,7 +360,19 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
     await page.waitForSelector('tr[data-version="1"] td:text("first cut")');
     const version = await get<{ model_version: { description?: string } }>(server, `model-versions/get?name=${MODEL}&version=1`);
     assert.equal(version.model_version.description, 'first cut');
+    const modelTags = async (): Promise<Record<string, string>> => {
+      const m = await get<{ registered_model: { tags?: Array<{ key: string; value: string }> } }>(server, `registered-models/get?name=${MODEL}`);
+      return Object.fromEntries((m.registered_model.tags ?? []).map((t) => [t.key, t.value]));
+    };
+    await page.fill('#model-tags input[aria-label="new tag key"]', 'task');
+    await page.fill('#model-tags input[aria-label="new tag value"]', 'classification');
+    await page.click('#model-tags button:text("Add tag")');
+    await page.waitForSelector('#model-tags tr[data-tag="task"]');
+    assert.equal((await modelTags()).task, 'classification');
     await shot('model-editing');
+    await page.click('#model-tags tr[data-tag="task"] button:text("Delete")');
+    await page.waitForSelector('#model-tags tr[data-tag="task"]', { state: 'detached' });
+    assert.equal((await modelTags()).task, undefined, 'deleted (DELETE with a JSON body)');
   });
 
   test('studies: slice plots, contour of two params, EDF, timeline, parallel coordinates, log-scale history', async () => {

@@ -1,11 +1,12 @@
 /**
  * ui/app/pages/models — the model registry: models, their versions and aliases, the full
- * history of alias moves, links back to the runs, editable model and version descriptions.
+ * history of alias moves, links back to the runs, editable model tags and model and version
+ * descriptions.
  * Moving an alias asks for confirmation in a modal dialog that names what changes.
  */
 import { useRef, useState } from 'preact/hooks';
 import { api, quote } from '../api.js';
-import { Description } from '../editable.js';
+import { Description, TagEditor } from '../editable.js';
 import { href } from '../router.js';
 import { ErrorBox, fmtTime, Section, useLoad } from '../util.js';
 
@@ -106,6 +107,11 @@ export function ModelPage({ name }: { name: string }) {
       {model.data && (
         <Section title="Description" id="model-description">
           <Description text={model.data.description ?? ''} onSave={(text) => api.updateModel(name, text).then(model.reload)} />
+        </Section>
+      )}
+      {model.data && (
+        <Section title="Tags" id="model-tags">
+          <TagEditor tags={model.data.tags ?? []} onSet={(key, value) => api.setModelTag(name, key, value).then(model.reload)} onDelete={(key) => api.deleteModelTag(name, key).then(model.reload)} />
         </Section>
       )}
       <Section title="Aliases" id="aliases">

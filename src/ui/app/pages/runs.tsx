@@ -83,6 +83,8 @@ export function RunsPage({ route, experimentId }: { route: Route; experimentId: 
   );
   const all = runs.data?.rows ?? [];
   const rows = useMemo(() => nest(all, expanded), [all, expanded]);
+  const parents = useMemo(() => nest(all, new Set()).filter((r) => r.children > 0).map((r) => r.run.info.run_id), [all]);
+  const allOpen = parents.length > 0 && parents.every((id) => expanded.has(id));
 
   // A failed search (a bad filter) keeps the columns last seen: the picker is not emptied by it.
   const lastKeys = useRef(keysOf([]));
@@ -217,6 +219,11 @@ export function RunsPage({ route, experimentId }: { route: Route; experimentId: 
         <button disabled={!runs.data?.next} onClick={() => goto(runs.data?.next, false)}>
           Next →
         </button>
+        {parents.length > 0 && view === 'table' && (
+          <button type="button" onClick={() => setQuery({ expand: allOpen ? undefined : parents.join(',') })}>
+            {allOpen ? 'Collapse all' : 'Expand all'}
+          </button>
+        )}
         <span class="muted" aria-live="polite">
           {runs.loading ? 'Loading…' : runs.error ? '' : `${all.length} run${all.length === 1 ? '' : 's'} on this page`}
           {selected.size > 0 && ` · ${selected.size} selected`}
