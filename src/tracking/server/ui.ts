@@ -62,6 +62,11 @@ export const uiRoutes: FastifyPluginAsync<UiOptions> = async (app, { root, frame
   app.get('/', page);
   app.get('/index.html', page);
   app.get('/ui', page);
+  // Browsers ask for it whatever the page links; the build copies it from src/ui/app/public.
+  app.get('/favicon.ico', async (_request, reply) => {
+    const icon = join(base, 'favicon.ico');
+    return existsSync(icon) ? sendFile(reply, icon, 'public, max-age=86400') : reply.callNotFound();
+  });
   app.get('/assets/*', async (request, reply) => {
     const rest = (request.params as { '*': string })['*'];
     const path = resolve(base, 'assets', rest);

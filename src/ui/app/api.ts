@@ -95,6 +95,9 @@ export const api = {
     void loading.finally(() => setTimeout(() => columns.delete(cacheKey), 1000)).catch(() => undefined);
     return loading;
   },
+  /** Sets (adds or overwrites) a run's tag; `mlflow.note.content` is the run's description. */
+  setTag: (runId: string, key: string, value: string) => call('POST', 'mlflow/runs/set-tag', {}, { run_id: runId, key, value }),
+  deleteTag: (runId: string, key: string) => call('POST', 'mlflow/runs/delete-tag', {}, { run_id: runId, key }),
   listArtifacts: (runId: string, path: string) =>
     call<{ root_uri?: string; files?: ArtifactFile[] }>('GET', 'mlflow/artifacts/list', { run_id: runId, path: path || undefined }).then((r) => ({
       root: r.root_uri ?? '',
@@ -108,6 +111,10 @@ export const api = {
   getModel: (name: string) => call<{ registered_model: RegisteredModel }>('GET', 'mlflow/registered-models/get', { name }).then((r) => r.registered_model),
   searchVersions: (filter: string) =>
     call<{ model_versions?: ModelVersion[] }>('GET', 'mlflow/model-versions/search', { filter, max_results: 10000 }).then((r) => r.model_versions ?? []),
+  updateModel: (name: string, description: string) => call('PATCH', 'mlflow/registered-models/update', {}, { name, description }),
+  setModelTag: (name: string, key: string, value: string) => call('POST', 'mlflow/registered-models/set-tag', {}, { name, key, value }),
+  deleteModelTag: (name: string, key: string) => call('DELETE', 'mlflow/registered-models/delete-tag', {}, { name, key }),
+  updateVersion: (name: string, version: string, description: string) => call('PATCH', 'mlflow/model-versions/update', {}, { name, version, description }),
   setAlias: (name: string, alias: string, version: string, reason?: string) =>
     call('POST', 'mlflow/registered-models/alias', {}, { name, alias, version, ...(reason ? { reason } : {}) }),
   aliasHistory: (name: string) => call<{ events?: AliasEvent[] }>('GET', 'mlflow/registered-models/alias-history', { name }).then((r) => r.events ?? []),
@@ -129,6 +136,11 @@ function decodeRun(run: Run): Run {
     inputs: { dataset_inputs: run.inputs?.dataset_inputs ?? [] },
   };
 }
+
+/** The tag MLflow keeps a run's description (its "notes") in. */
+export const NOTE_TAG = 'mlflow.note.content';
+/** The tag naming a child run's parent (every study trial names its study's parent run). */
+export const PARENT_RUN_TAG = 'mlflow.parentRunId';
 
 /** SQL-ish string literal for the filter grammar. */
 export const quote = (value: string): string => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;

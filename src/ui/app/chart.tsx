@@ -4,7 +4,7 @@
  */
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { markPainted, PALETTE } from './util.js';
 
 export interface Series {
@@ -27,6 +27,10 @@ export interface ChartProps {
   /** x values are epoch seconds. */
   time?: boolean;
   height?: number;
+  /** Logarithmic y axis (every y must be positive). */
+  logY?: boolean;
+  /** Names for integer x values 0…n-1 (a chart whose x is a run, not a step). */
+  xNames?: string[];
   /** performance.mark name set once the first draw is painted. */
   mark?: string;
   testId?: string;
@@ -50,8 +54,36 @@ const INTEGER_STEPS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 2
 
 const cssVar = (name: string): string => getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#888';
 
-export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark, testId }: ChartProps) {
+/** How many finite y values a series has: a series of one point has no line, only its marker. */
+function finiteCount(y: ArrayLike<number | null>): number {
+  let n = 0;
+  for (let i = 0; i < y.length && n < 2; i++) if (y[i] !== null && Number.isFinite(y[i])) n++;
+  return n;
+}
+
+function seriesOptions(s: Series, i: number): uPlot.Series {
+  const color = s.color ?? PALETTE[i % PALETTE.length];
+  const base = { label: s.label, stroke: color, width: 1.5, spanGaps: true, dash: s.dash ? [5, 4] : undefined };
+  if (s.points) return { ...base, paths: () => null, points: { show: true, size: s.size ?? 6, fill: color } };
+  // Dashed (pruned) series and single points show their markers: a trial pruned after one step is one point.
+  const marked = s.dash === true || finiteCount(s.y) < 2;
+  return { ...base, points: { show: marked, size: 8, fill: color } };
+}
+
+/** The page's theme (data-theme on <html>), so that charts redraw in its colours when it changes. */
+function useTheme(): string | undefined {
+  const [theme, setTheme] = useState(document.documentElement.dataset.theme);
+  useEffect(() => {
+    const observer = new MutationObserver(() => setTheme(document.documentElement.dataset.theme));
+    observer.observe(document.documentElement, { attributes: true, attributeFilter: ['data-theme'] });
+    return () => observer.disconnect();
+  }, []);
+  return theme;
+}
+
+export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark, testId, logY = false, xNames }: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
+  const theme = useTheme();
   useEffect(() => {
     const el = box.current;
     if (!el) return;
@@ -60,30 +92,25 @@ export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark
       {
         width: Math.max(320, el.clientWidth),
         height,
-        scales: { x: { time } },
+        scales: { x: { time }, y: logY ? { distr: 3 } : {} },
         legend: { live: series.length <= 12 },
         cursor: { drag: { x: true, y: false } },
         axes: [
           // Steps and trial numbers are integers: no ticks between them.
-          { ...axis, label: xLabel, ...(time ? {} : { incrs: INTEGER_STEPS }) },
+          { ...axis, label: xLabel, ...(time ? {} : { incrs: INTEGER_STEPS }), ...(xNames ? { values: (_u: uPlot, splits: number[]) => splits.map((v) => xNames[v] ?? '') } : {}) },
           { ...axis, label: yLabel, size: 60 },
         ],
         series: [
           { label: xLabel },
-          ...series.map((s, i) => ({
-            label: s.label,
-            stroke: s.color ?? PALETTE[i % PALETTE.length],
-            width: 1.5,
-            spanGaps: true,
-            dash: s.dash ? [5, 4] : undefined,
-            // Dashed (pruned) series also mark their points: a trial pruned after one step is one point.
-            ...(s.points ? { paths: () => null, points: { show: true, size: s.size ?? 6, fill: s.color ?? PALETTE[i % PALETTE.length] } } : { points: { show: s.dash === true, size: 7 } }),
-          })),
+          ...series.map(seriesOptions),
         ],
       },
       align(series),
       el,
     );
+    // What was drawn, for tests and for the log-scale toggle's state.
+    el.dataset.scale = plot.scales.y.distr === 3 ? 'log' : 'linear';
+    el.dataset.series = String(series.length);
     if (mark) markPainted(mark);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height }));
     resize.observe(el);
@@ -91,6 +118,6 @@ export function Chart({ series, xLabel, yLabel, time = false, height = 280, mark
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, xLabel, yLabel, time, height, mark]);
+  }, [series, xLabel, yLabel, time, height, mark, logY, xNames, theme]);
   return <div class="chart" ref={box} data-testid={testId} />;
 }

@@ -1,7 +1,8 @@
 /**
  * ui/app/table — a virtualized table: only the rows in view (plus a margin) are in the DOM, so
  * 10,000 runs scroll and sort as fast as 100. Keyboard: ↑/↓/PgUp/PgDn/Home/End move, Space
- * selects, Enter opens; shift-click selects a range.
+ * selects, Enter opens; shift-click selects a range. Wider than its box, the body scrolls
+ * sideways and the header follows it, so no column is ever out of reach.
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
@@ -20,6 +21,8 @@ export interface VirtualTableProps<T> {
   rows: T[];
   columns: Column<T>[];
   rowKey: (row: T) => string;
+  /** Extra attributes of a row's element: `class` is added to the row's own, data-* set as given. */
+  rowAttrs?: (row: T) => Record<string, string | undefined>;
   selected?: Set<string>;
   onSelect?: (keys: Set<string>) => void;
   onOpen?: (row: T) => void;
@@ -32,9 +35,31 @@ export interface VirtualTableProps<T> {
 
 const ROW = 30;
 const OVERSCAN = 10;
+/** A cell's padding and some slack around a header's text (a sorted column measures its arrow too). */
+const HEADER_EXTRA = 24;
 
-export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onOpen, height = 560, label, onRendered, busy = false }: VirtualTableProps<T>) {
+let measure: CanvasRenderingContext2D | null = null;
+
+/** A column wide enough for its header label (in the header's font), within [min, max]. */
+export function labelWidth(label: string, min = 80, max = 260): number {
+  measure ??= document.createElement('canvas').getContext('2d');
+  if (!measure) return min;
+  measure.font = `600 13px ${getComputedStyle(document.body).fontFamily}`;
+  return Math.round(Math.max(min, Math.min(max, measure.measureText(label).width + HEADER_EXTRA)));
+}
+
+export function VirtualTable<T>({ rows, columns, rowKey, rowAttrs, selected, onSelect, onOpen, height = 560, label, onRendered, busy = false }: VirtualTableProps<T>) {
   const body = useRef<HTMLDivElement>(null);
+  const head = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const [boxWidth, setBoxWidth] = useState(Infinity);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) return;
+    const observer = new ResizeObserver(() => setBoxWidth(el.clientWidth));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
   const [top, setTop] = useState(0);
   const [active, setActive] = useState(0);
   const anchor = useRef<number | null>(null);
@@ -88,7 +113,8 @@ export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onO
 
   const allSelected = selected !== undefined && rows.length > 0 && rows.every((r) => selected.has(rowKey(r)));
   return (
-    <div class="vtable" role="grid" aria-label={label} aria-rowcount={rows.length + 1} aria-busy={busy ? 'true' : 'false'} data-rows={rows.length}>
+    <div class="vtable" ref={box} role="grid" aria-label={label} aria-rowcount={rows.length + 1} aria-busy={busy ? 'true' : 'false'} data-rows={rows.length}>
+      <div class="vhead-box" ref={head} onScroll={(e) => syncLeft(e.currentTarget as HTMLDivElement, body.current)}>
       <div class="vhead" role="row" style={{ width: `${width}px` }}>
         {selected && (
           <div class="vcell vcheck" role="columnheader">
@@ -112,16 +138,30 @@ export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onO
           </div>
         ))}
       </div>
-      <div class="vbody" ref={body} tabIndex={0} style={{ height: `${Math.min(height, Math.max(ROW, rows.length * ROW))}px` }} onScroll={(e) => setTop((e.currentTarget as HTMLDivElement).scrollTop)} onKeyDown={onKey}>
-        <div style={{ height: `${rows.length * ROW}px`, width: `${width}px`, position: 'relative' }}>
+      </div>
+      <div
+        class="vbody"
+        ref={body}
+        tabIndex={0}
+        style={{ height: `${Math.min(height, Math.max(ROW, rows.length * ROW)) + (width > boxWidth ? 16 : 0)}px` }}
+        onScroll={(e) => {
+          const el = e.currentTarget as HTMLDivElement;
+          setTop(el.scrollTop);
+          syncLeft(el, head.current);
+        }}
+        onKeyDown={onKey}
+      >
+        <div style={{ height: `${rows.length * ROW}px`, width: `${width}px`, minWidth: '100%', position: 'relative' }}>
           {rows.slice(first, last).map((row, offset) => {
             const i = first + offset;
             const key = rowKey(row);
             const isSelected = selected?.has(key) ?? false;
+            const { class: extra, ...attrs } = rowAttrs?.(row) ?? {};
             return (
               <div
+                {...attrs}
                 key={key}
-                class={`vrow${i === active ? ' active' : ''}${isSelected ? ' selected' : ''}`}
+                class={`vrow${i === active ? ' active' : ''}${isSelected ? ' selected' : ''}${extra ? ` ${extra}` : ''}`}
                 role="row"
                 aria-rowindex={i + 2}
                 aria-selected={isSelected}
@@ -156,4 +196,9 @@ export function VirtualTable<T>({ rows, columns, rowKey, selected, onSelect, onO
       </div>
     </div>
   );
+}
+
+/** Keeps the header and the body at the same sideways scroll (either may be scrolled). */
+function syncLeft(from: HTMLDivElement, to: HTMLDivElement | null): void {
+  if (to && to.scrollLeft !== from.scrollLeft) to.scrollLeft = from.scrollLeft;
 }

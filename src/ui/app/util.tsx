@@ -87,3 +87,11 @@ export function markPainted(name: string): void {
 }
 
 export const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777', '#4f46e5', '#65a30d'];
+
+/** The colour of the i-th run of a page: the same run keeps it in every chart, table and chip. */
+export const runColor = (i: number): string => PALETTE[i % PALETTE.length];
+
+/** A small square of a run's colour, beside its name in tables. */
+export function Swatch({ color }: { color: string }) {
+  return <span class="swatch" style={{ backgroundColor: color }} aria-hidden="true" />;
+}

@@ -1,108 +1,26 @@
 /**
- * ui/app/pages/compare — selected runs side by side: one metric overlaid across runs, a
- * parallel-coordinates view of their params against that metric, and a diff of their params.
+ * ui/app/pages/compare — selected runs side by side, each in one colour everywhere on the page:
+ * one metric overlaid across runs (a run with a single point shows its marker), min / max / last
+ * of every metric per run, a parallel-coordinates view of their params against the metric, and
+ * a diff of their params.
  */
 import { useMemo } from 'preact/hooks';
-import { api, type Run } from '../api.js';
+import { api, type MetricColumns, type Run } from '../api.js';
 import { Chart, type Series } from '../chart.js';
+import { ParallelCoordinates, type Axis } from '../parallel.js';
 import { href, setQuery, type Route } from '../router.js';
-import { ErrorBox, fmtNum, PALETTE, Section, useLoad } from '../util.js';
-
-interface Axis {
-  key: string;
-  label: string;
-  value: (run: Run) => string | number | undefined;
-}
+import { ErrorBox, fmtNum, runColor, Section, Swatch, useLoad } from '../util.js';
 
 const param = (run: Run, key: string): string | undefined => run.data.params.find((p) => p.key === key)?.value;
 const metric = (run: Run, key: string): number | undefined => run.data.metrics.find((m) => m.key === key)?.value;
+const nameOf = (run: Run): string => run.info.run_name || run.info.run_id.slice(0, 8);
 
-/** Where a missing value is drawn, as a fraction of the axis (below its minimum). */
-const MISSING = -0.1;
-
-/** Blue (low) to red (high). */
-function heat(t: number): string {
-  return `hsl(${Math.round(220 - 220 * Math.max(0, Math.min(1, t)))} 75% 48%)`;
-}
-
-function ParallelCoordinates({ runs, axes, colorBy }: { runs: Run[]; axes: Axis[]; colorBy: Axis }) {
-  const W = Math.max(480, axes.length * 140);
-  const H = 320;
-  const pad = { top: 30, bottom: 40, left: 60, right: 60 };
-  const x = (i: number): number => pad.left + (axes.length === 1 ? 0 : (i * (W - pad.left - pad.right)) / (axes.length - 1));
-  const scales = axes.map((axis) => {
-    const values = runs.map(axis.value).filter((v): v is string | number => v !== undefined);
-    const numeric = values.every((v) => typeof v === 'number' || (v !== '' && Number.isFinite(Number(v))));
-    if (numeric) {
-      const nums = values.map(Number);
-      const lo = Math.min(...nums);
-      const hi = Math.max(...nums);
-      return { ticks: [fmtNum(hi), fmtNum(lo)], at: (v: string | number) => (hi === lo ? 0.5 : (Number(v) - lo) / (hi - lo)), cats: null as string[] | null };
-    }
-    const cats = [...new Set(values.map(String))].sort();
-    return { ticks: [], at: (v: string | number) => (cats.length === 1 ? 0.5 : cats.indexOf(String(v)) / (cats.length - 1)), cats };
-  });
-  const y = (t: number): number => H - pad.bottom - t * (H - pad.top - pad.bottom);
-  const colorValues = runs.map((r) => Number(colorBy.value(r))).filter(Number.isFinite);
-  const [cLo, cHi] = [Math.min(...colorValues), Math.max(...colorValues)];
-  return (
-    <svg class="parallel" viewBox={`0 0 ${W} ${H}`} role="img" aria-label={`parallel coordinates of ${axes.map((a) => a.label).join(', ')}`}>
-      {runs.map((run) => {
-        // A run without the param (e.g. a layer it does not have) sits on the axis's "—" mark below it.
-        const points = axes.map((axis, i) => {
-          const v = axis.value(run);
-          return `${x(i)},${y(v === undefined ? MISSING : scales[i].at(v))}`;
-        });
-        const c = Number(colorBy.value(run));
-        return (
-          <polyline class="pc-line" points={points.join(' ')} stroke={Number.isFinite(c) ? heat(cHi === cLo ? 0.5 : (c - cLo) / (cHi - cLo)) : '#888'}>
-            <title>{run.info.run_name}</title>
-          </polyline>
-        );
-      })}
-      {axes.map((axis, i) => (
-        <g>
-          {runs.some((r) => axis.value(r) === undefined) && (
-            <text class="pc-tick" x={x(i) + 4} y={y(MISSING) + 4}>
-              —
-            </text>
-          )}
-          <line class="pc-axis" x1={x(i)} x2={x(i)} y1={y(0)} y2={y(1)} />
-          <text class="pc-label" x={x(i)} y={14} text-anchor="middle">
-            {axis.label}
-          </text>
-          {scales[i].cats
-            ? scales[i].cats!.map((c) => (
-                <text class="pc-tick" x={x(i) + 4} y={y(scales[i].at(c)) + 4}>
-                  {c}
-                </text>
-              ))
-            : [
-                <text class="pc-tick" x={x(i) + 4} y={y(1) + 4}>
-                  {scales[i].ticks[0]}
-                </text>,
-                <text class="pc-tick" x={x(i) + 4} y={y(0) + 4}>
-                  {scales[i].ticks[1]}
-                </text>,
-              ]}
-        </g>
-      ))}
-    </svg>
-  );
-}
-
-function Overlay({ runs, metricKey }: { runs: Run[]; metricKey: string }) {
+function Overlay({ runs, metricKey, colors }: { runs: Run[]; metricKey: string; colors: Map<string, string> }) {
   // The compact binary columns (already in step order), as the run page's charts read them: long
   // histories of many runs stay cheap to fetch and to draw.
   const histories = useLoad(() => Promise.all(runs.map((r) => api.metricColumns(r.info.run_id, metricKey))), [runs, metricKey]);
   const series = useMemo<Series[]>(
-    () =>
-      (histories.data ?? []).map((h, i) => ({
-        label: runs[i].info.run_name || runs[i].info.run_id.slice(0, 8),
-        x: h.steps,
-        y: h.values,
-        color: PALETTE[i % PALETTE.length],
-      })),
+    () => (histories.data ?? []).map((h, i) => ({ label: nameOf(runs[i]), x: h.steps, y: h.values, color: colors.get(runs[i].info.run_id) })),
     [histories.data],
   );
   if (histories.error) return <ErrorBox error={histories.error} />;
@@ -110,18 +28,82 @@ function Overlay({ runs, metricKey }: { runs: Run[]; metricKey: string }) {
   return <Chart series={series} xLabel="step" yLabel={metricKey} testId="compare-chart" mark="kiln:compare-chart" />;
 }
 
+interface Summary {
+  min: number;
+  max: number;
+  last: number;
+  steps: number;
+}
+
+function summarize(h: MetricColumns): Summary | undefined {
+  if (h.values.length === 0) return undefined;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of h.values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max, last: h.values[h.values.length - 1], steps: h.values.length };
+}
+
+/** Min, max and last value of every metric of every run, from the full histories. */
+function MetricSummary({ runs, metricKeys, colors }: { runs: Run[]; metricKeys: string[]; colors: Map<string, string> }) {
+  const pairs = useMemo(() => metricKeys.flatMap((key) => runs.filter((r) => metric(r, key) !== undefined).map((run) => ({ key, run }))), [runs, metricKeys]);
+  const loaded = useLoad(() => Promise.all(pairs.map((p) => api.metricColumns(p.run.info.run_id, p.key).then(summarize))), [pairs]);
+  if (loaded.error) return <ErrorBox error={loaded.error} />;
+  if (!loaded.data) return <p class="muted">Loading {pairs.length} histories…</p>;
+  return (
+    <div class="scroll-x">
+      <table class="grid numbers" aria-label="metric summary">
+        <thead>
+          <tr>
+            <th>Metric</th>
+            <th>Run</th>
+            <th>Min</th>
+            <th>Max</th>
+            <th>Last</th>
+            <th>Steps</th>
+          </tr>
+        </thead>
+        <tbody>
+          {pairs.map(({ key, run }, i) => {
+            const s = loaded.data?.[i];
+            const first = i === 0 || pairs[i - 1].key !== key;
+            return (
+              <tr data-metric={key} data-run={run.info.run_id} class={first ? 'group-start' : ''}>
+                <th scope="row">{first ? key : ''}</th>
+                <td>
+                  <Swatch color={colors.get(run.info.run_id) ?? '#888'} />
+                  {nameOf(run)}
+                </td>
+                <td>{fmtNum(s?.min)}</td>
+                <td>{fmtNum(s?.max)}</td>
+                <td>{fmtNum(s?.last)}</td>
+                <td>{s?.steps ?? 0}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function ComparePage({ route }: { route: Route }) {
   const ids = (route.query.get('runs') ?? '').split(',').filter((s) => s !== '');
   const loaded = useLoad(() => Promise.all(ids.map((id) => api.getRun(id))), [ids.join(',')]);
   const runs = loaded.data ?? [];
-  const metricKeys = [...new Set(runs.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort();
+  // A run's colour follows its place in the URL: the same on the chips, the charts and the tables.
+  const colors = useMemo(() => new Map(ids.map((id, i) => [id, runColor(i)])), [ids.join(',')]);
+  const colorOf = (run: Run): string => colors.get(run.info.run_id) ?? '#888';
+  const metricKeys = useMemo(() => [...new Set(runs.flatMap((r) => r.data.metrics.map((m) => m.key)))].sort(), [runs]);
   const paramKeys = [...new Set(runs.flatMap((r) => r.data.params.map((p) => p.key)))].sort();
   const chosenMetric = route.query.get('metric') ?? (metricKeys.includes('val_acc') ? 'val_acc' : metricKeys[0]);
   const onlyDiff = route.query.get('diff') !== 'all';
   const differing = paramKeys.filter((k) => new Set(runs.map((r) => param(r, k))).size > 1);
   const rows = onlyDiff ? differing : paramKeys;
-  const metricAxis: Axis = { key: `metrics.${chosenMetric}`, label: chosenMetric ?? '', value: (r) => (chosenMetric ? metric(r, chosenMetric) : undefined) };
-  const pcAxes: Axis[] = [...(differing.length > 0 ? differing : paramKeys).slice(0, 8).map((k): Axis => ({ key: `params.${k}`, label: k, value: (r) => param(r, k) })), metricAxis];
+  const metricAxis: Axis<Run> = { key: `metrics.${chosenMetric}`, label: chosenMetric ?? '', value: (r) => (chosenMetric ? metric(r, chosenMetric) : undefined) };
+  const pcAxes: Axis<Run>[] = [...(differing.length > 0 ? differing : paramKeys).slice(0, 8).map((k): Axis<Run> => ({ key: `params.${k}`, label: k, value: (r) => param(r, k) })), metricAxis];
   const exp = route.query.get('exp');
 
   return (
@@ -139,9 +121,9 @@ export function ComparePage({ route }: { route: Route }) {
       <ErrorBox error={loaded.error} />
       {ids.length === 0 && <p class="muted">Select runs on an experiment's runs page, then press Compare.</p>}
       <p>
-        {runs.map((r, i) => (
-          <a class="chip" href={href(['runs', r.info.run_id])} style={{ borderColor: PALETTE[i % PALETTE.length] }}>
-            {r.info.run_name || r.info.run_id.slice(0, 8)}
+        {runs.map((r) => (
+          <a class="chip" href={href(['runs', r.info.run_id])} data-run={r.info.run_id} style={{ borderColor: colorOf(r) }}>
+            {nameOf(r)}
           </a>
         ))}
       </p>
@@ -156,10 +138,17 @@ export function ComparePage({ route }: { route: Route }) {
                 ))}
               </select>
             </label>
-            {chosenMetric && <Overlay runs={runs} metricKey={chosenMetric} />}
+            {chosenMetric && <Overlay runs={runs} metricKey={chosenMetric} colors={colors} />}
+          </Section>
+          <Section title="Metrics: min, max and last value per run" id="metric-summary">
+            {metricKeys.length > 0 ? <MetricSummary runs={runs} metricKeys={metricKeys} colors={colors} /> : <p class="muted">No metrics logged.</p>}
           </Section>
           <Section title="Parameters against the metric" id="parallel">
-            {chosenMetric ? <ParallelCoordinates runs={runs} axes={pcAxes} colorBy={metricAxis} /> : <p class="muted">No metric to compare.</p>}
+            {chosenMetric ? (
+              <ParallelCoordinates items={runs} axes={pcAxes} itemKey={(r) => r.info.run_id} title={nameOf} color={colorOf} />
+            ) : (
+              <p class="muted">No metric to compare.</p>
+            )}
           </Section>
           <Section title="Parameter diff" id="diff">
             <label>
@@ -171,7 +160,10 @@ export function ComparePage({ route }: { route: Route }) {
                   <tr>
                     <th>Parameter</th>
                     {runs.map((r) => (
-                      <th>{r.info.run_name || r.info.run_id.slice(0, 8)}</th>
+                      <th data-run={r.info.run_id}>
+                        <Swatch color={colorOf(r)} />
+                        {nameOf(r)}
+                      </th>
                     ))}
                   </tr>
                 </thead>

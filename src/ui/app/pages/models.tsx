@@ -1,10 +1,12 @@
 /**
  * ui/app/pages/models — the model registry: models, their versions and aliases, the full
- * history of alias moves, links back to the runs. Moving an alias asks for confirmation in a
- * modal dialog that names what changes.
+ * history of alias moves, links back to the runs, editable model tags and model and version
+ * descriptions.
+ * Moving an alias asks for confirmation in a modal dialog that names what changes.
  */
 import { useRef, useState } from 'preact/hooks';
 import { api, quote } from '../api.js';
+import { Description, TagEditor } from '../editable.js';
 import { href } from '../router.js';
 import { ErrorBox, fmtTime, Section, useLoad } from '../util.js';
 
@@ -102,7 +104,16 @@ export function ModelPage({ name }: { name: string }) {
       </nav>
       <h1>{name}</h1>
       <ErrorBox error={model.error ?? versions.error} />
-      {model.data?.description && <p>{model.data.description}</p>}
+      {model.data && (
+        <Section title="Description" id="model-description">
+          <Description text={model.data.description ?? ''} onSave={(text) => api.updateModel(name, text).then(model.reload)} />
+        </Section>
+      )}
+      {model.data && (
+        <Section title="Tags" id="model-tags">
+          <TagEditor tags={model.data.tags ?? []} onSet={(key, value) => api.setModelTag(name, key, value).then(model.reload)} onDelete={(key) => api.deleteModelTag(name, key).then(model.reload)} />
+        </Section>
+      )}
       <Section title="Aliases" id="aliases">
         <p>
           {aliases.length === 0 && <span class="muted">No aliases. </span>}
@@ -186,7 +197,7 @@ export function ModelPage({ name }: { name: string }) {
                 <td>{v.status}</td>
                 <td>{v.run_id ? <a href={href(['runs', v.run_id])}>{v.run_id.slice(0, 8)}</a> : '—'}</td>
                 <td class="mono wrap">{v.source}</td>
-                <td>{v.description ?? ''}</td>
+                <VersionDescription text={v.description ?? ''} onSave={(text) => api.updateVersion(name, v.version, text).then(versions.reload)} />
               </tr>
             ))}
           </tbody>
@@ -226,5 +237,41 @@ export function ModelPage({ name }: { name: string }) {
         )}
       </Section>
     </main>
+  );
+}
+
+/** A version's description in its table cell, with a small editor in place. */
+function VersionDescription({ text, onSave }: { text: string; onSave: (text: string) => Promise<unknown> }) {
+  const [draft, setDraft] = useState<string | null>(null);
+  const [error, setError] = useState<string>();
+  if (draft === null) {
+    return (
+      <td class="note">
+        {text}{' '}
+        <button type="button" class="small" onClick={() => setDraft(text)} aria-label="Edit version description">
+          Edit
+        </button>
+      </td>
+    );
+  }
+  const save = (e: Event): void => {
+    e.preventDefault();
+    setError(undefined);
+    onSave(draft).then(
+      () => setDraft(null),
+      (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
+    );
+  };
+  return (
+    <td>
+      <form onSubmit={save} class="inline-edit">
+        <textarea aria-label="version description" rows={2} value={draft} onInput={(e) => setDraft(e.currentTarget.value)} autoFocus />
+        <button type="submit">Save</button>
+        <button type="button" onClick={() => setDraft(null)}>
+          Cancel
+        </button>
+      </form>
+      <ErrorBox error={error} />
+    </td>
   );
 }

@@ -1,10 +1,12 @@
 /**
- * ui/app/pages/run — one run: its params, tags, dataset inputs, metric charts by step or by
- * time, an artifact browser with previews, and the registered model versions made from it.
+ * ui/app/pages/run — one run: its description (MLflow's `mlflow.note.content` tag) and tags,
+ * both editable, its params, dataset inputs, metric charts by step or by time, an artifact
+ * browser with previews, and the registered model versions made from it.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { api, quote, type ArtifactFile } from '../api.js';
+import { api, NOTE_TAG, PARENT_RUN_TAG, quote, type ArtifactFile } from '../api.js';
 import { Chart } from '../chart.js';
+import { Description, TagEditor } from '../editable.js';
 import { href, setQuery, type Route } from '../router.js';
 import { Badge, ErrorBox, fmtBytes, fmtDuration, fmtNum, fmtTime, Section, useLoad } from '../util.js';
 
@@ -193,13 +195,21 @@ export function RunPage({ route, runId }: { route: Route; runId: string }) {
         <dt>Artifacts</dt>
         <dd class="mono">{info.artifact_uri}</dd>
       </dl>
+      <Section title="Description" id="description">
+        <Description text={r.data.tags.find((t) => t.key === NOTE_TAG)?.value ?? ''} onSave={(text) => api.setTag(runId, NOTE_TAG, text).then(run.reload)} />
+      </Section>
       {metricsSection}
       <div class="two">
         <Section title="Parameters" id="params">
           <KeyValues items={r.data.params} />
         </Section>
         <Section title="Tags" id="tags">
-          <KeyValues items={r.data.tags.filter((t) => !t.key.startsWith('mlflow.') || t.key === 'mlflow.parentRunId')} />
+          <TagEditor
+            tags={r.data.tags.filter((t) => !t.key.startsWith('mlflow.') || t.key === PARENT_RUN_TAG)}
+            readOnly={(key) => key.startsWith('mlflow.')}
+            onSet={(key, value) => api.setTag(runId, key, value).then(run.reload)}
+            onDelete={(key) => api.deleteTag(runId, key).then(run.reload)}
+          />
         </Section>
       </div>
       <Section title="Dataset inputs" id="datasets">

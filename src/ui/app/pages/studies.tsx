@@ -1,12 +1,15 @@
 /**
  * ui/app/pages/studies — the tuner's studies: a list, and per study the best trial, the trials
- * table with states, the optimization history, intermediate values per trial (pruned trials
- * dashed and marked at the step they stopped), and parameter importances.
+ * table with states, the optimization history (linear or log scale), intermediate values per
+ * trial (pruned trials dashed and marked at the step they stopped), parameter importances, and
+ * optuna-dashboard's plots: slices, contour, EDF, timeline and parallel coordinates.
  */
-import { useMemo } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 import { api, type StudyReport, type TrialReport } from '../api.js';
 import { Chart, type Series } from '../chart.js';
+import { heat, ParallelCoordinates, type Axis } from '../parallel.js';
 import { href } from '../router.js';
+import { completeTrials, ContourPlot, EdfPlot, SlicePlots, TimelinePlot } from './study-plots.js';
 import { Badge, ErrorBox, fmtDuration, fmtNum, fmtTime, PALETTE, Section, useLoad } from '../util.js';
 
 export function StudiesPage() {
@@ -111,10 +114,48 @@ function Importances({ name }: { name: string }) {
   );
 }
 
+function History({ study }: { study: StudyReport }) {
+  const series = useMemo(() => history(study), [study]);
+  const [log, setLog] = useState(false);
+  const positive = series.every((h) => Array.from(h.y).every((v) => v === null || v > 0));
+  if (!series.some((h) => h.x.length > 0)) return <p class="muted">No values yet.</p>;
+  return (
+    <>
+      <div class="toolbar">
+        <button type="button" aria-pressed={log && positive} disabled={!positive} title={positive ? 'logarithmic objective axis' : 'a log scale needs every value above zero'} onClick={() => setLog(!log)}>
+          Log scale
+        </button>
+      </div>
+      <Chart series={series} xLabel="trial" yLabel="objective" testId="history-chart" logY={log && positive} />
+    </>
+  );
+}
+
+/** Parameters against the objective, a line per complete trial coloured by its objective. */
+function StudyParallel({ study }: { study: StudyReport }) {
+  const trials = completeTrials(study);
+  const params = [...new Set(trials.flatMap((t) => Object.keys(t.params)))].sort();
+  const values = trials.map((t) => t.value as number);
+  const [lo, hi] = [Math.min(...values), Math.max(...values)];
+  if (trials.length === 0) return <p class="muted">No complete trial yet.</p>;
+  const axes: Axis<TrialReport>[] = [
+    ...params.map((k): Axis<TrialReport> => ({ key: k, label: k, value: (t) => (t.params[k] === undefined || t.params[k] === null ? undefined : typeof t.params[k] === 'number' ? (t.params[k] as number) : String(t.params[k])) })),
+    { key: 'objective', label: 'objective', value: (t) => t.value ?? undefined },
+  ];
+  return (
+    <ParallelCoordinates
+      items={trials}
+      axes={axes}
+      itemKey={(t) => String(t.number)}
+      title={(t) => `#${t.number}: ${fmtNum(t.value)}`}
+      color={(t) => heat(hi === lo ? 0.5 : ((t.value as number) - lo) / (hi - lo))}
+    />
+  );
+}
+
 export function StudyPage({ name }: { name: string }) {
   const study = useLoad(() => api.getStudy(name), [name]);
   const s = study.data;
-  const hist = useMemo(() => (s ? history(s) : []), [s]);
   const inter = useMemo(() => (s ? intermediate(s.trials) : []), [s]);
   const paramKeys = s ? [...new Set(s.trials.flatMap((t) => Object.keys(t.params)))].sort() : [];
   const best = s?.trials.find((t) => t.number === s.best_trial);
@@ -153,7 +194,7 @@ export function StudyPage({ name }: { name: string }) {
           </Section>
           <div class="two">
             <Section title="Optimization history" id="history">
-              {hist.some((h) => h.x.length > 0) ? <Chart series={hist} xLabel="trial" yLabel="objective" testId="history-chart" /> : <p class="muted">No values yet.</p>}
+              <History study={s} />
             </Section>
             <Section title="Intermediate values" id="intermediate">
               {inter.length > 0 ? <Chart series={inter} xLabel="step" yLabel="reported value" testId="intermediate-chart" /> : <p class="muted">No trial reported intermediate values.</p>}
@@ -161,6 +202,23 @@ export function StudyPage({ name }: { name: string }) {
           </div>
           <Section title="Parameter importances" id="importances">
             <Importances name={name} />
+          </Section>
+          <Section title="Slice plots: objective against each parameter" id="slices">
+            <SlicePlots study={s} />
+          </Section>
+          <div class="two">
+            <Section title="Contour" id="contour">
+              <ContourPlot study={s} />
+            </Section>
+            <Section title="Empirical distribution of the objective" id="edf">
+              <EdfPlot study={s} />
+            </Section>
+          </div>
+          <Section title="Parallel coordinates" id="study-parallel">
+            <StudyParallel study={s} />
+          </Section>
+          <Section title="Timeline" id="timeline">
+            <TimelinePlot study={s} />
           </Section>
           <Section title="Trials" id="trials">
             <div class="scroll-x">
