@@ -55,7 +55,9 @@ describe('README quickstart, run as written', { skip: SKIP_WITHOUT_DATA || (!CUR
   let dir = '';
   let port = 0;
   let serve: ChildProcess | undefined;
-  const env = { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_HOME: '', KILN_DATA_DIR: REAL_DATA ?? '', KILN_LOG_DIR: '' };
+  // A newcomer's environment: none of the developer's Kiln or MLflow settings, only where the data is.
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^(KILN|MLFLOW)_/.test(key)));
+  env.KILN_DATA_DIR = REAL_DATA;
   // `npx kiln` is this checkout's bin; the API's port is a free one instead of 8000 (other tests run alongside).
   const local = (command: string): string =>
     command.replace(/^npx kiln /, `"${process.execPath}" "${KILN_BIN}" `).replaceAll('127.0.0.1:8000', `127.0.0.1:${port}`);
@@ -84,6 +86,7 @@ describe('README quickstart, run as written', { skip: SKIP_WITHOUT_DATA || (!CUR
       if (command.startsWith('npx kiln train')) {
         const { stdout } = await run('bash', ['-c', local(command)], { cwd: dir, env, maxBuffer: 1 << 24 });
         assert.match(stdout, /model saved to kiln-data\/models\/quickstart/);
+        assert.ok(existsSync(join(dir, 'kiln-data', 'tracking.db')), 'the run is tracked in ./kiln-data/tracking.db, as "Where files go" says');
       } else if (command.startsWith('npx kiln serve')) {
         assert.ok(command.endsWith('&'), 'the quickstart runs the API in the background');
         const line = local(command.slice(0, -1).trim()) + ` --port ${port}`;
