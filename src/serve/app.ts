@@ -16,7 +16,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { accessLog, fastifyLogging, isLogger, type Logger } from '../observability/logging.js';
 import { type AccessOptions, accessPlugin } from './access.js';
 import { docsPlugin } from './docs.js';
-import { errorHandling } from './errors.js';
+import { clientErrorHandler, errorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { intake, type IntakeLimits } from './intake.js';
 import { invocationsRoutes } from './invocations.js';
@@ -76,7 +76,7 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   const metrics = createServeMetrics({ defaultMetrics: options.defaultMetrics });
   const lifecycle = new ServeLifecycle(metrics, { swapTimeoutMs: options.swapTimeoutMs });
   const context: RouteContext = { lifecycle, metrics, limits, defaultTopK: options.topK ?? 3 };
-  const app = Fastify({ ...fastifyLogging(options.logger), bodyLimit: limits.maxJsonBytes, return503OnClosing: true }) as unknown as FastifyInstance;
+  const app = Fastify({ ...fastifyLogging(options.logger), bodyLimit: limits.maxJsonBytes, return503OnClosing: true, clientErrorHandler }) as unknown as FastifyInstance;
   if (isLogger(options.logger)) app.addHook('onResponse', accessLog);
 
   // Order matters: the lifecycle's onRequest hook counts every request, refused ones included.

@@ -77,4 +77,24 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
     assert.deepEqual(problems, []);
     await page.close();
   });
+
+  test('the home page says which preprocessing ran for an upload, and sends the mode chosen', async () => {
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.waitForFunction("!/Checking/.test(document.querySelector('#model').textContent)");
+    const file = join(dir, 'photo.jpg');
+    await writeFile(file, await sharp({ create: { width: 120, height: 90, channels: 3, background: '#eeeae0' } }).jpeg().toBuffer());
+    await page.setInputFiles('#file', file);
+    for (const mode of ['', 'photo', 'dataset']) {
+      await page.selectOption('#mode', mode);
+      const answer = page.waitForResponse((response) => response.url().includes('/predict?'));
+      await page.click('#predict');
+      const response = await answer;
+      const body = (await response.json()) as { preprocessing: string };
+      assert.equal(new URL(response.url()).searchParams.get('preprocess'), mode === '' ? null : mode);
+      await page.waitForFunction(`document.querySelector('#path').textContent.startsWith(${JSON.stringify(`Preprocessing: ${body.preprocessing}`)})`, undefined, { timeout: 15_000 });
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
 });

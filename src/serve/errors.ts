@@ -3,7 +3,9 @@
  * stable code, sent as `{"error": {"code", "message"}}`. A 5xx means a fault of ours and is
  * logged at error level; a client that hung up is logged at info level and answered nothing.
  */
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export class ServeError extends Error {
@@ -86,3 +88,20 @@ const errorHandlingPlugin: FastifyPluginAsync<ErrorLimits> = async (app, limits)
   });
 };
 export const errorHandling = fp(errorHandlingPlugin);
+
+/**
+ * Fastify's `clientErrorHandler`: HTTP that Node's parser refuses before any route sees it
+ * (a header block over the size limit, a bad Content-Length, smuggling-shaped framing), answered
+ * in the API's error shape with a stable code, then the connection closed.
+ */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'HEADERS_TOO_LARGE'] : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'REQUEST_TIMEOUT'] : [400, 'BAD_HTTP_REQUEST'];
+  const body = JSON.stringify({ error: { code, message: `the HTTP request cannot be parsed: ${error.code ?? error.message}` } });
+  this.log.debug({ code: error.code }, 'unparseable HTTP request refused');
+  if (socket.writable) {
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+  }
+  socket.destroy();
+}

@@ -44,6 +44,8 @@ export interface PreprocessQuery {
 /** The body parsers of the whole app (a root plugin): multipart with its bounds, and image/* as bytes. */
 const intakePlugin: FastifyPluginAsync<IntakeLimits> = async (app, limits) => {
   await app.register(multipart, { limits: { ...MULTIPART_LIMITS, fileSize: limits.maxUploadBytes } });
+  // JSON routes take JSON: a text/plain body is refused as 415 rather than validated as a string.
+  app.removeContentTypeParser('text/plain');
   app.addContentTypeParser(/^image\/.*/, { parseAs: 'buffer', bodyLimit: limits.maxUploadBytes }, (_request, body, done) => done(null, body));
 };
 export const intake = fp(intakePlugin);
