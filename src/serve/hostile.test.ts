@@ -231,7 +231,7 @@ describe('hostile clients: no 5xx, nothing leaks, the server keeps answering', (
       while ((await inFlight()) !== 0) await new Promise((resolve) => setTimeout(resolve, 20));
       const answer = await normalPredict();
       assert.equal(answer.class_id, baseline.class_id);
-      assert.ok(Math.abs(answer.confidence - baseline.confidence) < 1e-6);
+      assert.ok(Math.abs(answer.confidence - baseline.confidence) < 1e-5);
     });
   }
 

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
@@ -87,6 +88,28 @@ describe('requests whose client hangs up are counted out, release the model and 
     // quietMs, not drainMs (10 min), once nothing is in flight.
     await serve.close({ drainMs: LONG, quietMs: 50 });
     assert.equal(await inFlight(serve), 0);
+  });
+
+  test('a slow upload does not hold up a hot swap: the swap completes mid-upload and the new version answers it', { timeout: 120_000 }, async () => {
+    const { serve, port } = await heldServer();
+    const body = multipartBody('slowB0undary', png);
+    const request = httpRequest('POST', '/predict', { 'content-type': 'multipart/form-data; boundary=slowB0undary' }, body);
+    const socket = connect(port, '127.0.0.1');
+    const received: Buffer[] = [];
+    socket.on('data', (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    await new Promise((resolve) => socket.once('connect', resolve));
+    const half = request.length - Math.floor(body.length / 2);
+    socket.write(request.subarray(0, half));
+    await waitFor(async () => (await inFlight(serve)) === 1);
+    // With the model leased from the start of the request, this would wait swapTimeoutMs (10 min).
+    await serve.setModel(await loadServedModel(join(dir, 'v2'), { version: '2', maxWaitMs: 0 }));
+    socket.write(request.subarray(half));
+    await closed;
+    const text = Buffer.concat(received).toString('utf8');
+    assert.match(text, /^HTTP\/1\.1 200/);
+    assert.equal((JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) as { model: { version: string } }).model.version, '2');
+    await serve.close({ drainMs: LONG, quietMs: 50 });
   });
 
   test('a multipart upload cut off midway and one dropped after its body: info lines with the request id, no error line', { timeout: 120_000 }, async () => {

@@ -67,6 +67,11 @@ export class ServeLifecycle {
     return new ServeError(503, 'MODEL_NOT_READY', this.notReadyReason ?? 'no model is loaded yet');
   }
 
+  /** Throws 503 MODEL_NOT_READY while no model is loaded (before reading a body no model could use). */
+  requireReady(): void {
+    if (!this.model) throw this.notReady();
+  }
+
   /** The served model if it is named `name` (KServe's model routes); 503 before a model, 404 for another name. */
   modelNamed(name: string): ServedModel {
     if (!this.model) throw this.notReady();

@@ -87,10 +87,12 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
       },
       config: { openapiMultipartBody: uploadSchema },
     },
-    async (request) =>
-      lifecycle.withModel(async (served) => {
-        const start = performance.now();
-        const bytes = await readUpload(request, limits);
+    async (request) => {
+      const start = performance.now();
+      lifecycle.requireReady();
+      // The model is taken once the upload is in: a slow uploader never holds up a hot swap.
+      const bytes = await readUpload(request, limits);
+      return lifecycle.withModel(async (served) => {
         const input = new Float32Array(served.predictor.inputSize);
         const path = await decodeImage(bytes, served.metadata.preprocessing, input, 0, limits.pixelLimit, request.query.preprocess);
         const preprocessed = performance.now();
@@ -104,7 +106,8 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
           model: { name: served.name, version: served.version },
           timing_ms: { preprocess: preprocessed - start, inference: result.inferenceMs, total: performance.now() - start },
         };
-      }),
+      });
+    },
   );
 
   app.post<{ Body: { images: unknown[] }; Querystring: PredictQuery }>(
