@@ -92,7 +92,11 @@ describe('hostile clients: no 5xx, nothing leaks, the server keeps answering', (
     return (await serve.metrics.inFlight.get()).values[0]?.value ?? 0;
   }
 
+  const warnings: string[] = [];
+  const onWarning = (warning: Error): void => void warnings.push(`${warning.name}: ${warning.message}`);
+
   before(async () => {
+    process.on('warning', onWarning);
     await initEngine({ quiet: true });
     dir = await mkdtemp(join(tmpdir(), 'kiln-hostile-'));
     (await writeTestModelFolder(join(dir, 'model'), TEST_CNN_BN)).dispose();
@@ -137,6 +141,7 @@ describe('hostile clients: no 5xx, nothing leaks, the server keeps answering', (
   });
 
   after(async () => {
+    process.off('warning', onWarning);
     await serve?.close();
     await rm(dir, { recursive: true, force: true });
   });
@@ -213,6 +218,7 @@ describe('hostile clients: no 5xx, nothing leaks, the server keeps answering', (
     { name: 'a client that hangs up after the request line', expect: [null], send: async () => { await sendAndHangUp(port, Buffer.from('POST /predict HTTP/1.1\r\n')); return null; } },
     { name: 'a client that hangs up on a big batch', expect: [null], send: async () => { await sendAndHangUp(port, httpRequest('POST', '/predict/batch', { 'content-type': 'application/json' }, JSON.stringify({ images: Array.from({ length: 16 }, () => images.photoJpeg!.toString('base64')) }))); return null; } },
     { name: 'two pipelined requests, then a hang-up', expect: [null], send: async () => { const one = httpRequest('POST', '/predict', { 'content-type': 'image/png', connection: 'keep-alive' }, images.png!); await sendAndHangUp(port, Buffer.concat([one, one])); return null; } },
+    { name: '30 pipelined requests, then a hang-up', expect: [null], send: async () => { const one = httpRequest('POST', '/predict', { 'content-type': 'image/png', connection: 'keep-alive' }, images.png!); await sendAndHangUp(port, Buffer.concat(Array(30).fill(one) as Buffer[])); return null; } },
   ];
 
   test(`the corpus has at least 40 cases (${cases.length})`, () => assert.ok(cases.length >= 40));
@@ -235,7 +241,8 @@ describe('hostile clients: no 5xx, nothing leaks, the server keeps answering', (
     });
   }
 
-  test('at the end: nothing in flight, a normal answer, and not one error-level log line', async () => {
+  test('at the end: nothing in flight, a normal answer, not one error-level log line, no process warning', async () => {
+    assert.deepEqual(warnings.filter((warning) => /MaxListeners|Unhandled|Deprecation/.test(warning)), []);
     assert.equal(await inFlight(), 0);
     assert.equal((await normalPredict()).class_id, baseline.class_id);
     const errors = logLines.filter((line) => /"level":"(error|fatal)"/.test(line));

@@ -11,6 +11,7 @@
  * hot swap frees the previous model only once no handler still holds it (or after
  * `swapTimeoutMs`). A handler whose client is gone stops before inference (`throwIfClientGone`).
  */
+import type { Socket } from 'node:net';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { ClientGoneError, ServeError } from './errors.js';
@@ -40,6 +41,8 @@ export class ServeLifecycle {
   private lastActivity = performance.now();
   /** Requests counted in and not yet out: their reply, and how to stop listening for their close. */
   private readonly inFlight = new WeakMap<FastifyRequest, { reply: FastifyReply; detach: () => void }>();
+  /** The requests in flight on each connection: one 'close' listener per socket, however many requests it pipelines. */
+  private readonly bySocket = new WeakMap<Socket, Set<FastifyRequest>>();
   /** Requests whose client closed the connection before the answer. */
   private readonly gone = new WeakSet<FastifyRequest>();
   private readonly swapTimeoutMs: number;
@@ -139,17 +142,32 @@ export class ServeLifecycle {
     this.active++;
     this.lastActivity = performance.now();
     this.metrics.inFlight.inc();
-    const socket = request.raw.socket;
+    const socket = request.raw.socket as Socket | null;
     const onClose = (): void => this.countOut(request);
-    const detach = (): void => {
-      socket?.removeListener('close', onClose);
-      reply.raw.removeListener('close', onClose);
-    };
-    this.inFlight.set(request, { reply, detach });
-    // A pipelined request's response has no socket yet: only the socket tells that it closed.
-    socket?.once('close', onClose);
+    this.inFlight.set(request, {
+      reply,
+      detach: () => {
+        reply.raw.removeListener('close', onClose);
+        if (socket) this.bySocket.get(socket)?.delete(request);
+      },
+    });
     reply.raw.once('close', onClose);
+    // A pipelined request's response has no socket yet: only the socket tells that it closed.
+    if (socket) this.watchSocket(socket).add(request);
     if (socket?.destroyed) onClose();
+  }
+
+  private watchSocket(socket: Socket): Set<FastifyRequest> {
+    let requests = this.bySocket.get(socket);
+    if (!requests) {
+      const live = (requests = new Set());
+      this.bySocket.set(socket, live);
+      socket.once('close', () => {
+        for (const request of [...live]) this.countOut(request);
+        this.bySocket.delete(socket);
+      });
+    }
+    return requests;
   }
 
   /** Counts a request out, if it is still in; a request that ended unanswered is logged (info: the client's doing). */
