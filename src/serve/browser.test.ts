@@ -50,6 +50,7 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
     await rm(dir, { recursive: true, force: true });
   });
 
+  // Waits go through locators, not string predicates: the pages' CSP forbids the eval those need.
   test('/docs renders Swagger UI from this server only, with every operation listed, and no console error', async () => {
     const { page, problems } = await watchedPage(browser, url);
     await page.goto(`${url}/docs`);
@@ -64,16 +65,37 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
   test('the home page: upload an image, see the prediction and a bar for every class', async () => {
     const { page, problems } = await watchedPage(browser, url);
     await page.goto(`${url}/`);
-    await page.waitForFunction("!/Checking/.test(document.querySelector('#model').textContent)");
+    await page.locator('#model', { hasNotText: /Checking/ }).waitFor();
     const pixels = Buffer.from(Array.from({ length: 784 }, (_, i) => ((i % 28) * 9) % 256));
     const file = join(dir, 'item.png');
     await writeFile(file, await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
     await page.setInputFiles('#file', file);
     await page.click('#predict');
-    await page.waitForFunction("document.querySelectorAll('#bars li').length === 10", undefined, { timeout: 15_000 });
+    await page.locator('#bars li').nth(9).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#bars li').count(), 10);
     const result = (await page.textContent('#result')) ?? '';
     assert.doesNotMatch(result, /Upload or draw/);
     assert.equal(((await page.textContent('#error')) ?? '').trim(), '');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('the home page says which preprocessing ran for an upload, and sends the mode chosen', async () => {
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.locator('#model', { hasNotText: /Checking/ }).waitFor();
+    const file = join(dir, 'photo.jpg');
+    await writeFile(file, await sharp({ create: { width: 120, height: 90, channels: 3, background: '#eeeae0' } }).jpeg().toBuffer());
+    await page.setInputFiles('#file', file);
+    for (const mode of ['', 'photo', 'dataset']) {
+      await page.selectOption('#mode', mode);
+      const answer = page.waitForResponse((response) => response.url().includes('/predict?'));
+      await page.click('#predict');
+      const response = await answer;
+      const body = (await response.json()) as { preprocessing: string };
+      assert.equal(new URL(response.url()).searchParams.get('preprocess'), mode === '' ? null : mode);
+      await page.locator('#path', { hasText: `Preprocessing: ${body.preprocessing}` }).waitFor({ timeout: 15_000 });
+    }
     assert.deepEqual(problems, []);
     await page.close();
   });
