@@ -132,9 +132,9 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
     }
   });
 
-  test('an invalid configuration is refused with the key named, before any work', async () => {
+  test('an invalid configuration is refused with the key named, before any work: a usage error, exit 2', async () => {
     const run = await runKiln(['tune', '--profile', 'seed', '--workers', '0', '--home', home, '--json']);
-    assert.equal(run.code, 1);
+    assert.equal(run.code, 2);
     assert.match(String((run.json.error as { message: string }).message), /invalid config key "study.workers"/);
   });
 });

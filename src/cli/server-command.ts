@@ -5,7 +5,8 @@
  */
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { parseInteger } from './parse.js';
+import { listeningOn } from './errors.js';
+import { checkStoreUri, parsePort } from './parse.js';
 import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
@@ -35,7 +36,8 @@ export function registerServerCommand(program: Command): void {
     )
     .action(async (flags: ServerFlags) => {
       const home = resolveHome(flags.home);
-      const port = parseInteger('port', flags.port);
+      const port = parsePort('--port', flags.port);
+      if (flags.backendStoreUri !== undefined) checkStoreUri(flags.backendStoreUri, '--backend-store-uri');
       const backendStoreUri = flags.backendStoreUri ?? defaultStoreUri(home);
       const artifactsDestination = flags.artifactsDestination ?? defaultArtifactsDestination(home);
       const env = process.env;
@@ -48,7 +50,10 @@ export function registerServerCommand(program: Command): void {
           : undefined;
       const logs = openCliLogs(flags);
       const logger = logs.logger('tracking');
-      const server = await startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth, logger });
+      const server = await listeningOn('--port', () => startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth, logger })).catch((error: unknown) => {
+        logs.close();
+        throw error;
+      });
       const address = server.server.address();
       const actualPort = typeof address === 'object' && address !== null ? address.port : port;
       const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${actualPort}`;
