@@ -69,7 +69,7 @@ export function registerServeCommand(program: Command): void {
     .option('--max-wait-ms <ms>', 'how long an idle engine waits for more requests to batch', '0')
     .option('--max-upload-bytes <n>', 'largest uploaded image', String(10 * 1024 * 1024))
     .option('--poll-interval <seconds>', 'how often a models:/<name>@<alias> URI is checked for a moved alias (0: never)', '10')
-    .option('--retry-max <seconds>', 'longest wait between tries while the registry model does not exist yet', '30')
+    .option('--retry-max <seconds>', 'longest wait between tries while the alias is not set yet or the tracking server does not answer (a pinned version that does not exist fails at once)', '30')
     .option('--api-key <key>', 'require this key (Authorization: Bearer <key> or X-API-Key) on every model route; repeat for several; also $KILN_API_KEYS (comma-separated)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--rate-limit <max/seconds>', 'at most <max> model requests per client per window, e.g. 600/60 (client: API key, else IP); also $KILN_RATE_LIMIT')
     .option('--cors-origin <origins>', 'origins allowed by CORS: * (any), a comma-separated list, or none', process.env.KILN_CORS_ORIGINS ?? '*')
