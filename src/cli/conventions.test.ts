@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { initEngine } from '../engine/index.js';
 import { TEST_MLP, writeTestModelFolder } from '../models/onnx/test-helpers.js';
 import { openTracking } from '../tracking/client/index.js';
-import { KILN_BIN, type KilnRun, runKiln, SKIP_WITHOUT_SCRIPT, spawnKiln } from './test-helpers.js';
+import { KILN_BIN, type KilnRun, REAL_DATA, runKiln, SKIP_WITHOUT_DATA, SKIP_WITHOUT_SCRIPT, spawnKiln } from './test-helpers.js';
 
 const root = await mkdtemp(join(tmpdir(), 'kiln-cli-conventions-'));
 after(() => rm(root, { recursive: true, force: true }));
@@ -68,6 +68,14 @@ describe('--json: only JSON on stdout, for every command', () => {
     assert.equal((history.json.events as { to_version: string }[])[0]?.to_version, '1');
     const readable = await runKiln(['models', 'list', '--home', home]);
     assert.match(readable.stdout, /^fashion-mnist {2}latest 1 {2}@champion=1\n$/, 'without --json the readable line');
+  });
+
+  test('kiln tune --workers 2: the worker processes print nothing on the parent\'s stdout', { skip: SKIP_WITHOUT_DATA, timeout: 600_000 }, async () => {
+    const run = await runKiln(['tune', '--profile', 'seed', '--n-trials', '2', '--epochs', '1', '--workers', '2', '--home', join(root, 'workers-home'), '--data-dir', REAL_DATA!, '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout.trim().split('\n').length, 1, run.stdout);
+    assert.equal((run.json.trials as { total: number }).total, 2);
+    assert.match(run.stderr, /\[worker 1\]/, 'the worker did run, and its lines went to stderr');
   });
 
   test('a failure of every command: the error object alone on stdout', async () => {

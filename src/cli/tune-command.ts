@@ -120,7 +120,8 @@ export async function tune(
       const task: WorkerTask = { config, ...worker, home, trackingUri: session.uri, dataDir: flags.dataDir, threads: threads ?? 1, logDir: resolveLogDir(flags.logDir) };
       const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
         env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
-        stdio: ['ignore', 'inherit', 'inherit'],
+        // Under --json the parent's stdout is for its JSON result only: a worker's stdout goes to stderr.
+        stdio: ['ignore', flags.json ? 2 : 'inherit', 'inherit'],
       });
       log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
       return new Promise((resolve) => child.once('close', (code) => resolve(code)));
