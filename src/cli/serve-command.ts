@@ -91,6 +91,11 @@ export function registerServeCommand(program: Command): void {
       await checkModelUri(flags.modelUri, { home, trackingUri: flags.trackingUri });
       const logs = openCliLogs(flags);
       const logger = logs.logger('api');
+      // Listened for before the server starts: it logs (e.g. "waiting for …") while it starts.
+      const stopSignal = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
       const server = await listeningOn('--port', () =>
         startServe({ ...settings, modelUri: flags.modelUri, host: flags.host, home, trackingUri: flags.trackingUri, log: logFunction(logger), logger }),
       ).catch((error: unknown) => {
@@ -98,13 +103,7 @@ export function registerServeCommand(program: Command): void {
         throw error;
       });
       logger.info(`kiln serve listening on ${server.url}`);
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (): void => {
-          void server.close().finally(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      const stopped = stopSignal.then(() => server.close());
       if (flags.json) {
         void server.ready.then((model) => {
           if (model) console.log(JSON.stringify({ url: server.url, model: { name: model.name, version: model.version, engine: model.predictor.engine } }));
