@@ -502,6 +502,10 @@ describe('Kubernetes manifests: the services', () => {
       assert.equal(container.securityContext.readOnlyRootFilesystem, true, owner);
       assert.deepEqual(container.securityContext.capabilities?.drop, ['ALL'], owner);
     }
+    // The Kiln image's user has that uid (deploy/Dockerfile pins it), so files it owns stay its own.
+    const uid = /useradd [^\n]*--uid (\d+)[^\n]* kiln/.exec(dockerfile)?.[1];
+    assert.ok(uid, 'deploy/Dockerfile does not pin the uid of user kiln');
+    for (const { owner, pod } of kilnContainers) assert.equal(pod.spec.securityContext?.runAsUser, Number(uid), owner);
     const namespace = find(objects, 'Namespace', 'kiln');
     assert.equal(namespace.metadata.labels?.['pod-security.kubernetes.io/enforce'], 'restricted');
   });
