@@ -6,7 +6,8 @@
  * else ./kiln-data/tracking.db, which `kiln server` shows at http://127.0.0.1:5000.
  *
  *   npm install kiln-ml
- *   npx tsc --strict --module nodenext --target es2022 examples/track-and-tune.ts && node examples/track-and-tune.js
+ *   npx tsc --strict --module nodenext --target es2022 --skipLibCheck --types node examples/track-and-tune.ts
+ *   node examples/track-and-tune.js
  *
  * Prints one JSON line: the parent run, the best trial's params and value.
  */
