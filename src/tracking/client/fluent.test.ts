@@ -19,6 +19,7 @@ import {
   type ActiveRun,
   closeTracking,
   endRun,
+  flushMetrics,
   logArtifact,
   logArtifacts,
   logMetric,
@@ -26,6 +27,7 @@ import {
   logParam,
   logParams,
   setExperiment,
+  setLoggerOptions,
   setTag,
   setTags,
   setTrackingUri,
@@ -40,19 +42,35 @@ delete process.env.MLFLOW_TRACKING_URI;
 interface Backend {
   uri: string;
   readArtifact(artifactUri: string, path: string): Promise<string>;
+  /** Stops the store, starts `during`, brings the store back and waits for `during` (where the backend can). */
+  outage?(during: () => Promise<void>): Promise<void>;
   stop(): Promise<void>;
 }
 
 const readLocalArtifact = async (artifactUri: string, path: string): Promise<string> => readFileSync(join(home, 'artifacts', proxiedPath(artifactUri), path), 'utf8');
 
-async function startKilnServer(): Promise<Backend> {
-  const dir = mkdtempSync(join(tmpdir(), 'kiln-fluent-server-'));
+/** `kiln server` as a child process on `port` (0: a free one), over the database and artifacts in `dir`. */
+async function spawnKilnServer(dir: string, port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [KILN_BIN, 'server', '--port', '0', '--json', '--backend-store-uri', `sqlite:///${join(dir, 'tracking.db')}`, '--artifacts-destination', join(dir, 'artifacts')],
+    [KILN_BIN, 'server', '--port', String(port), '--json', '--backend-store-uri', `sqlite:///${join(dir, 'tracking.db')}`, '--artifacts-destination', join(dir, 'artifacts')],
     { env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '' }, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const url = (await firstJsonLine(child)).url as string;
+  return {
+    url,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+async function startKilnServer(): Promise<Backend> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-fluent-server-'));
+  let server = await spawnKilnServer(dir, 0);
+  const url = server.url;
   return {
     uri: url,
     async readArtifact(artifactUri, path) {
@@ -60,22 +78,26 @@ async function startKilnServer(): Promise<Backend> {
       assert.equal(response.status, 200, `GET artifact ${path}`);
       return response.text();
     },
+    async outage(during) {
+      await server.stop();
+      const logged = during();
+      server = await spawnKilnServer(dir, Number(new URL(url).port));
+      await logged;
+    },
     async stop() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
+      await server.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-const backends: { name: string; skip: string | false; start: () => Promise<Backend> }[] = [
+const backends: { name: string; skip: string | false; restartable?: boolean; start: () => Promise<Backend> }[] = [
   {
     name: 'sqlite',
     skip: false,
     start: async () => ({ uri: `sqlite:///${join(home, 'tracking.db')}`, readArtifact: readLocalArtifact, stop: async () => undefined }),
   },
-  { name: 'a kiln server over HTTP', skip: false, start: startKilnServer },
+  { name: 'a kiln server over HTTP', skip: false, restartable: true, start: startKilnServer },
   {
     name: 'postgresql',
     skip: postgresBinDir() === undefined ? 'PostgreSQL not installed: apt-get install postgresql' : false,
@@ -88,7 +110,7 @@ const backends: { name: string; skip: string | false; start: () => Promise<Backe
 
 const byKey = (items: { key: string; value: string | number }[]): Record<string, string | number> => Object.fromEntries(items.map((item) => [item.key, item.value]));
 
-for (const { name, skip, start } of backends) {
+for (const { name, skip, restartable, start } of backends) {
   describe(`fluent run API on ${name}`, { skip }, () => {
     let backend: Backend;
     const getRun = (run: ActiveRun): Promise<Run> => run.session.store.getRun(run.runId);
@@ -199,6 +221,29 @@ for (const { name, skip, start } of backends) {
       assert.deepEqual(byKey((await getRun(implicit)).data.params), { implicit: 'true' });
       await assert.rejects(logMetric('', 1), { code: 'KILN_ERR_INVALID_METRIC' });
       await endRun();
+    });
+
+    // Only a server can be restarted under a running client.
+    if (restartable) test('params, tags and buffered metrics logged while the tracking server restarts are retried until stored', async () => {
+      assert.ok(backend.outage);
+      setLoggerOptions({ retries: 60, retryDelayMs: 100, retryMaxDelayMs: 500, flushIntervalMs: 50 });
+      try {
+        const run = await startRun({ runName: 'through-restart' });
+        await backend.outage(async () => {
+          await logParams({ during: 'outage' });
+          await setTag('survived', 'yes');
+          await logMetric('loss', 0.5, { step: 1 });
+          await flushMetrics();
+        });
+        await endRun();
+        const stored = await getRun(run);
+        assert.deepEqual(byKey(stored.data.params), { during: 'outage' });
+        assert.equal(byKey(stored.data.tags).survived, 'yes');
+        assert.deepEqual(byKey(stored.data.metrics), { loss: 0.5 });
+        assert.equal(stored.info.status, 'FINISHED');
+      } finally {
+        setLoggerOptions({});
+      }
     });
   });
 }
