@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
+import { PREPROCESS_MODES } from '../models/metadata.js';
 import { resolveHome } from '../common/home.js';
 import { checkTrackingUriSources, optionInteger, parseChoice, parsePort, parseRateLimit } from './parse.js';
 import { checkModelUri } from '../serve/model-source.js';
@@ -19,6 +20,7 @@ interface ServeFlags {
   trackingUri?: string;
   home?: string;
   engine: string;
+  preprocess?: string;
   threads: string;
   maxBatch: string;
   maxWaitMs: string;
@@ -46,6 +48,7 @@ function serveSettings(flags: ServeFlags): Omit<StartServeOptions, 'modelUri' | 
     },
     port: parsePort('--port', flags.port),
     engine: parseChoice('--engine', flags.engine, ['auto', 'onnx', 'tfjs'] as const),
+    ...(flags.preprocess !== undefined ? { preprocess: parseChoice('--preprocess', flags.preprocess, PREPROCESS_MODES) } : {}),
     threads: optionInteger('--threads', flags.threads, { min: 0 }),
     maxBatch: optionInteger('--max-batch', flags.maxBatch, { min: 1 }),
     maxWaitMs: optionInteger('--max-wait-ms', flags.maxWaitMs, { min: 0 }),
@@ -64,6 +67,7 @@ export function registerServeCommand(program: Command): void {
     .option('--tracking-uri <uri>', 'tracking server or store for models:/ URIs (default $KILN_TRACKING_URI, then the embedded store)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--engine <engine>', 'auto (ONNX Runtime, tfjs if the export fails), onnx or tfjs', 'auto')
+    .option('--preprocess <mode>', "how uploads become model input, replacing the model's preprocessing.mode: auto (photos by Fashion-MNIST's own conversion), dataset or photo")
     .option('--threads <n>', 'ONNX Runtime intra-op threads', '1')
     .option('--max-batch <n>', 'most examples coalesced into one inference call', '64')
     .option('--max-wait-ms <ms>', 'how long an idle engine waits for more requests to batch', '0')
