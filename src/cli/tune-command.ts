@@ -16,7 +16,7 @@ import { EpochLog, LogSink, logFunction, resolveLogDir } from '../observability/
 import { addLogDirOption, openCliLogs } from './logs.js';
 import { checkExplicitDataDir } from './data-dir.js';
 import { CliError, listeningOn } from './errors.js';
-import { checkStoreUri, checkTrackingUriSources, optionInteger, optionNumber, parseInteger, parsePort } from './parse.js';
+import { checkStoreUri, checkTrackingUriSources, optionInteger, optionNumber, parsePort } from './parse.js';
 
 export interface TuneFlags {
   profile?: string;
