@@ -1,12 +1,14 @@
 /**
  * cli — the `kiln` command. Each subcommand parses flags into the typed configuration of the
  * area that does the work and prints the result; with `--json` the last stdout line is one JSON
- * object (the result, or `{"error": {code, message}}`), so scripts never scrape text.
+ * object (the result, or `{"error": {code, message, hint?}}`) and nothing else goes to stdout,
+ * so scripts never scrape text. Exit status: 0 done, 1 failed at run time, 2 usage error (see
+ * cli/errors.ts); 130 interrupted.
  */
 import { Command, CommanderError } from 'commander';
-import { KilnError } from '../common/errors.js';
 import { KILN_VERSION } from '../common/version.js';
-import { TrackingError } from '../tracking/store/errors.js';
+import { describeFailure } from './errors.js';
+import { registerLogsCommand } from './logs-command.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -26,6 +28,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerTuneCommand(program);
   registerStartCommand(program);
+  registerLogsCommand(program);
   return program;
 }
 
@@ -35,17 +38,17 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // --help and --version end through here with exit code 0.
-      process.exitCode = error.exitCode;
-      if (wantsJson && error.exitCode !== 0) console.log(JSON.stringify({ error: { code: error.code, message: error.message } }));
+    // --help and --version end through here with exit code 0.
+    if (error instanceof CommanderError && error.exitCode === 0) {
+      process.exitCode = 0;
       return;
     }
-    const code = error instanceof KilnError ? error.code : error instanceof TrackingError ? error.errorCode : 'KILN_ERR_INTERNAL';
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`error [${code}]: ${message}`);
-    if (wantsJson) console.log(JSON.stringify({ error: { code, message } }));
-    // Usage errors (a bad flag or config value) exit 2, runtime failures 1.
-    process.exitCode = code === 'KILN_ERR_INVALID_HYPERPARAMETER' || code === 'KILN_ERR_CONFIG' ? 2 : 1;
+    const failure = describeFailure(error);
+    // Commander has already printed its own message (and the pointer to --help) on stderr.
+    if (!(error instanceof CommanderError)) {
+      console.error(`error [${failure.code}]: ${failure.message}${failure.hint ? `\nhint: ${failure.hint}` : ''}`);
+    }
+    if (wantsJson) console.log(JSON.stringify({ error: { code: failure.code, message: failure.message, ...(failure.hint ? { hint: failure.hint } : {}) } }));
+    process.exitCode = failure.exitCode;
   }
 }

@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { CHAMPION, DEFAULT_MODEL_NAME, openTracking, promoteIfBetter, registerModelVersion, type TrackingSession } from '../tracking/client/index.js';
 import { userInfo } from 'node:os';
+import { CliError } from './errors.js';
+import { checkTrackingUriSources } from './parse.js';
 
 interface CommonFlags {
   trackingUri?: string;
@@ -15,6 +17,7 @@ interface CommonFlags {
 }
 
 async function withTracking<T>(flags: CommonFlags, body: (session: TrackingSession) => Promise<T>): Promise<T> {
+  checkTrackingUriSources(flags.trackingUri);
   const session = await openTracking({ uri: flags.trackingUri, home: resolveHome(flags.home) });
   try {
     return await body(session);
@@ -23,9 +26,9 @@ async function withTracking<T>(flags: CommonFlags, body: (session: TrackingSessi
   }
 }
 
+/** The result: the readable text, or (with --json) only the JSON object. */
 function emit(flags: CommonFlags, text: string, result: object): void {
-  console.log(text);
-  if (flags.json) console.log(JSON.stringify(result));
+  console.log(flags.json ? JSON.stringify(result) : text);
 }
 
 function currentUser(): string {
@@ -79,16 +82,18 @@ export function registerModelsCommands(program: Command): void {
     .option('--reason <text>', 'recorded in the alias history')
     .option('--delete', 'remove the alias')
     .action(async (version: string | undefined, flags: CommonFlags & { alias: string; ifBetter?: boolean; metric: string; reason?: string; delete?: boolean }) => {
+      if (version === undefined && !flags.delete) {
+        throw new CliError('KILN_ERR_USAGE', 'kiln models alias: give the version to point the alias at, or --delete', { hint: `kiln models alias 3 --alias ${flags.alias}` });
+      }
       await withTracking(flags, async ({ store }) => {
         if (flags.delete) {
           await store.deleteRegisteredModelAlias(flags.name, flags.alias, { user_id: currentUser(), reason: flags.reason ?? 'deleted with kiln models alias --delete' });
           emit(flags, `deleted @${flags.alias} of ${flags.name}`, { deleted: true, name: flags.name, alias: flags.alias });
           return;
         }
-        if (version === undefined) throw new Error('kiln models alias: give the version to point the alias at (or --delete)');
         const result = await promoteIfBetter(store, {
           name: flags.name,
-          version,
+          version: version!,
           alias: flags.alias,
           metric: flags.metric,
           force: !flags.ifBetter,

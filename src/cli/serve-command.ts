@@ -4,9 +4,12 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
+import { PREPROCESS_MODES } from '../models/metadata.js';
 import { resolveHome } from '../common/home.js';
-import { parseInteger, parseRateLimit } from './parse.js';
-import { startServe } from '../serve/index.js';
+import { checkTrackingUriSources, optionInteger, parseChoice, parsePort, parseRateLimit } from './parse.js';
+import { checkModelUri } from '../serve/model-source.js';
+import { startServe, type StartServeOptions } from '../serve/index.js';
+import { listeningOn } from './errors.js';
 import { logFunction } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 
@@ -17,6 +20,7 @@ interface ServeFlags {
   trackingUri?: string;
   home?: string;
   engine: string;
+  preprocess?: string;
   threads: string;
   maxBatch: string;
   maxWaitMs: string;
@@ -31,6 +35,29 @@ interface ServeFlags {
   logDir?: string;
 }
 
+/** The flags' values, checked: a usage error names the first flag that is wrong. */
+function serveSettings(flags: ServeFlags): Omit<StartServeOptions, 'modelUri' | 'home' | 'host' | 'trackingUri' | 'log' | 'logger'> {
+  const env = process.env;
+  parseChoice('--heap', flags.heap, ['small', 'default'] as const);
+  const apiKeys = [...(flags.apiKey ?? []), ...(env.KILN_API_KEYS ?? '').split(',').map((key) => key.trim())].filter((key) => key !== '');
+  return {
+    access: {
+      apiKeys,
+      rateLimit: flags.rateLimit !== undefined ? parseRateLimit(flags.rateLimit) : parseRateLimit(env.KILN_RATE_LIMIT, '$KILN_RATE_LIMIT'),
+      corsOrigins: flags.corsOrigin === 'none' ? [] : flags.corsOrigin.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
+    },
+    port: parsePort('--port', flags.port),
+    engine: parseChoice('--engine', flags.engine, ['auto', 'onnx', 'tfjs'] as const),
+    ...(flags.preprocess !== undefined ? { preprocess: parseChoice('--preprocess', flags.preprocess, PREPROCESS_MODES) } : {}),
+    threads: optionInteger('--threads', flags.threads, { min: 0 }),
+    maxBatch: optionInteger('--max-batch', flags.maxBatch, { min: 1 }),
+    maxWaitMs: optionInteger('--max-wait-ms', flags.maxWaitMs, { min: 0 }),
+    maxUploadBytes: optionInteger('--max-upload-bytes', flags.maxUploadBytes, { min: 1 }),
+    pollIntervalMs: optionInteger('--poll-interval', flags.pollInterval, { min: 0 }) * 1000,
+    retryMaxMs: Math.max(1, optionInteger('--retry-max', flags.retryMax, { min: 0 })) * 1000,
+  };
+}
+
 export function registerServeCommand(program: Command): void {
   addLogDirOption(program.command('serve'))
     .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow), /v2/models/{name}/infer (KServe v2); /health, /ready, /metrics, /docs')
@@ -40,21 +67,22 @@ export function registerServeCommand(program: Command): void {
     .option('--tracking-uri <uri>', 'tracking server or store for models:/ URIs (default $KILN_TRACKING_URI, then the embedded store)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--engine <engine>', 'auto (ONNX Runtime, tfjs if the export fails), onnx or tfjs', 'auto')
+    .option('--preprocess <mode>', "how uploads become model input, replacing the model's preprocessing.mode: auto (photos by Fashion-MNIST's own conversion), dataset or photo")
     .option('--threads <n>', 'ONNX Runtime intra-op threads', '1')
     .option('--max-batch <n>', 'most examples coalesced into one inference call', '64')
     .option('--max-wait-ms <ms>', 'how long an idle engine waits for more requests to batch', '0')
     .option('--max-upload-bytes <n>', 'largest uploaded image', String(10 * 1024 * 1024))
     .option('--poll-interval <seconds>', 'how often a models:/<name>@<alias> URI is checked for a moved alias (0: never)', '10')
-    .option('--retry-max <seconds>', 'longest wait between tries while the registry model does not exist yet', '30')
+    .option('--retry-max <seconds>', 'longest wait between tries while the alias is not set yet or the tracking server does not answer (a pinned version that does not exist fails at once)', '30')
     .option('--api-key <key>', 'require this key (Authorization: Bearer <key> or X-API-Key) on every model route; repeat for several; also $KILN_API_KEYS (comma-separated)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--rate-limit <max/seconds>', 'at most <max> model requests per client per window, e.g. 600/60 (client: API key, else IP); also $KILN_RATE_LIMIT')
     .option('--cors-origin <origins>', 'origins allowed by CORS: * (any), a comma-separated list, or none', process.env.KILN_CORS_ORIGINS ?? '*')
     .option('--heap <mode>', 'small: V8 collects garbage eagerly (about 30 % less peak memory); default: V8\'s own sizing', 'small')
     .option('--json', 'print {"url", ...} as one JSON line once ready')
     .action(async (flags: ServeFlags) => {
-      const engine = flags.engine;
-      if (engine !== 'auto' && engine !== 'onnx' && engine !== 'tfjs') throw new Error(`--engine must be auto, onnx or tfjs, got ${engine}`);
-      if (flags.heap !== 'small' && flags.heap !== 'default') throw new Error(`--heap must be small or default, got ${flags.heap}`);
+      // Every flag is checked, and the model looked up, before anything listens or logs.
+      const settings = serveSettings(flags);
+      checkTrackingUriSources(flags.trackingUri);
       // A request's garbage is short-lived; left to its defaults V8 lets the heap grow to about
       // 200 MB under load before collecting. Set before the app allocates anything. A 2 MB young
       // generation (default 16) kept bench:serve's peak at 144-146 MB in three runs, against
@@ -63,38 +91,23 @@ export function registerServeCommand(program: Command): void {
         setFlagsFromString('--optimize-for-size');
         setFlagsFromString('--max-semi-space-size=2');
       }
-      const apiKeys = [...(flags.apiKey ?? []), ...(process.env.KILN_API_KEYS ?? '').split(',').map((key) => key.trim())].filter((key) => key !== '');
+      const home = resolveHome(flags.home);
+      await checkModelUri(flags.modelUri, { home, trackingUri: flags.trackingUri });
       const logs = openCliLogs(flags);
       const logger = logs.logger('api');
-      const server = await startServe({
-        access: {
-          apiKeys,
-          rateLimit: parseRateLimit(flags.rateLimit ?? process.env.KILN_RATE_LIMIT),
-          corsOrigins: flags.corsOrigin === 'none' ? [] : flags.corsOrigin.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
-        },
-        modelUri: flags.modelUri,
-        host: flags.host,
-        port: parseInteger('port', flags.port),
-        home: resolveHome(flags.home),
-        trackingUri: flags.trackingUri,
-        engine,
-        threads: parseInteger('threads', flags.threads),
-        maxBatch: parseInteger('max-batch', flags.maxBatch),
-        maxWaitMs: parseInteger('max-wait-ms', flags.maxWaitMs),
-        maxUploadBytes: parseInteger('max-upload-bytes', flags.maxUploadBytes),
-        pollIntervalMs: parseInteger('poll-interval', flags.pollInterval) * 1000,
-        retryMaxMs: Math.max(1, parseInteger('retry-max', flags.retryMax)) * 1000,
-        log: logFunction(logger),
-        logger,
+      // Listened for before the server starts: it logs (e.g. "waiting for …") while it starts.
+      const stopSignal = new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      const server = await listeningOn('--port', () =>
+        startServe({ ...settings, modelUri: flags.modelUri, host: flags.host, home, trackingUri: flags.trackingUri, log: logFunction(logger), logger }),
+      ).catch((error: unknown) => {
+        logs.close();
+        throw error;
       });
       logger.info(`kiln serve listening on ${server.url}`);
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (): void => {
-          void server.close().finally(resolve);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
+      const stopped = stopSignal.then(() => server.close());
       if (flags.json) {
         void server.ready.then((model) => {
           if (model) console.log(JSON.stringify({ url: server.url, model: { name: model.name, version: model.version, engine: model.predictor.engine } }));

@@ -5,7 +5,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { parseInteger } from './parse.js';
+import { listeningOn } from './errors.js';
+import { checkStoreUri, parsePort } from './parse.js';
 import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
 import { parseList, parseXFrameOptions, startTrackingServer, X_FRAME_OPTIONS, type SecurityOptions, type XFrameOptions } from '../tracking/server/index.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
@@ -80,7 +81,8 @@ export function registerServerCommand(program: Command): void {
     )
     .action(async (flags: ServerFlags) => {
       const home = resolveHome(flags.home);
-      const port = parseInteger('port', flags.port);
+      const port = parsePort('--port', flags.port);
+      if (flags.backendStoreUri !== undefined) checkStoreUri(flags.backendStoreUri, '--backend-store-uri');
       const security = securityOptions(flags);
       const backendStoreUri = flags.backendStoreUri ?? defaultStoreUri(home);
       const artifactsDestination = flags.artifactsDestination ?? defaultArtifactsDestination(home);
@@ -94,7 +96,10 @@ export function registerServerCommand(program: Command): void {
           : undefined;
       const logs = openCliLogs(flags);
       const logger = logs.logger('tracking');
-      const server = await startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth, logger, security });
+      const server = await listeningOn('--port', () => startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, auth, logger, security })).catch((error: unknown) => {
+        logs.close();
+        throw error;
+      });
       const address = server.server.address();
       const actualPort = typeof address === 'object' && address !== null ? address.port : port;
       const url = `http://${flags.host.includes(':') ? `[${flags.host}]` : flags.host}:${actualPort}`;

@@ -10,8 +10,10 @@ import { resolveHome } from '../common/home.js';
 import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
 import { startServe, type RunningServe } from '../serve/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
-import { parseInteger } from './parse.js';
-import { addTuneOptions, printDryRun, resolveTuneConfig, tune, type TuneFlags } from './tune-command.js';
+import { listeningOn } from './errors.js';
+import { parsePort } from './parse.js';
+import { checkPortFree } from './ports.js';
+import { addTuneOptions, checkTuneFlags, printDryRun, resolveTuneConfig, tune, type TuneFlags } from './tune-command.js';
 import { logFunction } from '../observability/logging.js';
 import { openCliLogs } from './logs.js';
 
@@ -35,22 +37,27 @@ export function registerStartCommand(program: Command): void {
         printDryRun(resolved, flags.json);
         return;
       }
+      const config = resolved.config;
+      // Configuration, flags and ports are checked before any of the three services starts.
+      const { metricsPort } = await checkTuneFlags({ ...flags, metricsPort: flags.metricsPort ?? '8001' });
+      const port = parsePort('--port', flags.port);
+      const servePort = parsePort('--serve-port', flags.servePort);
+      await checkPortFree('--metrics-port', flags.metricsHost, metricsPort ?? 8001);
+      if (flags.serve) await checkPortFree('--serve-port', flags.host, servePort);
       // One process, three services: each logs to its own file (and all to the shared ones).
       const logs = openCliLogs(flags);
-      const log = logFunction(logs.logger('trainer', { study: resolved.config.study.name }));
+      const log = logFunction(logs.logger('trainer', { study: config.study.name }));
       for (const warning of resolved.warnings) log(`warning: ${warning}`);
       const home = resolveHome(flags.home);
       const backendStoreUri = defaultStoreUri(home);
-      const server = await startTrackingServer({
-        host: flags.host,
-        port: parseInteger('port', flags.port),
-        backendStoreUri,
-        artifactsDestination: defaultArtifactsDestination(home),
-        logger: logs.logger('tracking'),
+      const server = await listeningOn('--port', () =>
+        startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination: defaultArtifactsDestination(home), logger: logs.logger('tracking') }),
+      ).catch((error: unknown) => {
+        logs.close();
+        throw error;
       });
       const address = server.server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : Number(flags.port);
-      const trackingUrl = `http://${flags.host}:${port}`;
+      const trackingUrl = `http://${flags.host}:${typeof address === 'object' && address !== null ? address.port : port}`;
       log(`web UI, tracking server and registry: ${trackingUrl}/  (MLflow REST API under ${trackingUrl}/api/2.0/mlflow, metrics at ${trackingUrl}/metrics)`);
       let stopping = false;
       let interrupt: (() => Promise<void>) | null = null;
@@ -79,7 +86,9 @@ export function registerStartCommand(program: Command): void {
         log(`champion: ${modelUri}  (study: ${trackingUrl}/#/studies/${encodeURIComponent(result.study)}, registry: ${trackingUrl}/#/models/fashion-mnist)`);
         if (flags.serve) {
           const apiLogger = logs.logger('api');
-          serving = await startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: parseInteger('serve-port', flags.servePort), log: logFunction(apiLogger), logger: apiLogger });
+          serving = await listeningOn('--serve-port', () =>
+            startServe({ modelUri, home, trackingUri: backendStoreUri, host: flags.host, port: servePort, log: logFunction(apiLogger), logger: apiLogger }),
+          );
           log(`prediction API: ${serving.url}  (open it in a browser to classify an image; POST ${serving.url}/predict; docs ${serving.url}/docs; ${serving.url}/ready, ${serving.url}/metrics)`);
         }
         if (flags.json) console.log(JSON.stringify({ ...result, tracking_url: trackingUrl, model_uri: modelUri, ...(serving ? { api_url: serving.url } : {}) }));

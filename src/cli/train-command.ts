@@ -10,7 +10,8 @@ import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/spec.js';
 import { DEFAULT_EXPERIMENT, finishTrainingRun, openTracking, startTrainingRun } from '../tracking/client/index.js';
 import { DEFAULT_TRAINING, trainingParams, validateTrainingConfig, type TrainingConfig } from '../train/config.js';
 import type { TrainingOutcome } from '../train/index.js';
-import { parseInteger, parseIntegerList, parseNumber } from './parse.js';
+import { checkExplicitDataDir } from './data-dir.js';
+import { checkTrackingUriSources, optionInteger, parseInteger, parseIntegerList, parseNumber } from './parse.js';
 
 interface TrainFlags {
   logDir?: string;
@@ -93,9 +94,12 @@ function configFromFlags(flags: TrainFlags): TrainingConfig {
 }
 
 async function train(flags: TrainFlags): Promise<TrainingOutcome> {
+  // Everything a user can get wrong is checked before the engine loads or a file is written.
   const config = configFromFlags(flags);
   validateTrainingConfig(config);
-  const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : undefined;
+  const threads = flags.threads !== undefined ? optionInteger('--threads', flags.threads, { min: 1 }) : undefined;
+  if (flags.tracking) checkTrackingUriSources(flags.trackingUri);
+  await checkExplicitDataDir(config.dataDir);
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
   const logs = openCliLogs(flags);
@@ -184,7 +188,7 @@ function addTrainOptions(command: Command): Command {
     .option('--augment-flip <probability>', 'horizontal flip probability (default 0: off)')
     .option('--out <folder>', 'model folder to write (default <home>/models/<kind>-<timestamp>)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
-    .option('--data-dir <dir>', 'folder holding the Fashion-MNIST files (default $KILN_DATA_DIR, then the Debian package, then download)')
+    .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads (default: the cores available)')
     .option('--no-blas', 'run on the plain wasm kernels, without OpenBLAS')
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')

@@ -10,11 +10,13 @@ import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { CONFIG_FLAGS, describeOrigin, effectiveValues, resolveConfig, type PipelineConfig, type ResolvedConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
-import { openTracking } from '../tracking/client/index.js';
+import { openTracking, type TrackingSession } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
 import { EpochLog, LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
-import { parseInteger, parseNumber } from './parse.js';
+import { checkExplicitDataDir } from './data-dir.js';
+import { CliError, listeningOn } from './errors.js';
+import { checkStoreUri, checkTrackingUriSources, optionInteger, optionNumber, parsePort } from './parse.js';
 
 export interface TuneFlags {
   profile?: string;
@@ -47,7 +49,7 @@ export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
     const text = flags[field.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()) as keyof TuneFlags]; // flags.nTrials
     if (typeof text !== 'string') continue;
     const [section, name] = key.split('.') as [string, string];
-    (overrides[section] ??= {})[name] = kind === 'integer' ? parseInteger(field, text) : kind === 'number' ? parseNumber(field, text) : text;
+    (overrides[section] ??= {})[name] = kind === 'integer' ? optionInteger(flag, text) : kind === 'number' ? optionNumber(flag, text) : text;
   }
   return overrides;
 }
@@ -74,6 +76,16 @@ export function printDryRun(resolved: ResolvedConfig, json: boolean | undefined)
   const valueWidth = Math.min(48, Math.max(...shown.map(([, value]) => value.length)));
   console.log(`effective configuration (profile ${resolved.config.profile}; precedence: flag > env > profile > file > default):`);
   for (const [key, value, origin] of shown) console.log(`  ${key.padEnd(keyWidth)}  ${value.padEnd(valueWidth)}  ${origin}`);
+}
+
+/** The flags `kiln tune` and `kiln start` share, checked before anything starts (the configuration aside). */
+export async function checkTuneFlags(flags: TuneFlags): Promise<{ threads: number | undefined; metricsPort: number | undefined }> {
+  const threads = flags.threads !== undefined ? optionInteger('--threads', flags.threads, { min: 1 }) : undefined;
+  const metricsPort = flags.metricsPort !== undefined ? parsePort('--metrics-port', flags.metricsPort) : undefined;
+  checkTrackingUriSources(flags.trackingUri);
+  if (flags.storage !== undefined) checkStoreUri(flags.storage, '--storage');
+  await checkExplicitDataDir(flags.dataDir);
+  return { threads, metricsPort };
 }
 
 /** What a worker process needs, handed over in the KILN_TUNE_WORKER environment variable. */
@@ -107,45 +119,50 @@ export async function tune(
   resolved?: PipelineConfig,
 ): Promise<StudyRunResult> {
   const config = resolved ?? (await loadTuneConfig(flags));
+  const checked = await checkTuneFlags(flags);
   const home = resolveHome(flags.home);
   const workers = config.study.workers;
-  // The cores are divided among the workers' BLAS pools.
-  const threads = flags.threads !== undefined ? parseInteger('threads', flags.threads) : workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined;
-  const { initEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
-  const engine = await initEngine({ threads, quiet: false });
-  const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
-  const tracking = await openTracking({ uri: flags.trackingUri, home });
-  const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
-    const task: WorkerTask = { config, ...worker, home, trackingUri: tracking.uri, dataDir: flags.dataDir, threads: threads ?? 1, logDir: resolveLogDir(flags.logDir) };
-    const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
-      env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
-    return new Promise((resolve) => child.once('close', (code) => resolve(code)));
-  };
-  const metrics = flags.metricsPort !== undefined ? new TrainingMetrics() : undefined;
-  if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
-  const endpoint = metrics ? await serveMetrics(metrics, { host: flags.metricsHost, port: parseInteger('metrics-port', flags.metricsPort ?? '8001') }) : null;
-  if (endpoint) log(`trainer metrics (Prometheus): ${endpoint.url}`);
+  // The metrics port is taken first: a port in use fails the command before the engine or the data load.
+  const metrics = checked.metricsPort !== undefined ? new TrainingMetrics() : undefined;
+  const endpoint = metrics ? await listeningOn('--metrics-port', () => serveMetrics(metrics, { host: flags.metricsHost, port: checked.metricsPort })) : null;
+  let tracking: TrackingSession | null = null;
   try {
+    if (endpoint) log(`trainer metrics (Prometheus): ${endpoint.url}`);
+    if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
+    // The cores are divided among the workers' BLAS pools.
+    const threads = checked.threads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
+    const { initEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
+    const engine = await initEngine({ threads, quiet: false });
+    const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
+    const session = await openTracking({ uri: flags.trackingUri, home });
+    tracking = session;
+    const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
+      const task: WorkerTask = { config, ...worker, home, trackingUri: session.uri, dataDir: flags.dataDir, threads: threads ?? 1, logDir: resolveLogDir(flags.logDir) };
+      const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
+        env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
+        // Under --json the parent's stdout is for its JSON result only: a worker's stdout goes to stderr.
+        stdio: ['ignore', flags.json ? 2 : 'inherit', 'inherit'],
+      });
+      log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
+      return new Promise((resolve) => child.once('close', (code) => resolve(code)));
+    };
     log(
       `tuning: profile ${config.profile}, ${config.study.n_trials} trials, ${config.training.epochs} epochs each, ${config.study.sampler} + ${config.study.pruner}, ` +
-        `${workers} worker${workers === 1 ? '' : 's'}, tracking ${tracking.uri}`,
+        `${workers} worker${workers === 1 ? '' : 's'}, tracking ${session.uri}`,
     );
     // One structured record per trial epoch in server_log.log, carrying study, trial and run id.
     const trialCallback = logs ? (fields: { study: string; trial: number; run_id: string | null }) => new EpochLog(logs.logger('trainer', fields, { terminal: false })) : undefined;
-    return await runStudy({ config, home, data, engine, tracking, storageUri: flags.storage, log, metrics, onInterruptible, trialCallback, ...(workers > 1 ? { spawnWorker } : {}) });
+    return await runStudy({ config, home, data, engine, tracking: session, storageUri: flags.storage, log, metrics, onInterruptible, trialCallback, ...(workers > 1 ? { spawnWorker } : {}) });
   } finally {
     await endpoint?.close();
-    await tracking.close();
+    await tracking?.close();
   }
 }
 
 /** The hidden `kiln tune-worker` command: one extra worker of a running study. */
 async function tuneWorker(): Promise<void> {
   const text = process.env.KILN_TUNE_WORKER;
-  if (!text) throw new Error('kiln tune-worker is started by kiln tune --workers N, not by hand');
+  if (!text) throw new CliError('KILN_ERR_USAGE', 'kiln tune-worker is started by kiln tune --workers N, not by hand');
   const task = JSON.parse(text) as WorkerTask;
   // Workers append to the parent's log files; only the parent rotates them.
   const logs = new LogSink({ dir: task.logDir, terminal: process.stderr, rotation: { rotate: false } });
@@ -190,7 +207,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
     .option('--storage <uri>', 'database holding the study (default: the tracking database)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
-    .option('--data-dir <dir>', 'folder holding the Fashion-MNIST files')
+    .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads')
     .option('--metrics-port <port>', 'expose the trainer/study Prometheus metrics on this port (kiln start: 8001)')
     .option('--metrics-host <host>', 'interface of the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a container)')
@@ -202,12 +219,14 @@ export function registerTuneCommand(program: Command): void {
   program.command('tune-worker', { hidden: true }).action(tuneWorker);
   addTuneOptions(program.command('tune').description('run a hyperparameter study, register its best model, promote it if it beats the champion')).action(
     async (flags: TuneFlags) => {
+      // The configuration and the flags are checked before a log file is opened.
       const resolved = await resolveTuneConfig(flags);
       if (flags.dryRun) {
         for (const warning of resolved.warnings) console.error(`warning: ${warning}`);
         printDryRun(resolved, flags.json);
         return;
       }
+      await checkTuneFlags(flags);
       const logs = openCliLogs(flags);
       const log = logFunction(logs.logger('trainer', { study: resolved.config.study.name }));
       for (const warning of resolved.warnings) log(`warning: ${warning}`);

@@ -7,7 +7,7 @@
  *                 messages name the file, expected vs found, and the commands that fix it.
  *   checksums.ts  pinned sha256 (and upstream md5) of the four decompressed IDX files.
  *   idx.ts        IDX reader (gzip detected by magic 1f 8b; magic, 28x28, length checks).
- *   sources.ts    source chain: dataDir / $KILN_DATA_DIR → /usr/share/datasets/fashion-mnist (Debian
+ *   sources.ts    an explicit dataDir / $KILN_DATA_DIR alone (missing files are an error); else /usr/share/datasets/fashion-mnist (Debian
  *                 package) → cache dir → download (S3 mirror, then GitHub) with retries (jittered backoff),
  *                 atomic cache writes. Every file is verified against the pins before use.
  *   normalize.ts  (x/255 - 0.2860)/0.3530 normalization, constants for model metadata, class names.
@@ -54,6 +54,7 @@ export {
   defaultCacheDir,
   mirrorUrl,
   obtainFile,
+  checkDataDir,
   verifyFileBytes,
   writeFileAtomic,
 } from './sources.js';

@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { DataError } from './errors.js';
 import { FASHION_MNIST_FILES, FASHION_MNIST_SHA256 } from './checksums.js';
 import { loadFashionMnist } from './dataset.js';
-import { defaultCacheDir, obtainFile, type SourceOptions, writeFileAtomic } from './sources.js';
+import { checkDataDir, defaultCacheDir, obtainFile, type SourceOptions, writeFileAtomic } from './sources.js';
 import { makeFixture, refusedUrl, serveFixture, startServer, tempDir, writeFixture } from './test-fixtures.js';
 
 const fixture = makeFixture(1);
@@ -67,16 +67,14 @@ describe('sources: local directories', () => {
     }
   });
 
-  test('source order: explicit dir beats debian beats cache beats download', async () => {
+  test('source order without a data directory: debian beats cache beats download', async () => {
     const root = await tempDir();
     const server = await startServer(serveFixture(fixture));
     try {
-      const explicit = join(root.path, 'explicit');
       const debian = join(root.path, 'debian');
       const cache = join(root.path, 'cache');
-      for (const d of [explicit, debian, cache]) await mkdir(d);
-      const options = (): SourceOptions =>
-        isolated(cache, { dataDir: explicit, debianDir: debian, download: true, mirrors: [server.url] });
+      for (const d of [debian, cache]) await mkdir(d);
+      const options = (): SourceOptions => isolated(cache, { debianDir: debian, download: true, mirrors: [server.url] });
       const file = 'train-images-idx3-ubyte';
 
       // Nothing local: download (into the cache).
@@ -92,12 +90,41 @@ describe('sources: local directories', () => {
       got = await obtainFile(file, options());
       assert.equal(got.source, 'debian');
       assert.equal(got.path, join(debian, `${file}.gz`));
-      // Explicit beats debian.
+      assert.equal(server.requests.length, 1);
+    } finally {
+      await server.close();
+      await root.cleanup();
+    }
+  });
+
+  test('a data directory given is the only source: used when it holds the file, an error naming it when it does not', async () => {
+    const root = await tempDir();
+    const server = await startServer(serveFixture(fixture));
+    try {
+      const explicit = join(root.path, 'explicit');
+      const debian = join(root.path, 'debian');
+      const cache = join(root.path, 'cache');
+      for (const d of [explicit, debian, cache]) await mkdir(d);
+      await writeFixture(debian, fixture, true);
+      await writeFixture(cache, fixture, true);
+      const file = 'train-images-idx3-ubyte';
+      const options = isolated(cache, { dataDir: explicit, debianDir: debian, download: true, mirrors: [server.url] });
+      // Debian, the cache and a mirror all have it; the folder given does not: no silent fall-back.
+      await assert.rejects(
+        obtainFile(file, options),
+        dataError('KILN_ERR_DATA_NOT_FOUND', file, explicit, 'does not fall back to the Debian package, the cache or a download', `ls ${explicit}`),
+      );
+      assert.equal(server.requests.length, 0, 'nothing downloaded');
+      await assert.rejects(checkDataDir(explicit), dataError('KILN_ERR_DATA_NOT_FOUND', 'train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte are not in'));
+      await assert.rejects(checkDataDir(join(root.path, 'nope')), dataError('KILN_ERR_DATA_NOT_FOUND', `the data directory ${join(root.path, 'nope')} does not exist`));
+      // $KILN_DATA_DIR is as binding as the option.
+      await assert.rejects(obtainFile(file, isolated(cache, { env: { KILN_DATA_DIR: explicit }, debianDir: debian })), dataError('KILN_ERR_DATA_NOT_FOUND', explicit));
+      // Given the files, the folder is used.
       await writeFixture(explicit, fixture, false);
-      got = await obtainFile(file, options());
+      const got = await obtainFile(file, options);
       assert.equal(got.source, 'dataDir');
       assert.equal(got.path, join(explicit, file));
-      assert.equal(server.requests.length, 1);
+      await checkDataDir(explicit);
     } finally {
       await server.close();
       await root.cleanup();
@@ -169,11 +196,11 @@ describe('sources: local directories', () => {
     const dir = await tempDir();
     try {
       await assert.rejects(
-        loadFashionMnist(isolated(dir.path, { dataDir: join(dir.path, 'nope') })),
+        loadFashionMnist(isolated(join(dir.path, 'cache'), { debianDir: join(dir.path, 'no-debian') })),
         dataError(
           'KILN_ERR_DATA_NOT_FOUND',
           'train-images-idx3-ubyte',
-          join(dir.path, 'nope'),
+          join(dir.path, 'no-debian'),
           'download: false',
           'sudo apt-get install dataset-fashion-mnist',
           'export KILN_DATA_DIR=/path/to/folder',

@@ -1,11 +1,12 @@
 /**
  * data/sources — where the Fashion-MNIST files come from, and how they get verified.
  *
- * Each of the four files is resolved on its own, trying in order:
- *   1. the explicit data directory (`dataDir` option, else env KILN_DATA_DIR);
- *   2. the Debian package directory `/usr/share/datasets/fashion-mnist/` (`apt-get install dataset-fashion-mnist`);
- *   3. the cache directory (previous downloads; `cacheDir`, default `<KILN_HOME or ./kiln-data>/datasets/fashion-mnist`);
- *   4. a download from the mirrors (canonical S3 mirror, then the GitHub copy), unless `download: false`.
+ * A data directory given explicitly (`dataDir` option, else env KILN_DATA_DIR) is the only
+ * source: a file missing there is an error, never a silent fall-back to other data.
+ * Without one, each of the four files is resolved on its own, trying in order:
+ *   1. the Debian package directory `/usr/share/datasets/fashion-mnist/` (`apt-get install dataset-fashion-mnist`);
+ *   2. the cache directory (previous downloads; `cacheDir`, default `<KILN_HOME or ./kiln-data>/datasets/fashion-mnist`);
+ *   3. a download from the mirrors (canonical S3 mirror, then the GitHub copy), unless `download: false`.
  * In a directory `<file>.gz` is looked for first, then the plain `<file>`; gzip is detected by content.
  *
  * Whatever the source, the decompressed IDX bytes are parsed (magic, dimensions, length) and their
@@ -19,7 +20,7 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { withRetry } from '../common/retry.js';
 import { DataError, fixes } from './errors.js';
-import { FASHION_MNIST_COUNTS, FASHION_MNIST_SHA256, type FashionMnistFile, sha256Hex } from './checksums.js';
+import { FASHION_MNIST_COUNTS, FASHION_MNIST_FILES, FASHION_MNIST_SHA256, type FashionMnistFile, sha256Hex } from './checksums.js';
 import { decompressIfGzip, type IdxData, type IdxKind, isGzip, parseIdx } from './idx.js';
 
 export const DEFAULT_MIRRORS: readonly string[] = Object.freeze([
@@ -301,19 +302,54 @@ async function downloadOnce(file: FashionMnistFile, url: string, attempt: number
   return { file, path: dest, source: 'download', ...verified };
 }
 
+/** The error for files missing from a data directory given explicitly; it names the folder and every missing file. */
+function missingFromDataDir(dir: string, missing: readonly FashionMnistFile[], dirExists: boolean): DataError {
+  const where = resolve(dir);
+  const problem = dirExists
+    ? `${missing.join(', ')} ${missing.length === 1 ? 'is' : 'are'} not in the data directory ${where} (expected <name>.gz or <name> for each)`
+    : `the data directory ${where} does not exist`;
+  return new DataError(
+    'KILN_ERR_DATA_NOT_FOUND',
+    missing[0] ?? where,
+    `Fashion-MNIST not found: ${problem}. A data directory given with --data-dir or $KILN_DATA_DIR must hold all four files ` +
+      `(${FASHION_MNIST_FILES.join(', ')}); Kiln does not fall back to the Debian package, the cache or a download when one is given.` +
+      fixes([
+        `ls ${where}    # see what is there`,
+        'drop --data-dir (and unset KILN_DATA_DIR) to use the Debian package, the cache or a download instead',
+        'sudo apt-get install dataset-fashion-mnist    # the packaged files, in /usr/share/datasets/fashion-mnist',
+      ]),
+  );
+}
+
+/**
+ * Checks that a data directory given explicitly holds the four files (by name; their content is
+ * verified when they are read), so that a command can fail before it starts anything.
+ */
+export async function checkDataDir(dir: string): Promise<void> {
+  const dirExists = await stat(dir).then(
+    (stats) => stats.isDirectory(),
+    () => false,
+  );
+  const missing: FashionMnistFile[] = [];
+  for (const file of FASHION_MNIST_FILES) if (!dirExists || !(await findInDir(dir, file))) missing.push(file);
+  if (missing.length > 0) throw missingFromDataDir(dir, missing, dirExists);
+}
+
 /** Finds one file through the source chain and returns it verified, or throws DataError. */
 export async function obtainFile(file: FashionMnistFile, options: SourceOptions = {}): Promise<VerifiedFile> {
   const opts = resolveOptions(options);
   const looked: string[] = [];
-  const dirs: Array<[SourceKind, string | null | undefined]> = [
-    ['dataDir', opts.dataDir],
-    ['debian', opts.debianDir],
-    ['cache', opts.cacheDir],
-  ];
+  const dirs: Array<[SourceKind, string | null | undefined]> = opts.dataDir
+    ? [['dataDir', opts.dataDir]]
+    : [
+        ['debian', opts.debianDir],
+        ['cache', opts.cacheDir],
+      ];
   for (const [source, dir] of dirs) {
     if (!dir) continue;
     const path = await findInDir(dir, file);
     if (!path) {
+      if (source === 'dataDir') throw missingFromDataDir(dir, [file], await stat(dir).then(() => true, () => false));
       looked.push(`${join(dir, file)}{.gz,}`);
       continue;
     }

@@ -86,8 +86,10 @@ export interface LogSinkOptions {
   dir: string | null;
   /** Where the readable echo goes (stdout, or stderr under --json); null: none. */
   terminal?: NodeJS.WritableStream | null;
-  /** Colours and timestamps on the terminal (default: the terminal is a TTY). */
+  /** Timestamps, levels and context on the terminal (default: the terminal is a TTY). */
   pretty?: boolean;
+  /** ANSI colours in the pretty echo (default: pretty, unless $NO_COLOR is set or TERM is dumb). */
+  colour?: boolean;
   /** Lowest level logged (default info; $KILN_LOG_LEVEL). */
   level?: Level;
   /** Rotation settings of every file (tests inject a clock). */
@@ -111,6 +113,7 @@ class TerminalStream implements DestinationStream {
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly pretty: boolean,
+    private readonly colour: boolean,
   ) {}
 
   write(line: string): void {
@@ -136,8 +139,8 @@ class TerminalStream implements DestinationStream {
       .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(' ');
     const time = typeof entry.time === 'string' ? entry.time.slice(11, 19) : '';
-    const colour = LEVEL_COLOURS[level] ?? '0';
-    this.out.write(`\x1b[90m${time}\x1b[0m \x1b[${colour}m${level.toUpperCase().padEnd(5)}\x1b[0m \x1b[36m${String(entry.service)}\x1b[0m ${message}${context ? ` \x1b[90m${context}\x1b[0m` : ''}\n`);
+    const paint = (sgr: string, text: string): string => (this.colour ? `\x1b[${sgr}m${text}\x1b[0m` : text);
+    this.out.write(`${paint('90', time)} ${paint(LEVEL_COLOURS[level] ?? '0', level.toUpperCase().padEnd(5))} ${paint('36', String(entry.service))} ${message}${context ? ` ${paint('90', context)}` : ''}\n`);
   }
 }
 
@@ -179,7 +182,8 @@ export class LogSink {
     const env = options.env ?? process.env;
     this.scrub = memoizedScrub(SECRET_ENV.map((name) => env[name] ?? '').filter((value) => value.length >= 4));
     const out = options.terminal ?? null;
-    this.terminal = out ? new TerminalStream(out, options.pretty ?? Boolean((out as { isTTY?: boolean }).isTTY)) : null;
+    const pretty = options.pretty ?? Boolean((out as { isTTY?: boolean } | null)?.isTTY);
+    this.terminal = out ? new TerminalStream(out, pretty, options.colour ?? (pretty && !env.NO_COLOR && env.TERM !== 'dumb')) : null;
     this.level = options.level ?? ((env.KILN_LOG_LEVEL as Level | undefined) || 'info');
   }
 

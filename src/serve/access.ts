@@ -10,7 +10,8 @@
 import cors from '@fastify/cors';
 import { matchesSecret, secretDigest } from '../common/secrets.js';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import { ServeError } from './errors.js';
 
 export interface AccessOptions {
@@ -79,3 +80,7 @@ export function registerAccess(app: FastifyInstance, options: AccessOptions): vo
     });
   }
 }
+
+/** registerAccess as a root plugin, so that it takes its place in the app's plugin order. */
+const accessRules: FastifyPluginAsync<AccessOptions> = async (app, options) => registerAccess(app, options);
+export const accessPlugin = fp(accessRules);

@@ -27,6 +27,25 @@ async function watchedPage(browser: Browser, origin: string): Promise<{ page: Pa
   return { page, problems };
 }
 
+/** Holds the requests matching `pattern` until `release()`; `arrived` settles when the first one is held. */
+function heldRequests(page: Page, pattern: string): { install(): Promise<void>; arrived: Promise<void>; release(): void } {
+  let arrive = (): void => {};
+  let release = (): void => {};
+  const arrived = new Promise<void>((resolve) => (arrive = resolve));
+  const released = new Promise<void>((resolve) => (release = resolve));
+  return {
+    arrived,
+    release,
+    install: async () => {
+      await page.route(pattern, async (route) => {
+        arrive();
+        await released;
+        await route.continue();
+      });
+    },
+  };
+}
+
 describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
   let dir: string;
   let serve: ServeApp;
@@ -50,6 +69,7 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
     await rm(dir, { recursive: true, force: true });
   });
 
+  // Waits go through locators, not string predicates: the pages' CSP forbids the eval those need.
   test('/docs renders Swagger UI from this server only, with every operation listed, and no console error', async () => {
     const { page, problems } = await watchedPage(browser, url);
     await page.goto(`${url}/docs`);
@@ -61,19 +81,56 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
     await page.close();
   });
 
+  // The page's Content-Security-Policy forbids eval, so the waits below are locators, never
+  // string predicates (Playwright evaluates a string with eval on every poll after the first).
+  // /ready and /predict are held until the wait has started, so the first poll always fails
+  // and the waits are exercised the way a loaded machine exercises them.
   test('the home page: upload an image, see the prediction and a bar for every class', async () => {
     const { page, problems } = await watchedPage(browser, url);
+    const ready = heldRequests(page, '**/ready');
+    const predict = heldRequests(page, '**/predict?**');
+    await ready.install();
+    await predict.install();
     await page.goto(`${url}/`);
-    await page.waitForFunction("!/Checking/.test(document.querySelector('#model').textContent)");
+    const modelChecked = page.locator('#model').filter({ hasNotText: /Checking/ }).waitFor();
+    await ready.arrived;
+    assert.match((await page.textContent('#model')) ?? '', /Checking/, 'the page is still waiting for /ready');
+    ready.release();
+    await modelChecked;
     const pixels = Buffer.from(Array.from({ length: 784 }, (_, i) => ((i % 28) * 9) % 256));
     const file = join(dir, 'item.png');
     await writeFile(file, await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toBuffer());
     await page.setInputFiles('#file', file);
     await page.click('#predict');
-    await page.waitForFunction("document.querySelectorAll('#bars li').length === 10", undefined, { timeout: 15_000 });
+    const barsDrawn = page.locator('#bars li').nth(9).waitFor({ timeout: 15_000 });
+    await predict.arrived;
+    assert.equal(await page.locator('#bars li').count(), 0, 'no bars before the answer');
+    predict.release();
+    await barsDrawn;
+    assert.equal(await page.locator('#bars li').count(), 10);
     const result = (await page.textContent('#result')) ?? '';
     assert.doesNotMatch(result, /Upload or draw/);
     assert.equal(((await page.textContent('#error')) ?? '').trim(), '');
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('the home page says which preprocessing ran for an upload, and sends the mode chosen', async () => {
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.locator('#model').filter({ hasNotText: /Checking/ }).waitFor();
+    const file = join(dir, 'photo.jpg');
+    await writeFile(file, await sharp({ create: { width: 120, height: 90, channels: 3, background: '#eeeae0' } }).jpeg().toBuffer());
+    await page.setInputFiles('#file', file);
+    for (const mode of ['', 'photo', 'dataset']) {
+      await page.selectOption('#mode', mode);
+      const answer = page.waitForResponse((response) => response.url().includes('/predict?'));
+      await page.click('#predict');
+      const response = await answer;
+      const body = (await response.json()) as { preprocessing: string };
+      assert.equal(new URL(response.url()).searchParams.get('preprocess'), mode === '' ? null : mode);
+      await page.locator('#path', { hasText: `Preprocessing: ${body.preprocessing}` }).waitFor({ timeout: 15_000 });
+    }
     assert.deepEqual(problems, []);
     await page.close();
   });

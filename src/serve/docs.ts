@@ -1,7 +1,8 @@
 /**
- * serve/docs — Swagger UI at /docs, offline: the page and its three static files are read from
- * @fastify/swagger-ui's bundled copy of swagger-ui-dist when a person asks for them, and the
- * OpenAPI document (/docs/json) comes from @fastify/swagger, built from the route schemas.
+ * serve/docs — the OpenAPI document and Swagger UI. @fastify/swagger builds the document
+ * (/docs/json) from the route schemas; Swagger UI at /docs is offline: the page and its three
+ * static files are read from @fastify/swagger-ui's bundled copy of swagger-ui-dist when a person
+ * asks for them.
  *
  * Why not register @fastify/swagger-ui itself: it pulls in @fastify/static and its routes for
  * every process, about 2–3 MB of resident memory in a server whose memory budget is 150 MB,
@@ -10,7 +11,16 @@
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import fp from 'fastify-plugin';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The multipart body of a route that parses its upload itself, for the OpenAPI document only. */
+    openapiMultipartBody?: Record<string, unknown>;
+  }
+}
 
 const STATIC_FILES: Readonly<Record<string, string>> = {
   'swagger-ui-bundle.js': 'application/javascript; charset=utf-8',
@@ -54,8 +64,28 @@ const INIT = `window.ui = SwaggerUIBundle({
 
 const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'";
 
+/**
+ * Registers @fastify/swagger on the whole app (a root plugin: it must see every route added
+ * after it) and the /docs routes.
+ */
+const docsRoutes: FastifyPluginAsync = async (app) => {
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: { title: 'Kiln inference API', version: '1', description: 'Fashion-MNIST classification: the champion model from the Kiln registry, served by ONNX Runtime.' },
+    },
+    transform: ({ schema, url, route }) => {
+      // A multipart upload is parsed by the handler, not validated: it is described for the document only.
+      const upload = route.config?.openapiMultipartBody;
+      return upload && schema ? { schema: { ...schema, consumes: ['multipart/form-data'], body: upload }, url } : { schema, url };
+    },
+  });
+  void app.register(async (docs) => registerDocs(docs, () => app.swagger()));
+};
+export const docsPlugin = fp(docsRoutes);
+
 /** Adds /docs, /docs/ (the page), /docs/static/* and /docs/json to `app` (which has @fastify/swagger registered). */
-export function registerDocs(app: FastifyInstance, openApiDocument: () => unknown): void {
+function registerDocs(app: FastifyInstance, openApiDocument: () => unknown): void {
   const hide = { schema: { hide: true } };
   app.get('/docs', hide, async (_request, reply) => reply.redirect('/docs/', 302));
   app.get('/docs/', hide, async (_request, reply) => reply.header('content-security-policy', CSP).type('text/html; charset=utf-8').send(PAGE));

@@ -92,6 +92,7 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
     loadServedModel(resolved.folder, {
       engine: options.engine,
       threads: options.threads,
+      preprocess: options.preprocess,
       maxBatch: options.maxBatch,
       maxWaitMs: options.maxWaitMs,
       version: resolved.version,

@@ -43,4 +43,12 @@ describe('loading a model folder for serving', () => {
     }
     await Promise.all([fromFile, exported, tfjs].map(retireModel));
   });
+
+  test("kiln serve --preprocess replaces the model's preprocessing mode (requests' ?preprocess= still choose per image)", async () => {
+    const asSaved = await loadServedModel(folder, { maxWaitMs: 0 });
+    const replaced = await loadServedModel(folder, { maxWaitMs: 0, preprocess: 'photo' });
+    assert.notEqual(asSaved.metadata.preprocessing.mode, 'photo');
+    assert.equal(replaced.metadata.preprocessing.mode, 'photo');
+    await Promise.all([asSaved, replaced].map(retireModel));
+  });
 });

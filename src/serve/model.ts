@@ -10,7 +10,7 @@
  */
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type KilnModelMetadata, ONNX_FILE, readModelMetadata, TOPOLOGY_FILE } from '../models/metadata.js';
+import { type KilnModelMetadata, ONNX_FILE, type PreprocessMode, readModelMetadata, TOPOLOGY_FILE } from '../models/metadata.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { OnnxPredictor, type Predictor, TfjsPredictor } from './predictor.js';
 
@@ -27,6 +27,8 @@ export interface ServedModel {
 export interface LoadOptions extends BatcherOptions {
   engine?: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
+  /** Replaces kiln-model.json's preprocessing.mode (`kiln serve --preprocess`); requests' `?preprocess=` still win. */
+  preprocess?: PreprocessMode;
   /** Registry version (default 'local'). */
   version?: string;
   source?: string;
@@ -41,6 +43,7 @@ const exists = (path: string): Promise<boolean> =>
 
 export async function loadServedModel(folder: string, options: LoadOptions = {}): Promise<ServedModel> {
   const metadata = await readModelMetadata(folder);
+  if (options.preprocess) metadata.preprocessing.mode = options.preprocess;
   const engine = options.engine ?? 'auto';
   const log = options.log ?? (() => {});
   const onnxOptions = {

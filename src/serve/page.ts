@@ -4,12 +4,13 @@
  * script, no remote resources, works offline), sent with a Content-Security-Policy that allows only
  * that exact inline script and style (by hash) and requests to this server.
  *
- * Uploads go to POST /predict as multipart (field "image"); a drawing is averaged down from
+ * Uploads go to POST /predict as multipart (field "image"), with `preprocess=` when a mode is
+ * chosen, and the answer line says which preprocessing ran; a drawing is averaged down from
  * 280x280 to 28x28 grayscale in the browser and sent to POST /predict/batch as 784 values 0-255.
  * Both ask for top_k=1000, which the server caps at the number of classes: every class's probability.
  */
 import { createHash } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 
 const STYLE = `
 [hidden]{display:none!important}
@@ -46,7 +47,7 @@ const SCRIPT = `
 'use strict';
 var $ = function (id) { return document.getElementById(id); };
 var pad = $('pad'), ctx = pad.getContext('2d'), file = $('file'), preview = $('preview'), cursor = $('cursor');
-var predictButton = $('predict'), modelLine = $('model'), result = $('result'), error = $('error'), bars = $('bars'), source = $('source');
+var predictButton = $('predict'), modelLine = $('model'), result = $('result'), error = $('error'), bars = $('bars'), source = $('source'), mode = $('mode'), path = $('path');
 var input = null, last = null, pen = false, key = { x: 140, y: 140 };
 
 function use(kind) {
@@ -124,8 +125,9 @@ function refreshModel() {
     .catch(function (e) { modelLine.textContent = 'Cannot reach the server: ' + e.message; });
 }
 
-function render(p, timing) {
+function render(p, timing, upload) {
   result.textContent = p.prediction + ', ' + pct(p.confidence) + ' confidence' + (timing ? ' (' + timing.total.toFixed(1) + ' ms)' : '');
+  path.textContent = upload && p.preprocessing ? 'Preprocessing: ' + p.preprocessing + (p.preprocessing === 'photo' ? ' (product-photo conversion)' : ' (as the dataset images)') : '';
   bars.replaceChildren.apply(bars, p.top_k.map(function (k) {
     var li = el('li', k.label === p.prediction ? 'top' : ''), track = el('span', 'track'), fill = el('span', 'fill');
     track.setAttribute('aria-hidden', 'true');
@@ -144,7 +146,7 @@ predictButton.addEventListener('click', function () {
   if (kind === 'file') {
     var form = new FormData();
     form.append('image', file.files[0]);
-    request = fetch('predict?top_k=1000', { method: 'POST', body: form });
+    request = fetch('predict?top_k=1000' + (mode.value ? '&preprocess=' + encodeURIComponent(mode.value) : ''), { method: 'POST', body: form });
   } else {
     request = fetch('predict/batch?top_k=1000', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [pixels()] }) });
   }
@@ -155,10 +157,10 @@ predictButton.addEventListener('click', function () {
     .then(function (r) {
       if (!r.ok || !r.body) throw new Error(describe(r.status, r.body));
       showModel(r.body.model);
-      render(kind === 'file' ? r.body : r.body.predictions[0], r.body.timing_ms);
+      render(kind === 'file' ? r.body : r.body.predictions[0], r.body.timing_ms, kind === 'file');
     })
     .catch(function (e) {
-      result.textContent = '';
+      result.textContent = ''; path.textContent = '';
       error.textContent = 'Prediction failed: ' + e.message;
       refreshModel();
     })
@@ -191,6 +193,8 @@ export const HOME_PAGE_HTML = `<!doctype html>
 <h2 id="input-heading">Image</h2>
 <p><label for="file">Upload an image (PNG, JPEG, WebP, GIF or TIFF)</label><br>
 <input id="file" name="image" type="file" accept="image/png,image/jpeg,image/webp,image/gif,image/tiff"></p>
+<p><label for="mode">Preprocessing of uploads</label>
+<select id="mode"><option value="">the model's default</option><option value="auto">auto (per image)</option><option value="dataset">dataset (as the training images)</option><option value="photo">photo (product photo)</option></select></p>
 <img id="preview" alt="The uploaded image" hidden>
 <p id="pad-help" class="muted">Or draw an item, white on black: with the mouse or a finger, or from the keyboard (focus the canvas; arrow keys move the pen, Space lowers or lifts it).</p>
 <div class="pad"><canvas id="pad" width="280" height="280" tabindex="0" aria-label="Drawing canvas, 280 by 280 pixels" aria-describedby="pad-help"></canvas><div id="cursor" hidden></div></div>
@@ -200,6 +204,7 @@ export const HOME_PAGE_HTML = `<!doctype html>
 <section aria-labelledby="result-heading">
 <h2 id="result-heading">Prediction</h2>
 <p id="result" role="status">Upload or draw an image, then press Predict.</p>
+<p id="path" class="muted"></p>
 <p id="error" role="alert"></p>
 <ol id="bars" aria-label="Probability of each class"></ol>
 </section>
@@ -222,7 +227,7 @@ export const HOME_PAGE_CSP = [
 ].join('; ');
 
 /** GET / → the home page; hidden from the OpenAPI document. */
-export function registerHomePage(app: FastifyInstance): void {
+export const homePage: FastifyPluginAsync = async (app) => {
   app.get('/', { schema: { hide: true } }, async (_request, reply) =>
     reply
       .header('content-security-policy', HOME_PAGE_CSP)
@@ -231,4 +236,4 @@ export function registerHomePage(app: FastifyInstance): void {
       .type('text/html; charset=utf-8')
       .send(HOME_PAGE_HTML),
   );
-}
+};

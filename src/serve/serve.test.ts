@@ -206,6 +206,63 @@ describe('inference API over HTTP', () => {
     }
   });
 
+  test('?preprocess= chooses the preprocessing of image files, is validated, and every prediction says which path ran', async () => {
+    // Dataset form: a light item on a black background, 28x28 gray.
+    const item = Uint8Array.from({ length: 784 }, (_, i) => (i % 28 >= 5 && i % 28 < 23 && i >= 5 * 28 && i < 23 * 28 ? 120 + ((i * 37) % 130) : 0));
+    const image = await png(item);
+    const want = expected(item);
+    const best = want.indexOf(Math.max(...want));
+    for (const mode of [undefined, 'auto', 'dataset']) {
+      const response = await fetch(`${url}/predict${mode ? `?preprocess=${mode}` : ''}`, { method: 'POST', body: form(image) });
+      assert.equal(response.status, 200);
+      const body = (await response.json()) as { preprocessing: string; class_id: number };
+      // A 28x28 gray image with a dark background is dataset form: auto and the default keep the dataset path and its answer.
+      assert.equal(body.preprocessing, 'dataset', String(mode));
+      assert.equal(body.class_id, best);
+    }
+    const photo = (await (await fetch(`${url}/predict?preprocess=photo`, { method: 'POST', body: form(image) })).json()) as { preprocessing: string };
+    assert.ok(['dataset', 'photo'].includes(photo.preprocessing), JSON.stringify(photo));
+
+    const batch = await fetch(`${url}/predict/batch?preprocess=auto`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ images: [image.toString('base64'), Array.from(pixels[1]!)] }),
+    });
+    assert.equal(batch.status, 200);
+    const predictions = ((await batch.json()) as { predictions: { preprocessing: string }[] }).predictions;
+    assert.deepEqual(predictions.map((p) => p.preprocessing), ['dataset', 'dataset'], 'pixel arrays are taken as they are');
+    const invocations = await fetch(`${url}/invocations?preprocess=dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [image.toString('base64')] }) });
+    assert.equal(invocations.status, 200);
+    assert.ok(Math.abs(((await invocations.json()) as { predictions: number[][] }).predictions[0]![best]! - want[best]!) < 1e-4);
+
+    for (const [path, init] of [
+      ['/predict?preprocess=sepia', { body: form(image) }],
+      ['/predict?preprocess=', { body: form(image) }],
+      ['/predict/batch?preprocess=PHOTO', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images: [image.toString('base64')] }) }],
+      ['/invocations?preprocess=1', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [Array.from(item)] }) }],
+    ] as [string, RequestInit][]) {
+      const response = await fetch(`${url}${path}`, { method: 'POST', ...init });
+      const body = (await response.json()) as ErrorBody;
+      assert.equal(response.status, 400, `${path}: ${JSON.stringify(body)}`);
+      assert.equal(body.error.code, 'INVALID_REQUEST');
+      assert.match(body.error.message, /preprocess/);
+    }
+
+    const doc = (await (await fetch(`${url}/docs/json`)).json()) as {
+      paths: Record<string, { post: { parameters?: { name: string; in: string; schema: { enum?: string[] } }[]; responses: Record<string, { content: Record<string, { schema: Record<string, unknown> }> }> } }>;
+    };
+    for (const path of ['/predict', '/predict/batch', '/invocations']) {
+      const parameter = doc.paths[path]!.post.parameters?.find((p) => p.name === 'preprocess');
+      assert.ok(parameter, `${path} documents ?preprocess=`);
+      assert.equal(parameter.in, 'query');
+      assert.deepEqual(parameter.schema.enum, ['auto', 'dataset', 'photo']);
+    }
+    const predictAnswer = doc.paths['/predict']!.post.responses['200']!.content['application/json']!.schema as { properties: Record<string, { enum?: string[] }> };
+    assert.deepEqual(predictAnswer.properties.preprocessing!.enum, ['dataset', 'photo']);
+    const batchAnswer = doc.paths['/predict/batch']!.post.responses['200']!.content['application/json']!.schema as { properties: { predictions: { items: { properties: Record<string, { enum?: string[] }> } } } };
+    assert.deepEqual(batchAnswer.properties.predictions.items.properties.preprocessing!.enum, ['dataset', 'photo']);
+  });
+
   test('/metrics exposes request, latency, inference, batch, confidence and model gauges', async () => {
     const text = await (await fetch(`${url}/metrics`)).text();
     for (const name of [

@@ -9,7 +9,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { TrackingError } from '../store/errors.js';
 
@@ -18,6 +18,8 @@ export const PROXY_SCHEME = 'mlflow-artifacts:';
 export interface ArtifactRepository {
   /** Copies every file under `localDir` to `<artifactUri>/<artifactPath>/…`. */
   uploadDirectory(localDir: string, artifactUri: string, artifactPath: string): Promise<number>;
+  /** Copies one file to `<artifactUri>/<artifactPath>/<its name>` (`artifactPath` '' for the root). */
+  uploadFile(localFile: string, artifactUri: string, artifactPath: string): Promise<void>;
 }
 
 /** The path below the artifact root that a `mlflow-artifacts:` URI names. */
@@ -45,20 +47,25 @@ export class LocalArtifactRepository implements ArtifactRepository {
   async uploadDirectory(localDir: string, artifactUri: string, artifactPath: string): Promise<number> {
     const target = join(this.destination, proxiedPath(artifactUri), artifactPath);
     const files = await listFiles(localDir);
-    for (const file of files) {
-      const to = join(target, relative(localDir, file));
-      await mkdir(dirname(to), { recursive: true });
-      // Copy beside, then rename: a reader never sees half a file.
-      const staging = `${to}.tmp-${process.pid}`;
-      try {
-        await copyFile(file, staging);
-        await rename(staging, to);
-      } catch (error) {
-        await rm(staging, { force: true });
-        throw error;
-      }
-    }
+    for (const file of files) await this.copy(file, join(target, relative(localDir, file)));
     return files.length;
+  }
+
+  async uploadFile(localFile: string, artifactUri: string, artifactPath: string): Promise<void> {
+    await this.copy(localFile, join(this.destination, proxiedPath(artifactUri), artifactPath, basename(localFile)));
+  }
+
+  private async copy(file: string, to: string): Promise<void> {
+    await mkdir(dirname(to), { recursive: true });
+    // Copy beside, then rename: a reader never sees half a file.
+    const staging = `${to}.tmp-${process.pid}`;
+    try {
+      await copyFile(file, staging);
+      await rename(staging, to);
+    } catch (error) {
+      await rm(staging, { force: true });
+      throw error;
+    }
   }
 }
 
@@ -70,22 +77,28 @@ export class HttpArtifactRepository implements ArtifactRepository {
   ) {}
 
   async uploadDirectory(localDir: string, artifactUri: string, artifactPath: string): Promise<number> {
-    const base = `${this.url.replace(/\/+$/, '')}/api/2.0/mlflow-artifacts/artifacts/${proxiedPath(artifactUri)}/${artifactPath}`;
     const files = await listFiles(localDir);
-    for (const file of files) {
-      const path = relative(localDir, file).split(sep).map(encodeURIComponent).join('/');
-      const size = (await stat(file)).size;
-      const response = await fetch(`${base}/${path}`, {
-        method: 'PUT',
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), ...(this.authorization ? { authorization: this.authorization } : {}) },
-        body: Readable.toWeb(createReadStream(file)) as ReadableStream,
-        duplex: 'half',
-      } as RequestInit);
-      if (!response.ok) {
-        const text = await response.text();
-        throw new TrackingError('INTERNAL_ERROR', `uploading ${file} to ${base}/${path} failed: HTTP ${response.status} ${text}`);
-      }
-    }
+    for (const file of files) await this.put(file, artifactUri, [artifactPath, ...relative(localDir, file).split(sep)]);
     return files.length;
+  }
+
+  async uploadFile(localFile: string, artifactUri: string, artifactPath: string): Promise<void> {
+    await this.put(localFile, artifactUri, [artifactPath, basename(localFile)]);
+  }
+
+  private async put(file: string, artifactUri: string, segments: string[]): Promise<void> {
+    const base = `${this.url.replace(/\/+$/, '')}/api/2.0/mlflow-artifacts/artifacts/${proxiedPath(artifactUri)}`;
+    const path = segments.flatMap((segment) => segment.split('/')).filter((segment) => segment !== '').map(encodeURIComponent).join('/');
+    const size = (await stat(file)).size;
+    const response = await fetch(`${base}/${path}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size), ...(this.authorization ? { authorization: this.authorization } : {}) },
+      body: Readable.toWeb(createReadStream(file)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    if (!response.ok) {
+      const text = await response.text();
+      throw new TrackingError('INTERNAL_ERROR', `uploading ${file} to ${base}/${path} failed: HTTP ${response.status} ${text}`);
+    }
   }
 }
