@@ -68,7 +68,7 @@ export function registerServerCommand(program: Command): void {
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '5000')
     .option('--backend-store-uri <uri>', 'sqlite:///<file> or postgresql://user:pass@host:port/db (default sqlite:///<home>/tracking.db)')
-    .option('--artifacts-destination <dir>', 'folder for proxied artifacts (default <home>/artifacts)')
+    .option('--artifacts-destination <uri>', 'where proxied artifacts are kept: a folder, or s3://bucket/prefix (AWS credential chain; MLFLOW_S3_ENDPOINT_URL for S3-compatible servers) (default <home>/artifacts)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--json', 'print {"url", ...} as one JSON line once listening');
   addSecurityOptions(command)
