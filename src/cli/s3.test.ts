@@ -74,4 +74,36 @@ describe('kiln server --artifacts-destination s3://… → kiln train → kiln s
       serve.kill('SIGTERM');
     }
   });
+
+  test('with the embedded store and KILN_ARTIFACTS_DESTINATION=s3://…, train writes to the bucket, serve reads from it, and kiln server shows it', async () => {
+    const embeddedHome = join(home, 'embedded');
+    const env = { ...s3.env, KILN_ARTIFACTS_DESTINATION: `s3://${s3.bucket}/embedded` };
+    const train = await runKiln(['train', '--epochs', '1', '--layers', '16', '--seed', '6', '--home', embeddedHome, '--json', '--data-dir', REAL_DATA ?? ''], env);
+    assert.equal(train.code, 0, train.stderr);
+    const runId = train.json.run_id as string;
+    const modelPath = train.json.model_path as string;
+    assert.ok((await s3.keys()).some((key) => key.startsWith('embedded/') && key.endsWith(`/${runId}/artifacts/model/model.onnx`)), 'the model is in the bucket');
+    assert.equal((await runKiln(['models', 'register', '--run', runId, '--home', embeddedHome, '--json'], env)).code, 0);
+    assert.equal((await runKiln(['models', 'alias', '1', '--home', embeddedHome, '--json'], env)).code, 0);
+
+    const serve = spawnKiln(['serve', '--model-uri', 'models:/fashion-mnist@champion', '--port', '0', '--home', embeddedHome, '--json'], env);
+    try {
+      const ready = (await firstJsonLine(serve)) as { model: { version: string } };
+      assert.equal(ready.model.version, '1');
+      assert.deepEqual(await readFile(join(embeddedHome, 'serving-cache', 'fashion-mnist', '1', 'model.onnx')), await readFile(join(modelPath, 'model.onnx')));
+    } finally {
+      serve.kill('SIGTERM');
+    }
+
+    // kiln server on the same home finds the bucket through the same variable.
+    const embeddedServer = spawnKiln(['server', '--port', '0', '--home', embeddedHome, '--json'], env);
+    try {
+      const ready = await firstJsonLine(embeddedServer);
+      const listed = await fetch(`${String(ready.url)}/api/2.0/mlflow/artifacts/list?run_id=${runId}&path=model`);
+      const files = ((await listed.json()) as { files: { path: string }[] }).files.map((file) => file.path);
+      assert.ok(files.includes('model/model.onnx'), files.join(', '));
+    } finally {
+      embeddedServer.kill('SIGTERM');
+    }
+  });
 });

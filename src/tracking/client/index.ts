@@ -7,5 +7,6 @@ export * from './artifacts.js';
 export * from './registry.js';
 export * from './rest-store.js';
 export * from './run-logger.js';
+export * from './s3-artifacts.js';
 export * from './session.js';
 export * from './training-run.js';
