@@ -5,6 +5,7 @@
  * rather than taken for a folder called `gs:`.
  */
 import { fileURLToPath } from 'node:url';
+import { KilnError } from '../../common/errors.js';
 import { LocalArtifactStorage, type ArtifactStorage } from './artifact-storage.js';
 import { S3ArtifactStorage } from './s3-artifact-storage.js';
 
@@ -23,5 +24,5 @@ export async function openArtifactStorage(destination: string, env: Env = proces
   if (scheme === undefined) return LocalArtifactStorage.open(destination);
   if (scheme === 's3') return S3ArtifactStorage.open(destination, env);
   if (scheme === 'file') return LocalArtifactStorage.open(fileURLToPath(destination));
-  throw new Error(`unsupported artifacts destination '${destination}': use a folder, a file:/// URI or s3://bucket/prefix`);
+  throw new KilnError('KILN_ERR_CONFIG', `unsupported artifacts destination '${destination}': use a folder, a file:/// URI or s3://bucket/prefix`);
 }

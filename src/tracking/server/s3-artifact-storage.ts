@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { Transform, type Readable } from 'node:stream';
+import { KilnError } from '../../common/errors.js';
 import { TrackingError } from '../store/errors.js';
 import { PayloadTooLargeError, safeSegments, unsafe, type ArtifactDownload, type ArtifactFile, type ArtifactStorage } from './artifact-storage.js';
 
@@ -50,14 +51,14 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 /** `s3://bucket/prefix` → bucket and prefix; anything else is a clear error. */
 export function parseS3Destination(uri: string): S3Destination {
   const match = /^s3:\/\/([^/]*)\/?(.*)$/.exec(uri);
-  if (!match) throw new TrackingError('INVALID_PARAMETER_VALUE', `'${uri}' is not an s3://bucket/prefix URI`);
+  if (!match) throw new KilnError('KILN_ERR_CONFIG', `'${uri}' is not an s3://bucket/prefix URI`);
   const bucket = match[1]!;
-  if (!BUCKET.test(bucket)) throw new TrackingError('INVALID_PARAMETER_VALUE', `'${bucket}' in '${uri}' is not a valid S3 bucket name`);
+  if (!BUCKET.test(bucket)) throw new KilnError('KILN_ERR_CONFIG', `'${bucket}' in '${uri}' is not a valid S3 bucket name`);
   let segments: string[];
   try {
     segments = safeSegments(match[2]!, false);
   } catch (error) {
-    throw new TrackingError('INVALID_PARAMETER_VALUE', `the prefix of '${uri}' is invalid: ${(error as Error).message}`);
+    throw new KilnError('KILN_ERR_CONFIG', `the prefix of '${uri}' is invalid: ${(error as Error).message}`);
   }
   return { bucket, prefix: segments.join('/') };
 }
@@ -106,7 +107,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
     } catch (error) {
       client.destroy();
       const status = error instanceof S3ServiceException ? ` (HTTP ${error.$metadata.httpStatusCode ?? '?'} ${error.name})` : ` (${(error as Error).message})`;
-      throw new Error(`cannot use artifacts destination ${uri}: bucket '${destination.bucket}' is not reachable with the credentials found${status}`, { cause: error });
+      throw new KilnError('KILN_ERR_ARTIFACT_STORAGE', `cannot use artifacts destination ${uri}: bucket '${destination.bucket}' is not reachable with the credentials found${status}`, { cause: error });
     }
     return new S3ArtifactStorage(client, destination, `s3://${destination.bucket}/${destination.prefix}`);
   }

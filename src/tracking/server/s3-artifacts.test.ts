@@ -245,10 +245,13 @@ describe('tracking server: proxied artifacts in S3 (a real s3rver on loopback)',
   test('a destination that cannot work stops the server at startup with a clear message', async () => {
     const store = await openStore('sqlite::memory:', { artifactRoot: 'mlflow-artifacts:' });
     try {
-      await assert.rejects(createTrackingServer({ store, artifactsDestination: 's3://no-such-bucket/x', ui: false }), /bucket 'no-such-bucket' is not reachable.*404/);
-      await assert.rejects(createTrackingServer({ store, artifactsDestination: 's3://Bad_Bucket/x', ui: false }), /not a valid S3 bucket name/);
-      await assert.rejects(createTrackingServer({ store, artifactsDestination: `s3://${s3.bucket}/a/../b`, ui: false }), /prefix .* is invalid/);
-      await assert.rejects(createTrackingServer({ store, artifactsDestination: 'gs://bucket/x', ui: false }), /unsupported artifacts destination/);
+      await assert.rejects(createTrackingServer({ store, artifactsDestination: 's3://no-such-bucket/x', ui: false }), {
+        code: 'KILN_ERR_ARTIFACT_STORAGE',
+        message: /bucket 'no-such-bucket' is not reachable.*404/,
+      });
+      await assert.rejects(createTrackingServer({ store, artifactsDestination: 's3://Bad_Bucket/x', ui: false }), { code: 'KILN_ERR_CONFIG', message: /not a valid S3 bucket name/ });
+      await assert.rejects(createTrackingServer({ store, artifactsDestination: `s3://${s3.bucket}/a/../b`, ui: false }), { code: 'KILN_ERR_CONFIG', message: /prefix .* is invalid/ });
+      await assert.rejects(createTrackingServer({ store, artifactsDestination: 'gs://bucket/x', ui: false }), { code: 'KILN_ERR_CONFIG', message: /unsupported artifacts destination/ });
     } finally {
       await store.close();
     }
