@@ -222,23 +222,46 @@ describe('tracking server: proxied artifacts in S3 (a real s3rver on loopback)',
     assert.equal(proxied.status, 200, proxied.text);
   });
 
-  test('an artifact over the limit → 413 (declared or streamed), nothing kept; the server keeps serving', async () => {
+  /** A second server on the same bucket, under `prefix`, with its own upload limit. */
+  async function limitedServer(prefix: string, maxArtifactBytes: number): Promise<{ base: string; close(): Promise<void> }> {
     const store = await openStore('sqlite::memory:', { artifactRoot: 'mlflow-artifacts:' });
-    const limited = await createTrackingServer({ store, artifactsDestination: `s3://${s3.bucket}/limited`, maxArtifactBytes: 64 * 1024, defaultMetrics: false, ui: false });
-    await limited.listen({ host: '127.0.0.1', port: 0 });
-    const address = limited.server.address();
-    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    const app = await createTrackingServer({ store, artifactsDestination: `s3://${s3.bucket}/${prefix}`, maxArtifactBytes, defaultMetrics: false, ui: false });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    return {
+      base: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`,
+      close: async () => {
+        await app.close();
+        await store.close();
+      },
+    };
+  }
+
+  test('an artifact over the limit → 413 (declared or streamed), nothing kept; the server keeps serving', async () => {
+    const limited = await limitedServer('limited', 64 * 1024);
     try {
-      assert.equal(await put(base, 'big/declared.bin', Buffer.alloc(100 * 1024, 7)), 413);
-      const streamed = await fetch(`${base}${ARTIFACTS}/big/streamed.bin`, { method: 'PUT', body: streamOf(160 * 1024), duplex: 'half' } as RequestInit);
+      assert.equal(await put(limited.base, 'big/declared.bin', Buffer.alloc(100 * 1024, 7)), 413);
+      const streamed = await fetch(`${limited.base}${ARTIFACTS}/big/streamed.bin`, { method: 'PUT', body: streamOf(160 * 1024), duplex: 'half' } as RequestInit);
       assert.equal(streamed.status, 413);
       assert.equal(((await streamed.json()) as { error_code: string }).error_code, 'BAD_REQUEST');
       assert.deepEqual((await s3.keys()).filter((key) => key.startsWith('limited/')), []);
-      assert.equal(await put(base, 'big/small.bin', Buffer.alloc(1024)), 200);
+      assert.equal(await put(limited.base, 'big/small.bin', Buffer.alloc(1024)), 200);
       assert.deepEqual((await s3.keys()).filter((key) => key.startsWith('limited/')), ['limited/big/small.bin']);
     } finally {
       await limited.close();
-      await store.close();
+    }
+  });
+
+  test('a streamed upload that passes the limit after its first parts were sent → 413, and no object appears', async () => {
+    const limited = await limitedServer('limited-multipart', 2 * PART_SIZE - 1);
+    try {
+      const streamed = await fetch(`${limited.base}${ARTIFACTS}/big/streamed.bin`, { method: 'PUT', body: streamOf(3 * PART_SIZE), duplex: 'half' } as RequestInit);
+      assert.equal(streamed.status, 413, await streamed.clone().text());
+      assert.deepEqual((await s3.keys()).filter((key) => key.startsWith('limited-multipart/')), []);
+      assert.ok(!s3.events.some((event) => event.includes('limited-multipart/')), 'no object was ever created');
+      assert.equal(await put(limited.base, 'after.bin', Buffer.alloc(10)), 200);
+    } finally {
+      await limited.close();
     }
   });
 
