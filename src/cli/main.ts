@@ -33,6 +33,9 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Kiln supports Node >= 20.15 with the AWS SDK versions its lock file pins; the SDK's notice
+  // that later SDK releases will need Node 22 is for those upgrading it, not for every run.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = buildProgram();
   const wantsJson = argv.includes('--json');
   try {

@@ -7,7 +7,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import { listeningOn } from './errors.js';
 import { checkStoreUri, parsePort } from './parse.js';
-import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
+import { defaultStoreUri, resolveArtifactsDestination } from '../tracking/client/index.js';
 import { parseList, parseXFrameOptions, startTrackingServer, X_FRAME_OPTIONS, type SecurityOptions, type XFrameOptions } from '../tracking/server/index.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 
@@ -69,7 +69,7 @@ export function registerServerCommand(program: Command): void {
     .option('--host <host>', 'interface to bind (0.0.0.0 exposes it to the network)', '127.0.0.1')
     .option('--port <port>', 'port (0 picks a free one)', '5000')
     .option('--backend-store-uri <uri>', 'sqlite:///<file> or postgresql://user:pass@host:port/db (default sqlite:///<home>/tracking.db)')
-    .option('--artifacts-destination <dir>', 'folder for proxied artifacts (default <home>/artifacts)')
+    .option('--artifacts-destination <uri>', 'where proxied artifacts are kept: a folder, or s3://bucket/prefix (AWS credential chain; MLFLOW_S3_ENDPOINT_URL for S3-compatible servers) (default $KILN_ARTIFACTS_DESTINATION, then <home>/artifacts)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--json', 'print {"url", ...} as one JSON line once listening');
   addSecurityOptions(command)
@@ -85,7 +85,7 @@ export function registerServerCommand(program: Command): void {
       if (flags.backendStoreUri !== undefined) checkStoreUri(flags.backendStoreUri, '--backend-store-uri');
       const security = securityOptions(flags);
       const backendStoreUri = flags.backendStoreUri ?? defaultStoreUri(home);
-      const artifactsDestination = flags.artifactsDestination ?? defaultArtifactsDestination(home);
+      const artifactsDestination = resolveArtifactsDestination(flags.artifactsDestination, home);
       const env = process.env;
       const auth =
         env.KILN_SERVER_TOKEN || env.KILN_SERVER_USERNAME

@@ -7,7 +7,7 @@
  */
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { defaultArtifactsDestination, defaultStoreUri } from '../tracking/client/index.js';
+import { defaultStoreUri, resolveArtifactsDestination } from '../tracking/client/index.js';
 import { startServe, type RunningServe } from '../serve/index.js';
 import { startTrackingServer } from '../tracking/server/index.js';
 import { listeningOn } from './errors.js';
@@ -19,6 +19,7 @@ import { openCliLogs } from './logs.js';
 
 interface StartFlags extends TuneFlags {
   host: string;
+  artifactsDestination?: string;
   port: string;
   servePort: string;
   serve: boolean;
@@ -30,6 +31,7 @@ export function registerStartCommand(program: Command): void {
     .option('--port <port>', 'tracking server port (0 picks a free one)', '5000')
     .option('--serve-port <port>', 'port of the prediction API serving @champion (0 picks a free one)', '8000')
     .option('--no-serve', 'stop after registration instead of serving the champion')
+    .option('--artifacts-destination <uri>', 'where artifacts are kept: a folder, or s3://bucket/prefix (default $KILN_ARTIFACTS_DESTINATION, then <home>/artifacts)')
     .action(async (flags: StartFlags) => {
       const resolved = await resolveTuneConfig(flags);
       if (flags.dryRun) {
@@ -50,8 +52,12 @@ export function registerStartCommand(program: Command): void {
       for (const warning of resolved.warnings) log(`warning: ${warning}`);
       const home = resolveHome(flags.home);
       const backendStoreUri = defaultStoreUri(home);
+      const artifactsDestination = resolveArtifactsDestination(flags.artifactsDestination, home);
+      // The study, its worker processes and the champion's server all write to or read from the
+      // embedded store: they find the destination here, as a user's shell would pass it.
+      process.env.KILN_ARTIFACTS_DESTINATION = artifactsDestination;
       const server = await listeningOn('--port', () =>
-        startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination: defaultArtifactsDestination(home), logger: logs.logger('tracking') }),
+        startTrackingServer({ host: flags.host, port, backendStoreUri, artifactsDestination, logger: logs.logger('tracking') }),
       ).catch((error: unknown) => {
         logs.close();
         throw error;

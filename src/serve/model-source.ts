@@ -5,7 +5,8 @@
  * Against a tracking server the model folder's files are listed and downloaded over the proxied
  * artifact API into `<home>/serving-cache/<name>/<version>/` (written beside, then renamed, so
  * a half-downloaded folder is never used); with the embedded store they are read in place from
- * `<artifacts destination>/<path of the mlflow-artifacts: URI>`.
+ * `<artifacts destination>/<path of the mlflow-artifacts: URI>`, or, when that destination is
+ * `s3://…`, downloaded from the bucket into the same cache.
  *
  * A pinned version that does not exist is an error naming the versions that do: unlike an
  * alias, which a later promotion may set, waiting does not make version 7 appear.
@@ -14,7 +15,7 @@ import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { readModelMetadata } from '../models/metadata.js';
-import { defaultArtifactsDestination, openTracking, PROXY_SCHEME, proxiedPath } from '../tracking/client/index.js';
+import { openTracking, PROXY_SCHEME, proxiedPath, resolveArtifactsDestination, S3ArtifactRepository } from '../tracking/client/index.js';
 import { TrackingError } from '../tracking/store/errors.js';
 import type { ModelVersion, TrackingStore } from '../tracking/store/types.js';
 
@@ -143,8 +144,9 @@ export async function resolveModelUri(uri: string, options: ResolveOptions): Pro
     const source = version.source ?? '';
     if (!source.startsWith(PROXY_SCHEME)) throw new KilnError('KILN_ERR_MODEL_URI', `model version ${registry.name}/${version.version} has source ${source}, not an ${PROXY_SCHEME} URI`);
     const path = proxiedPath(source);
-    if (!tracking.remote) {
-      const folder = join(options.artifactsDestination ?? defaultArtifactsDestination(options.home), path);
+    const bucket = tracking.artifacts instanceof S3ArtifactRepository ? tracking.artifacts : null;
+    if (!tracking.remote && !bucket) {
+      const folder = join(resolveArtifactsDestination(options.artifactsDestination, options.home, env), path);
       return { folder, name: registry.name, version: String(version.version), source: `${uri} (${source})` };
     }
     const cache = join(options.home, 'serving-cache', encodeURIComponent(registry.name), String(version.version));
@@ -155,7 +157,7 @@ export async function resolveModelUri(uri: string, options: ResolveOptions): Pro
         const username = env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME;
         const password = env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD;
         const authorization = token ? `Bearer ${token}` : username !== undefined ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
-        const files = await downloadFolder(tracking.uri, path, staging, authorization);
+        const files = bucket ? await bucket.downloadDirectory(path, staging) : await downloadFolder(tracking.uri, path, staging, authorization);
         if (files === 0) throw new KilnError('KILN_ERR_MODEL_DOWNLOAD', `${source} holds no files`);
         await rm(cache, { recursive: true, force: true });
         await mkdir(dirname(cache), { recursive: true });

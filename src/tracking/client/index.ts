@@ -8,5 +8,6 @@ export * from './fluent.js';
 export * from './registry.js';
 export * from './rest-store.js';
 export * from './run-logger.js';
+export * from './s3-artifacts.js';
 export * from './session.js';
 export * from './training-run.js';

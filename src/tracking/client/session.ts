@@ -2,7 +2,8 @@
  * tracking/client/session — opening "the tracking store" the way every Kiln command does.
  *
  * The URI comes from `--tracking-uri`, then KILN_TRACKING_URI, then MLFLOW_TRACKING_URI, then
- * the embedded default `sqlite:///<home>/tracking.db` with artifacts in `<home>/artifacts` —
+ * the embedded default `sqlite:///<home>/tracking.db` with artifacts in `<home>/artifacts`
+ * (or KILN_ARTIFACTS_DESTINATION, which may be `s3://bucket/prefix`) —
  * exactly what `kiln server` serves by default, so a `kiln train` on a laptop shows up in the
  * UI without configuration. `http(s)://` URIs talk to a server (RestStore); `sqlite:` and
  * `postgresql:` URIs open the store directly.
@@ -12,6 +13,7 @@ import { openStore } from '../store/index.js';
 import type { TrackingStore } from '../store/types.js';
 import { type ArtifactRepository, HttpArtifactRepository, LocalArtifactRepository, PROXY_SCHEME } from './artifacts.js';
 import { RestStore } from './rest-store.js';
+import { S3ArtifactRepository } from './s3-artifacts.js';
 
 export interface TrackingSession {
   uri: string;
@@ -30,6 +32,11 @@ export function defaultStoreUri(home: string): string {
 
 export function defaultArtifactsDestination(home: string): string {
   return join(home, 'artifacts');
+}
+
+/** Where the embedded store's artifacts live: the given destination, then KILN_ARTIFACTS_DESTINATION, then `<home>/artifacts`. */
+export function resolveArtifactsDestination(flag: string | undefined, home: string, env: Env = process.env): string {
+  return flag || env.KILN_ARTIFACTS_DESTINATION || defaultArtifactsDestination(home);
 }
 
 /** The tracking URI a command should use. */
@@ -54,6 +61,11 @@ export async function openTracking(options: { uri?: string; home: string; env?: 
     return { uri, store, artifacts: new HttpArtifactRepository(uri, authorization), remote: true, close: () => store.close() };
   }
   const store = await openStore(uri, { artifactRoot: PROXY_SCHEME });
-  const artifacts = new LocalArtifactRepository(options.artifactsDestination ?? defaultArtifactsDestination(options.home));
+  const destination = resolveArtifactsDestination(options.artifactsDestination, options.home, env);
+  if (/^s3:\/\//i.test(destination)) {
+    const artifacts = new S3ArtifactRepository(destination, env);
+    return { uri, store, artifacts, remote: false, close: () => Promise.all([store.close(), artifacts.close()]).then(() => undefined) };
+  }
+  const artifacts = new LocalArtifactRepository(destination);
   return { uri, store, artifacts, remote: false, close: () => store.close() };
 }

@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { accessLog, fastifyLogging, isLogger } from '../../observability/logging.js';
 import type { TrackingStore } from '../store/types.js';
-import { ArtifactStorage } from './artifact-storage.js';
+import { openArtifactStorage } from './artifact-destination.js';
 import { installAuth, type AuthOptions } from './auth.js';
 import { mlflowApi } from './api.js';
 import type { ApiContext } from './endpoint.js';
@@ -19,7 +19,7 @@ import type { StudyReports } from '../../tune/report.js';
 
 export interface TrackingServerOptions {
   store: TrackingStore;
-  /** Folder behind the proxied artifact API (`mlflow-artifacts:/…` URIs); created if missing. */
+  /** Where the proxied artifact API (`mlflow-artifacts:/…` URIs) keeps files: a folder (created if missing) or `s3://bucket/prefix`. */
   artifactsDestination: string;
   /** Host validation, cross-origin refusal, CORS and security headers (security.ts); on by default, loopback hosts only. */
   security?: SecurityOptions;
@@ -58,7 +58,7 @@ function loggerOption(logger: boolean | object | undefined): FastifyServerOption
 export async function createTrackingServer(options: TrackingServerOptions): Promise<FastifyInstance> {
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const maxArtifactBytes = options.maxArtifactBytes ?? DEFAULT_MAX_ARTIFACT_BYTES;
-  const storage = await ArtifactStorage.open(options.artifactsDestination);
+  const storage = await openArtifactStorage(options.artifactsDestination);
   const metrics = createServerMetrics({ defaultMetrics: options.defaultMetrics });
 
   const app = Fastify({
@@ -70,6 +70,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
     },
   }) as unknown as FastifyInstance;
 
+  app.addHook('onClose', () => storage.close());
   if (isLogger(options.logger)) app.addHook('onResponse', accessLog);
   app.setErrorHandler(handleError);
   app.setNotFoundHandler(handleNotFound);

@@ -8,7 +8,8 @@
  * itself, so only locations it owns are accepted:
  *   - `mlflow-artifacts:/<path>` (its proxied artifact API, served from --artifacts-destination),
  *     without an authority (`mlflow-artifacts://host/…` names another server) or `..`;
- *   - an absolute local path, or a `file:///` URI, inside --artifacts-destination.
+ *   - an absolute local path, or a `file:///` URI, inside --artifacts-destination when that is
+ *     a local folder (with `s3://…` destinations only `mlflow-artifacts:` locations exist).
  * Anything else is 400 INVALID_PARAMETER_VALUE. Absent or empty: `mlflow-artifacts:/<id>`.
  */
 import { isAbsolute, resolve, sep } from 'node:path';
@@ -39,7 +40,8 @@ function proxied(location: string): string {
   return `${PROXY_SCHEME}/${segments.join('/')}`;
 }
 
-function localPath(location: string, path: string, root: string): string {
+function localPath(location: string, path: string, root: string | undefined): string {
+  if (root === undefined) throw refuse(location, 'artifacts are kept in object storage, not in a local folder');
   if (!isAbsolute(path)) throw refuse(location, 'a local path must be absolute');
   if (path.split(/[\\/]/).includes('..')) throw refuse(location, "'..' segments are not allowed");
   const resolved = resolve(path);
@@ -49,8 +51,8 @@ function localPath(location: string, path: string, root: string): string {
   return resolved;
 }
 
-/** The location to store (normalised), or a TrackingError saying why it is refused. */
-export function checkArtifactLocation(location: string, artifactRoot: string): string {
+/** The location to store (normalised), or a TrackingError saying why it is refused; `artifactRoot` is absent for object storage. */
+export function checkArtifactLocation(location: string, artifactRoot: string | undefined): string {
   if ([...location].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f)) throw refuse(location, 'control characters are not allowed');
   const scheme = SCHEME.exec(location)?.[1]?.toLowerCase();
   if (scheme === undefined) return localPath(location, location, artifactRoot);

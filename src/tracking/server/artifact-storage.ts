@@ -1,5 +1,8 @@
 /**
- * tracking/server/artifact-storage — the proxied artifact folder (`--artifacts-destination`).
+ * tracking/server/artifact-storage — what the proxied artifact API stores through
+ * (`ArtifactStorage`), the client-path checks every implementation shares (`safeSegments`),
+ * and the local-folder implementation (`--artifacts-destination <dir>`); the S3 one is in
+ * s3-artifact-storage.ts, and artifact-destination.ts picks one by the destination URI.
  *
  * Every path comes from a client, so each is checked before anything touches the disk:
  * segments must not be empty, `.`, `..`, absolute, or carry `\`, NUL or a leftover percent
@@ -9,7 +12,7 @@
  * see half a file), with a byte limit enforced while streaming.
  */
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { dirname, extname, basename, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -23,7 +26,8 @@ export class PayloadTooLargeError extends Error {
   }
 }
 
-const unsafe = (what: string): TrackingError =>
+/** A client path refused: 400 INVALID_PARAMETER_VALUE. */
+export const unsafe = (what: string): TrackingError =>
   new TrackingError('INVALID_PARAMETER_VALUE', `Invalid artifact path: ${what}`);
 
 /**
@@ -57,6 +61,34 @@ export interface ArtifactFile {
   path: string;
   is_dir: boolean;
   file_size?: number;
+}
+
+/** A stored artifact opened for download. */
+export interface ArtifactDownload {
+  stream: Readable;
+  size: number;
+  /** Where it lives (a file path or an object key): its name decides the content type. */
+  path: string;
+}
+
+/**
+ * Where the proxied artifact API keeps files. Segments come from `safeSegments`; every method
+ * answers client mistakes with a TrackingError (4xx) and never touches anything outside its root.
+ */
+export interface ArtifactStorage {
+  /** The destination as given to the server (for logs), credentials never included. */
+  readonly description: string;
+  /** The real path of the root when artifacts live in a local folder (experiments may name paths inside it). */
+  readonly localRoot?: string;
+  /** Streams `source` to the file at `segments`, replacing it whole; PayloadTooLargeError past `limit` bytes. */
+  write(segments: string[], source: Readable, limit: number): Promise<number>;
+  /** Opens a file for download; RESOURCE_DOES_NOT_EXIST when absent. */
+  read(segments: string[]): Promise<ArtifactDownload>;
+  /** Lists one folder: basenames (MLflow's mlflow-artifacts list) or, with `prefix`, paths joined onto it. */
+  list(segments: string[], prefix?: string): Promise<ArtifactFile[]>;
+  /** Removes a file or a whole folder; RESOURCE_DOES_NOT_EXIST when neither exists. */
+  delete(segments: string[]): Promise<void>;
+  close(): Promise<void>;
 }
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -94,14 +126,23 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-export class ArtifactStorage {
-  private constructor(readonly root: string) {}
+export class LocalArtifactStorage implements ArtifactStorage {
+  private constructor(
+    readonly root: string,
+    readonly description: string,
+  ) {}
 
   /** Creates the destination folder if needed; `root` is its real path. */
-  static async open(destination: string): Promise<ArtifactStorage> {
+  static async open(destination: string): Promise<LocalArtifactStorage> {
     await mkdir(destination, { recursive: true });
-    return new ArtifactStorage(await realpath(destination));
+    return new LocalArtifactStorage(await realpath(destination), destination);
   }
+
+  get localRoot(): string {
+    return this.root;
+  }
+
+  async close(): Promise<void> {}
 
   private inside(real: string): boolean {
     return real === this.root || real.startsWith(this.root + sep);
@@ -154,8 +195,7 @@ export class ArtifactStorage {
     }
   }
 
-  /** Opens a file for download; RESOURCE_DOES_NOT_EXIST when absent. */
-  async read(segments: string[]): Promise<{ stream: ReadStream; size: number; path: string }> {
+  async read(segments: string[]): Promise<ArtifactDownload> {
     if (segments.length === 0) throw unsafe('an artifact path is required');
     const target = this.lexical(segments);
     await this.checkAncestors(target);
@@ -166,7 +206,6 @@ export class ArtifactStorage {
     return { stream: createReadStream(real), size: info.size, path: target };
   }
 
-  /** Lists one folder: basenames (MLflow's mlflow-artifacts list) or, with `prefix`, paths joined onto it. */
   async list(segments: string[], prefix?: string): Promise<ArtifactFile[]> {
     const target = this.lexical(segments);
     if (!(await exists(target))) return [];

@@ -684,6 +684,9 @@ export function defineContractTests(
       const p2 = await store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%'`, max_results: 2, page_token: p1.next_page_token });
       assert.deepEqual(p2.items.map((m) => m.name), [`${prefix}-2`]);
       assert.equal(p2.next_page_token, undefined);
+      // MLflow 3 clients always add this clause; models without the tag must stay in the answer.
+      const notPrompts = await store.searchRegisteredModels({ filter: `name LIKE '${prefix}-%' AND tag.\`mlflow.prompt.is_prompt\` != 'true'` });
+      assert.equal(notPrompts.items.length, 3);
       await assert.rejects(store.searchRegisteredModels({ filter: "metrics.x > 1" }), expectError('INVALID_PARAMETER_VALUE'));
       await assert.rejects(store.searchRegisteredModels({ max_results: 1001 }), expectError('INVALID_PARAMETER_VALUE', 'max_results'));
 

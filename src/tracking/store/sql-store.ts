@@ -58,6 +58,9 @@ import {
   validateTags,
 } from './validation.js';
 
+/** The tag MLflow 3 marks prompts with in the model registry. */
+const PROMPT_TAG = 'mlflow.prompt.is_prompt';
+
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const PARENT_RUN_ID_TAG = 'mlflow.parentRunId';
 export const DEFAULT_EXPERIMENT_ID = '0';
@@ -1093,7 +1096,11 @@ export class SqlTrackingStore implements TrackingStore {
     const params: unknown[] = [];
     for (const clause of parseFilter(query.filter)) {
       let f: Fragment;
-      if (clause.type === 'tag') {
+      if (kind === 'model' && clause.type === 'tag' && clause.key === PROMPT_TAG && clause.comparator === '!=') {
+        // Every MLflow 3 client sends `tag.mlflow.prompt.is_prompt != 'true'` to leave prompts out;
+        // MLflow keeps the models that have no such tag at all, and so does Kiln.
+        f = { sql: `NOT EXISTS (SELECT 1 FROM registered_model_tags t WHERE t.name = m.name AND t.key = ? AND t.value = ?)`, params: [clause.key, String(clause.value)] };
+      } else if (clause.type === 'tag') {
         const inner = this.stringCondition('t.value', clause, 'Tag');
         f =
           kind === 'model'

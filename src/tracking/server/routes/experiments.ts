@@ -14,7 +14,7 @@ export const experimentRoutes: FastifyPluginAsync<ApiContext> = async (app, { st
     return {
       experiment_id: await store.createExperiment({
         name: m.name,
-        artifact_location: location === undefined ? undefined : checkArtifactLocation(location, storage.root),
+        artifact_location: location === undefined ? undefined : checkArtifactLocation(location, storage.localRoot),
         tags: m.tags?.map((t) => ({ key: t.key, value: t.value ?? '' })),
       }),
     };
