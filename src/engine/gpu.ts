@@ -9,9 +9,7 @@
  * `--device cpu` never touches the native addon.
  */
 import * as tf from '@tensorflow/tfjs';
-
-export type DeviceChoice = 'auto' | 'cpu' | 'gpu';
-export const DEVICE_CHOICES: readonly DeviceChoice[] = ['auto', 'cpu', 'gpu'];
+import type { DeviceChoice } from './device-choice.js';
 
 /** What the adapter says about itself, for logs and run tags. */
 export interface AdapterInfo {

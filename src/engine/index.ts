@@ -26,11 +26,13 @@ import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { availableParallelism, loadavg } from 'node:os';
 import { type Blas, loadBlas } from './blas.js';
-import { type AdapterInfo, adapterLabel, type DeviceChoice, probeAdapter, useWebGpuBackend } from './gpu.js';
+import type { DeviceChoice } from './device-choice.js';
+import { type AdapterInfo, adapterLabel, probeAdapter, useWebGpuBackend } from './gpu.js';
 import { installKernelPack } from './kernel-pack.js';
 
 export { tf };
-export { type AdapterInfo, adapterLabel, DEVICE_CHOICES, type DeviceChoice, GPU_DRIVER_HINT, isSoftwareAdapter } from './gpu.js';
+export { DEVICE_CHOICES, type DeviceChoice, parseDevice } from './device-choice.js';
+export { type AdapterInfo, adapterLabel, GPU_DRIVER_HINT, isSoftwareAdapter } from './gpu.js';
 export { exclusiveView, readView } from './inplace.js';
 export { type AdamSlots, type AdamStep, createAdamSlots, simdAdamAvailable, simdAdamStep } from './simd-adam.js';
 
@@ -103,6 +105,18 @@ export function describeEngine(info: EngineInfo): string {
     ? `OpenBLAS (${info.blas.threads} thread${info.blas.threads === 1 ? '' : 's'})`
     : `no BLAS: ${info.blas.reason ?? 'disabled'}`;
   return `engine: tfjs ${info.tfjsVersion} on wasm (CPU), ${blas}${info.deviceReason !== undefined ? `; no GPU: ${info.deviceReason}` : ''}`;
+}
+
+/** Run tags naming the engine: backend, device and, on the GPU, the adapter. */
+export function engineTags(info: EngineInfo): Record<string, string> {
+  const tags: Record<string, string> = { 'kiln.engine.backend': info.backend, 'kiln.engine.device': info.device };
+  if (info.adapter !== null) {
+    tags['kiln.gpu.vendor'] = info.adapter.vendor;
+    tags['kiln.gpu.architecture'] = info.adapter.architecture;
+    tags['kiln.gpu.description'] = info.adapter.description;
+    tags['kiln.gpu.software'] = String(info.adapter.software);
+  }
+  return tags;
 }
 
 async function initGpu(choice: 'auto' | 'gpu'): Promise<EngineInfo | string> {

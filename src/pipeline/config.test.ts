@@ -136,6 +136,19 @@ describe('pipeline configuration', () => {
     await assert.rejects(loadConfig({ env: {}, overrides: { study: { sampler: 'cmaes' } } }), { message: 'invalid config key "study.sampler": expected one of tpe, random, got "cmaes" (set by flag --sampler)' });
   });
 
+  test('device: auto by default, set by kiln.yml, KILN_DEVICE or --device (flag wins), and checked', async () => {
+    assert.equal((await loadConfig({ env: {} })).device, 'auto');
+    const file = join(dir, 'device.yml');
+    await writeFile(file, 'device: cpu\n');
+    assert.equal((await loadConfig({ file, env: {} })).device, 'cpu');
+    assert.equal((await loadConfig({ file, env: {}, profile: 'best' })).device, 'cpu', 'a built-in profile leaves the device alone');
+    assert.equal((await loadConfig({ file, env: { KILN_DEVICE: 'gpu' } })).device, 'gpu');
+    assert.equal((await loadConfig({ file, env: { KILN_DEVICE: 'gpu' }, overrides: { device: 'auto' } })).device, 'auto');
+    const bad = join(dir, 'device-bad.yml');
+    await writeFile(bad, 'device: tpu\n');
+    await assert.rejects(loadConfig({ file: bad, env: {} }), { message: `invalid config key "device": expected one of auto, cpu, gpu, got "tpu" (set in ${bad}; flag --device)` });
+  });
+
   test('a typo in a profile of the file is found even when another profile is used', async () => {
     const file = join(dir, 'typo-in-profile.yml');
     await writeFile(file, 'profiles:\n  tiny:\n    study: { n_trails: 1 }\n');
