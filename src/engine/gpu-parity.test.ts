@@ -11,7 +11,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../common/random.js';
-import { crossEntropyOnDevice, softmaxCrossEntropy } from '../train/loss.js';
+import { buildModel, FASHION_MNIST_INPUT, type ModelSpec } from '../models/index.js';
+import { crossEntropyOnDevice, crossEntropyOp, softmaxCrossEntropy } from '../train/loss.js';
+import { forwardToLogits } from '../train/trainer.js';
 import { FusedAdam } from '../train/optimizer.js';
 import { type EngineInfo, initEngine } from './index.js';
 import { maxRelError, randomValues } from './test-util.js';
@@ -157,5 +159,43 @@ describe('the on-device loss and optimizer match their CPU versions', () => {
     const actual = await adamSteps('webgpu');
     assert.ok(maxRelError(actual, start.values) > 1e-3, 'the steps moved the weights');
     assert.ok(maxRelError(actual, expected) <= TOLERANCE, `Adam differs by ${maxRelError(actual, expected)}`);
+  });
+});
+
+describe('a whole training step of a model matches', () => {
+  // Every layer kind Kiln builds: conv, batch norm, max pooling, dropout (seeded mask), dense.
+  const CNN: ModelSpec = { kind: 'cnn', convChannels: [4, 8], kernelSize: 3, pool: 'max', batchNorm: true, convDropout: 0.1, denseUnits: [16], dropout: 0.3 };
+  const images = input(8, 28, 28, 1);
+  const labels = Uint8Array.from({ length: 8 }, () => rng.int(10));
+
+  /** Loss and every trainable weight's gradient, in the model's order, on `backend`. */
+  async function step(backend: 'cpu' | 'webgpu'): Promise<Float32Array[]> {
+    await tf.setBackend(backend);
+    const model = buildModel(CNN, FASHION_MNIST_INPUT, new Random(99));
+    const variables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+    const { value, grads } = tf.tidy(() => {
+      const x = tf.tensor(images.values, images.shape);
+      const y = tf.tensor1d(Int32Array.from(labels), 'int32');
+      return tf.variableGrads(() => {
+        const logits = forwardToLogits(model, x, new Random(5));
+        // The CPU path's fused JS loss against the GPU path's on-device one.
+        return backend === 'cpu' ? crossEntropyOp(logits, labels, 0.05) : crossEntropyOnDevice(logits, y, 0.05).loss;
+      }, variables);
+    });
+    const out = await Promise.all([value, ...variables.map((v) => grads[v.name])].map(async (t) => Float32Array.from(await t.data())));
+    tf.dispose([value, ...Object.values(grads)]);
+    model.dispose();
+    return out;
+  }
+
+  test('CNN with batch norm and dropout: the loss and every gradient', async () => {
+    const expected = await step('cpu');
+    const actual = await step('webgpu');
+    assert.equal(actual.length, expected.length);
+    assert.ok(expected.length > 8, 'conv, batch norm and dense weights all have gradients');
+    for (let i = 0; i < expected.length; i++) {
+      const error = maxRelError(actual[i], expected[i]);
+      assert.ok(error <= TOLERANCE, `tensor ${i} (${i === 0 ? 'loss' : 'gradient'}) differs by ${error}`);
+    }
   });
 });

@@ -349,8 +349,8 @@ export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Ori
     const distinct = [...new Map(applied.map((origin) => [describeOrigin(origin), origin])).values()];
     rows.push([key, value, distinct.length > 0 ? distinct : [{ kind: 'default', name: 'built-in' }]]);
   };
-  const { profile, study, search_space, training, registry } = resolved.config;
-  walk({ profile, study, search_space, training, registry }, '');
+  const { profile, device, study, search_space, training, registry } = resolved.config;
+  walk({ profile, device, study, search_space, training, registry }, '');
   return rows;
 }
 

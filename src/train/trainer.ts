@@ -332,13 +332,14 @@ export function forwardToLogits(model: tf.LayersModel, input: tf.Tensor, rng: Ra
   throw new Error(`model ${model.name} has no layer named "${LOGITS_LAYER}"; build it with models.buildModel`);
 }
 
-/** Reused across steps: tf.tensor copies the mask onto the backend, so one buffer serves all. */
-let maskScratch = new Float32Array(0);
-
+/**
+ * A fresh mask array per call: only wasm copies a tensor's values when it is made; the cpu and
+ * webgpu backends keep the array itself (webgpu uploads it later), so a buffer shared between
+ * dropout layers would hand the backward pass (or the upload) the next layer's mask.
+ */
 function applyDropout(x: tf.Tensor, rate: number, rng: Random): tf.Tensor {
   if (rate <= 0) return x;
   const keep = 1 - rate;
-  if (maskScratch.length < x.size) maskScratch = new Float32Array(x.size);
-  const mask = rng.fillBernoulli(maskScratch.subarray(0, x.size), keep, 1 / keep);
+  const mask = rng.fillBernoulli(new Float32Array(x.size), keep, 1 / keep);
   return tf.mul(x, tf.tensor(mask, x.shape));
 }
