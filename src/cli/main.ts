@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { KilnError } from '../common/errors.js';
 import { KILN_VERSION } from '../common/version.js';
 import { TrackingError } from '../tracking/store/errors.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerServeCommand(program);
   registerTuneCommand(program);
   registerStartCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 
