@@ -114,7 +114,8 @@ describe('pipeline configuration', () => {
     assert.deepEqual(lr?.[1], { low: 5e-4, high: 0.01, log: true });
     assert.deepEqual(lr?.[2].map((o) => o.kind), ['profile', 'file'], "a range's ends may come from two layers");
     const keys = effectiveValues(resolved).map(([key]) => key);
-    assert.deepEqual(keys.slice(0, 2), ['profile', 'study.name']);
+    assert.deepEqual(keys.slice(0, 3), ['profile', 'device', 'study.name']);
+    assert.equal(origin('device'), 'default built-in');
     assert.ok(keys.includes('search_space.units') && !keys.includes('search_space.units.low'), 'a range is one value');
   });
 
