@@ -38,7 +38,8 @@ describe('kiln train --device gpu', { skip: SKIP_WITHOUT_DATA }, () => {
     const history = first.json.history as Epoch[];
     assert.equal(history.length, 2);
     assert.ok(history[1].train_loss < history[0].train_loss, `train_loss ${history[0].train_loss} -> ${history[1].train_loss}`);
-    assert.ok((first.json.test_acc as number) > 0.7, `test_acc ${String(first.json.test_acc)}`);
+    // 0.74 on lavapipe (chance is 0.1): it learned, with room for another adapter's rounding.
+    assert.ok((first.json.test_acc as number) > 0.6, `test_acc ${String(first.json.test_acc)}`);
     const metadata = JSON.parse(await readFile(join(home, 'a', 'kiln-model.json'), 'utf8')) as { engine: { backend: string } };
     assert.equal(metadata.engine.backend, 'webgpu');
 
