@@ -7,13 +7,18 @@
  *
  * Options: --models mlp,cnn  --threads 1,2  --skip-torch  (env BENCH_MODELS / BENCH_THREADS too)
  * Targets (issue 2): MLP ratio <= 1.0, CNN ratio <= 1.5.
+ *
+ * GPU rows (issue 13): when a hardware WebGPU adapter is present, the same epochs on tfjs webgpu at
+ * batch 128 and at GPU_BIG_BATCH, next to the CPU rows of the same run; without one a clear line
+ * says why they are skipped. `--gpu-software` times them on a software adapter (lavapipe) too,
+ * which only checks the path: its figures are no GPU measurement.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Random } from '../src/common/random.js';
 import { loadFashionMnist, type ImageSet } from '../src/data/index.js';
-import { initEngine, type EngineInfo } from '../src/engine/index.js';
+import { adapterLabel, type DeviceChoice, initEngine, type EngineInfo } from '../src/engine/index.js';
 import { buildModel, DEFAULT_CNN, DEFAULT_MLP, FASHION_MNIST_INPUT, type ModelSpec } from '../src/models/index.js';
 import { Trainer } from '../src/train/index.js';
 
@@ -23,10 +28,14 @@ const SPECS: Record<string, ModelSpec> = {
 };
 const TARGETS: Record<string, number> = { mlp: 1.0, cnn: 1.5 };
 const BATCH = 128;
+/** A batch that keeps a GPU busy on these small models (each step launches ~30 kernels). */
+const GPU_BIG_BATCH = 1024;
 
 interface Timing {
   model: string;
   threads: number;
+  device?: 'gpu';
+  batch_size?: number;
   seconds: number;
   samples_per_second: number;
   loss: number;
@@ -43,21 +52,29 @@ function subset(set: ImageSet, count: number): ImageSet {
   return { ...set, images: set.images.subarray(0, count * size), labels: set.labels.subarray(0, count), count };
 }
 
-async function timeKiln(name: string, threads: number, train: ImageSet, tiny: ImageSet): Promise<{ timing: Timing; engine: EngineInfo }> {
-  const engine = await initEngine({ threads });
+async function timeKiln(
+  name: string,
+  threads: number,
+  train: ImageSet,
+  tiny: ImageSet,
+  device: DeviceChoice = 'cpu',
+  batch = BATCH,
+): Promise<{ timing: Timing; engine: EngineInfo }> {
+  const engine = await initEngine({ threads, device });
   const spec = SPECS[name];
   // Warm-up (kernel compilation, buffer growth) on a few batches, not timed.
   const warm = buildModel(spec, FASHION_MNIST_INPUT, new Random(1));
-  await new Trainer({ maxEpochs: 1, batchSize: BATCH, lrSchedule: 'constant' }).fit(warm, subset(train, BATCH * 5), tiny);
+  await new Trainer({ maxEpochs: 1, batchSize: batch, lrSchedule: 'constant' }).fit(warm, subset(train, batch * 5), tiny);
   warm.dispose();
   const model = buildModel(spec, FASHION_MNIST_INPUT, new Random(42));
-  const trainer = new Trainer({ maxEpochs: 1, batchSize: BATCH, seed: 42, lrSchedule: 'constant' });
+  const trainer = new Trainer({ maxEpochs: 1, batchSize: batch, seed: 42, lrSchedule: 'constant' });
   const fit = await trainer.fit(model, train, tiny);
   model.dispose();
   // samples_per_second covers the training pass only (shuffle, batches, steps), not validation.
   const epoch = fit.history[0];
   const seconds = train.count / epoch.samples_per_second;
-  return { timing: { model: name, threads, seconds, samples_per_second: epoch.samples_per_second, loss: epoch.train_loss }, engine };
+  const gpu = engine.device === 'gpu' ? { device: 'gpu' as const, batch_size: batch } : {};
+  return { timing: { model: name, threads, ...gpu, seconds, samples_per_second: epoch.samples_per_second, loss: epoch.train_loss }, engine };
 }
 
 function timeTorch(models: string[], threads: number[]): { timings: Timing[]; version: string | null; error: string | null } {
@@ -81,6 +98,34 @@ function timeTorch(models: string[], threads: number[]): { timings: Timing[]; ve
 
 const round = (value: number, digits = 3): number => Number(value.toFixed(digits));
 
+/** The GPU rows, run last (the engine stays on webgpu afterwards); skipped with a reason without a hardware adapter. */
+async function timeGpu(models: string[], train: ImageSet, tiny: ImageSet): Promise<{ timings: Timing[]; adapter: string | null; skipped: string | null }> {
+  const device: DeviceChoice = process.argv.includes('--gpu-software') ? 'gpu' : 'auto';
+  let engine: EngineInfo | null = null;
+  let failure = 'none found';
+  try {
+    engine = await initEngine({ device, quiet: true });
+  } catch (error) {
+    failure = error instanceof Error ? error.message : String(error);
+  }
+  if (engine === null || engine.device !== 'gpu' || engine.adapter === null) {
+    const skipped = `no hardware GPU adapter (${engine?.deviceReason ?? failure}); GPU rows not measured`;
+    console.error(`gpu: skipped: ${skipped}`);
+    return { timings: [], adapter: null, skipped };
+  }
+  const adapter = adapterLabel(engine.adapter);
+  console.error(`gpu: ${adapter}${engine.adapter.software ? ' (software: these figures check the path, they measure no GPU)' : ''}`);
+  const timings: Timing[] = [];
+  for (const name of models) {
+    for (const batch of [BATCH, GPU_BIG_BATCH]) {
+      const { timing } = await timeKiln(name, 0, train, tiny, device, batch);
+      timings.push(timing);
+      console.error(`kiln  ${name} gpu batch=${batch}: ${timing.seconds.toFixed(2)} s/epoch (${Math.round(timing.samples_per_second)} samples/s, loss ${timing.loss.toFixed(4)})`);
+    }
+  }
+  return { timings, adapter, skipped: null };
+}
+
 async function main(): Promise<void> {
   const models = argList('--models', process.env.BENCH_MODELS, 'mlp,cnn');
   const threads = argList('--threads', process.env.BENCH_THREADS, '1,2').map(Number);
@@ -98,6 +143,7 @@ async function main(): Promise<void> {
       console.error(`kiln  ${name} threads=${t}: ${result.timing.seconds.toFixed(2)} s/epoch (${Math.round(result.timing.samples_per_second)} samples/s, loss ${result.timing.loss.toFixed(4)})`);
     }
   }
+  const gpu = await timeGpu(models, data.train, tiny);
   const torch = skipTorch ? { timings: [], version: null, error: 'skipped (--skip-torch)' } : timeTorch(models, threads);
   for (const timing of torch.timings) {
     console.error(`torch ${timing.model} threads=${timing.threads}: ${timing.seconds.toFixed(2)} s/epoch (${Math.round(timing.samples_per_second)} samples/s)`);
@@ -136,6 +182,7 @@ async function main(): Promise<void> {
       torch_version: torch.version,
       torch_error: torch.error,
       kiln: kiln.map((t) => ({ ...t, seconds: round(t.seconds), samples_per_second: Math.round(t.samples_per_second), loss: round(t.loss, 4) })),
+      gpu: { adapter: gpu.adapter, skipped: gpu.skipped, kiln: gpu.timings.map((t) => ({ ...t, seconds: round(t.seconds), samples_per_second: Math.round(t.samples_per_second), loss: round(t.loss, 4) })) },
       torch: torch.timings.map((t) => ({ ...t, seconds: round(t.seconds), samples_per_second: Math.round(t.samples_per_second) })),
       comparisons,
     }),

@@ -11,6 +11,11 @@
 #                          are not needed (on machines without systemd they simply do not start)
 #   prometheus-alertmanager  amtool (check-config) and the real Alertmanager that
 #                          src/observability/alertmanager.test.ts delivers an alert through
+#   libvulkan1, mesa-vulkan-drivers (from bookworm-backports on Debian 12)  the Vulkan loader and Mesa's
+#                          lavapipe (software Vulkan): the GPU path's tests (src/engine/gpu*) run WebGPU on it.
+#                          Dawn refuses Debian 12's own Mesa 22 lavapipe, so Mesa >= 24 is installed from
+#                          bookworm-backports (its apt source is added when missing). A real GPU needs its
+#                          vendor's Vulkan driver instead (docs/notes/gpu.md).
 # Idempotent: packages already installed are not fetched again, and apt is not touched at all
 # when everything is present. Runs as root or through sudo.
 set -euo pipefail
@@ -33,8 +38,18 @@ for package in "${packages[@]}"; do
   fi
 done
 
-if [ "${#missing[@]}" -eq 0 ]; then
-  echo "setup-system: all system packages present (${packages[*]})"
+# Vulkan for the GPU path: lavapipe must be Mesa >= 24 (Dawn refuses Mesa 22's).
+vulkan_missing=()
+mesa_version=$(dpkg-query -W -f='${Version}' mesa-vulkan-drivers 2>/dev/null || true)
+if ! dpkg-query -W -f='${Status}' mesa-vulkan-drivers 2>/dev/null | grep -q 'install ok installed' \
+  || [ "${mesa_version%%.*}" -lt 24 ] 2>/dev/null; then
+  vulkan_missing+=(mesa-vulkan-drivers libvulkan1)
+elif ! dpkg-query -W -f='${Status}' libvulkan1 2>/dev/null | grep -q 'install ok installed'; then
+  vulkan_missing+=(libvulkan1)
+fi
+
+if [ "${#missing[@]}" -eq 0 ] && [ "${#vulkan_missing[@]}" -eq 0 ]; then
+  echo "setup-system: all system packages present (${packages[*]} libvulkan1 mesa-vulkan-drivers)"
   exit 0
 fi
 
@@ -51,6 +66,23 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 fi
 
-echo "setup-system: installing ${missing[*]}"
+backports_release=()
+if [ "${#vulkan_missing[@]}" -gt 0 ] && [ "$(. /etc/os-release && echo "${VERSION_CODENAME:-}")" = bookworm ]; then
+  # Debian 12's Mesa 22 lavapipe is refused by Dawn; bookworm-backports carries Mesa 25.
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+    echo "setup-system: adding the bookworm-backports apt source"
+    echo 'deb http://deb.debian.org/debian bookworm-backports main' \
+      | "${sudo_cmd[@]}" tee /etc/apt/sources.list.d/bookworm-backports.list >/dev/null
+  fi
+  backports_release=(-t bookworm-backports)
+fi
+
+echo "setup-system: installing ${missing[*]} ${vulkan_missing[*]}"
 "${sudo_cmd[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "${#missing[@]}" -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ "${#vulkan_missing[@]}" -gt 0 ]; then
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${backports_release[@]}" "${vulkan_missing[@]}"
+fi

@@ -9,6 +9,7 @@ import { Command, CommanderError } from 'commander';
 import { KILN_VERSION } from '../common/version.js';
 import { describeFailure } from './errors.js';
 import { registerLogsCommand } from './logs-command.js';
+import { registerDoctorCommand } from './doctor-command.js';
 import { registerModelsCommands } from './models-command.js';
 import { registerServerCommand } from './server-command.js';
 import { registerServeCommand } from './serve-command.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerTuneCommand(program);
   registerStartCommand(program);
   registerLogsCommand(program);
+  registerDoctorCommand(program);
   return program;
 }
 

@@ -12,6 +12,7 @@ import { DEFAULT_TRAINING, trainingParams, validateTrainingConfig, type Training
 import type { TrainingOutcome } from '../train/index.js';
 import { checkExplicitDataDir } from './data-dir.js';
 import { checkTrackingUriSources, optionInteger, parseInteger, parseIntegerList, parseNumber } from './parse.js';
+import { parseDevice } from '../engine/device-choice.js';
 
 interface TrainFlags {
   logDir?: string;
@@ -40,6 +41,9 @@ interface TrainFlags {
   home?: string;
   dataDir?: string;
   threads?: string;
+  device: string;
+  dryRun?: boolean;
+  trainLimit?: string;
   blas: boolean;
   json?: boolean;
   tracking: boolean;
@@ -71,6 +75,20 @@ function specFromFlags(flags: TrainFlags): ModelSpec {
   throw new InvalidHyperparameterError('model', `expected mlp or cnn, got "${flags.model}"`);
 }
 
+/** `--dry-run`: the configuration and the device that would train, without loading data or training. */
+async function dryRun(flags: TrainFlags): Promise<void> {
+  const config = configFromFlags(flags);
+  validateTrainingConfig(config);
+  const { initEngine, describeEngine, engineTags } = await import('../engine/index.js');
+  const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', quiet: true, device: parseDevice(flags.device) });
+  if (flags.json) {
+    console.log(JSON.stringify({ params: trainingParams(config), engine: { ...engineTags(engine), adapter: engine.adapter, device_reason: engine.deviceReason ?? null } }));
+    return;
+  }
+  console.log(describeEngine(engine));
+  for (const [key, value] of Object.entries(trainingParams(config))) console.log(`${key}: ${value}`);
+}
+
 function configFromFlags(flags: TrainFlags): TrainingConfig {
   const rotation = flags.augmentRotation !== undefined ? parseNumber('augment-rotation', flags.augmentRotation) : 0;
   const flip = flags.augmentFlip !== undefined ? parseNumber('augment-flip', flags.augmentFlip) : 0;
@@ -90,6 +108,7 @@ function configFromFlags(flags: TrainFlags): TrainingConfig {
     home: resolveHome(flags.home),
     outDir: flags.out,
     dataDir: flags.dataDir,
+    trainLimit: flags.trainLimit !== undefined ? parseInteger('train-limit', flags.trainLimit) : null,
   };
 }
 
@@ -106,12 +125,13 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const logger = logs.logger('trainer');
   let log = logFunction(logger);
   // The engine (tfjs, wasm, OpenBLAS) loads only for commands that train: `kiln serve` never pays for it.
-  const [{ initEngine }, { loadFashionMnist }, { runTraining }] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../train/run-training.js')]);
-  const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false });
-  log(
-    `engine: tfjs ${engine.tfjsVersion} on ${engine.backend}` +
-      (engine.blas.enabled ? `, OpenBLAS (${engine.blas.threads} thread${engine.blas.threads === 1 ? '' : 's'})` : `, no BLAS: ${engine.blas.reason ?? 'disabled'}`),
-  );
+  const [{ initEngine, describeEngine, engineTags }, { loadFashionMnist }, { runTraining }] = await Promise.all([
+    import('../engine/index.js'),
+    import('../data/index.js'),
+    import('../train/run-training.js'),
+  ]);
+  const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false, device: parseDevice(flags.device) });
+  log(describeEngine(engine));
   const data = await loadFashionMnist({ dataDir: config.dataDir, log });
   const tracking = flags.tracking ? await openTracking({ uri: flags.trackingUri, home: config.home }) : null;
   try {
@@ -120,7 +140,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
           experimentName: flags.experiment,
           runName: flags.runName,
           params: trainingParams(config),
-          tags: { 'kiln.engine.backend': engine.backend, 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
+          tags: { ...engineTags(engine), 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
           dataset: { name: 'fashion-mnist', sha256: data.sha256, sources: data.sources },
           logger: { onError: (error, lost) => log(`tracking: ${lost} metric points could not be stored: ${String(error)}`) },
         })
@@ -180,6 +200,7 @@ function addTrainOptions(command: Command): Command {
     .option('--lr-schedule <kind>', 'cosine (anneal to 1% over the epochs) or constant', DEFAULT_TRAINING.lrSchedule)
     .option('--label-smoothing <amount>', 'cross-entropy label smoothing in [0, 0.5]', String(DEFAULT_TRAINING.labelSmoothing))
     .option('--seed <n>', 'seed for split, initialisation, shuffling, augmentation and dropout', String(DEFAULT_TRAINING.seed))
+    .option('--train-limit <n>', 'train on only the first n images of the training split (smoke runs; default all)')
     .option('--validation-size <n>', 'images of the canonical train set held out for validation', String(DEFAULT_TRAINING.validationSize))
     .option('--patience <n>', 'early stopping: epochs without val_acc improvement', String(DEFAULT_TRAINING.patience))
     .option('--no-early-stopping', 'train for all epochs')
@@ -191,6 +212,8 @@ function addTrainOptions(command: Command): Command {
     .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads (default: the cores available)')
     .option('--no-blas', 'run on the plain wasm kernels, without OpenBLAS')
+    .option('--device <kind>', 'what trains: auto (a hardware GPU when present, else the CPU), cpu, or gpu (any WebGPU adapter, software ones too)', process.env.KILN_DEVICE ?? 'auto')
+    .option('--dry-run', 'print the device that would train (the GPU adapter, or why not) and the parameters, then exit')
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
     .option('--experiment <name>', 'experiment to log the run in', DEFAULT_EXPERIMENT)
     .option('--run-name <name>', 'name of the tracking run (default: generated)')
@@ -201,7 +224,8 @@ function addTrainOptions(command: Command): Command {
 export function registerTrainCommands(program: Command): void {
   addLogDirOption(addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder'))).action(
     async (flags: TrainFlags) => {
-      await train(flags);
+      if (flags.dryRun) await dryRun(flags);
+      else await train(flags);
     },
   );
 }

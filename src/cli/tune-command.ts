@@ -33,6 +33,7 @@ export interface TuneFlags {
   home?: string;
   dataDir?: string;
   threads?: string;
+  device?: string;
   metricsPort?: string;
   metricsHost?: string;
   logDir?: string;
@@ -42,14 +43,16 @@ export interface TuneFlags {
 
 /** Flags in configuration shape (they override file and environment). */
 export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
-  const overrides: Record<string, Record<string, unknown>> = {};
+  const overrides: Record<string, unknown> = {};
   for (const { key, flag, kind } of CONFIG_FLAGS) {
     if (key === 'profile') continue; // it picks the profile, it is no value of it
     const field = flag.slice(2); // n-trials
     const text = flags[field.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()) as keyof TuneFlags]; // flags.nTrials
     if (typeof text !== 'string') continue;
-    const [section, name] = key.split('.') as [string, string];
-    (overrides[section] ??= {})[name] = kind === 'integer' ? optionInteger(flag, text) : kind === 'number' ? optionNumber(flag, text) : text;
+    const value = kind === 'integer' ? optionInteger(flag, text) : kind === 'number' ? optionNumber(flag, text) : text;
+    const [section, name] = key.split('.') as [string, string | undefined];
+    if (name === undefined) overrides[section] = value; // a top-level key (device)
+    else ((overrides[section] ??= {}) as Record<string, unknown>)[name] = value;
   }
   return overrides;
 }
@@ -108,7 +111,7 @@ const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url))
 /** The engine, the data and the study loop load only when a study runs (not for `kiln --help` or `kiln serve`). */
 async function loadTrainingModules() {
   const [engine, data, studyRun] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../pipeline/study-run.js')]);
-  return { initEngine: engine.initEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
+  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
 }
 
 export async function tune(
@@ -131,8 +134,9 @@ export async function tune(
     if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
     // The cores are divided among the workers' BLAS pools.
     const threads = checked.threads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
-    const { initEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
-    const engine = await initEngine({ threads, quiet: false });
+    const { initEngine, describeEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
+    const engine = await initEngine({ threads, quiet: false, device: config.device ?? 'auto' });
+    log(describeEngine(engine));
     const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
     const session = await openTracking({ uri: flags.trackingUri, home });
     tracking = session;
@@ -168,8 +172,9 @@ async function tuneWorker(): Promise<void> {
   const logs = new LogSink({ dir: task.logDir, terminal: process.stderr, rotation: { rotate: false } });
   const workerLog = logFunction(logs.logger('trainer', { study: task.config.study.name, worker: task.index }));
   const log = (message: string): void => workerLog(`[worker ${task.index}] ${message}`);
-  const { initEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
-  const engine = await initEngine({ threads: task.threads, quiet: true });
+  const { initEngine, describeEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
+  const engine = await initEngine({ threads: task.threads, quiet: true, device: task.config.device ?? 'auto' });
+  log(describeEngine(engine));
   const data = await loadFashionMnist({ dataDir: task.dataDir });
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
   try {
@@ -209,6 +214,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads')
+    .option('--device <kind>', 'what trains (each worker): auto (a hardware GPU when present, else the CPU), cpu, or gpu (software adapters too); env KILN_DEVICE, kiln.yml device:')
     .option('--metrics-port <port>', 'expose the trainer/study Prometheus metrics on this port (kiln start: 8001)')
     .option('--metrics-host <host>', 'interface of the metrics endpoint (default 127.0.0.1; 0.0.0.0 in a container)')
     .option('--json', 'print the result as one JSON object on the last stdout line')

@@ -10,7 +10,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { exportOnnx, folderExportOptions } from './onnx/export.js';
+import { exportOnnx, folderExportOptions, type LayerWeights, readLayerWeights } from './onnx/export.js';
 import { type KilnModelMetadata, METADATA_FILE, ONNX_FILE, readModelMetadata, TOPOLOGY_FILE, WEIGHTS_FILE } from './metadata.js';
 
 export * from './metadata.js';
@@ -20,9 +20,9 @@ export * from './metadata.js';
  * alone (no tfjs, a fraction of the memory). A layer the exporter does not know leaves it out:
  * the server then serves the tfjs model instead.
  */
-function tryExportOnnx(model: tf.LayersModel, metadata: KilnModelMetadata): Uint8Array | null {
+function tryExportOnnx(model: tf.LayersModel, metadata: KilnModelMetadata, weights: LayerWeights): Uint8Array | null {
   try {
-    return exportOnnx(model, folderExportOptions(metadata));
+    return exportOnnx(model, { ...folderExportOptions(metadata), weights });
   } catch {
     return null;
   }
@@ -49,7 +49,7 @@ export async function saveModelFolder(model: tf.LayersModel, metadata: KilnModel
         return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
       }),
     );
-    const onnx = tryExportOnnx(model, metadata);
+    const onnx = tryExportOnnx(model, metadata, await readLayerWeights(model));
     if (onnx) await writeFile(join(staging, ONNX_FILE), onnx);
     await writeFile(join(staging, METADATA_FILE), `${JSON.stringify(metadata, null, 2)}\n`);
     await rm(folder, { recursive: true, force: true });

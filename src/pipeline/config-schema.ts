@@ -127,6 +127,9 @@ export const RegistrySchema = Type.Object(
 export const PipelineConfigSchema = Type.Object(
   {
     profile: Type.String({ description: 'profile this configuration came from' }),
+    device: Type.Optional(
+      oneOf(['auto', 'cpu', 'gpu'], 'what trains: auto (default) a hardware GPU when one is present, else the CPU; cpu; gpu (any WebGPU adapter, software ones included) (flag --device, env KILN_DEVICE)'),
+    ),
     study: StudySchema,
     search_space: SearchSpaceSchema,
     training: TrainingSchema,

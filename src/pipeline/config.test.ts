@@ -114,7 +114,8 @@ describe('pipeline configuration', () => {
     assert.deepEqual(lr?.[1], { low: 5e-4, high: 0.01, log: true });
     assert.deepEqual(lr?.[2].map((o) => o.kind), ['profile', 'file'], "a range's ends may come from two layers");
     const keys = effectiveValues(resolved).map(([key]) => key);
-    assert.deepEqual(keys.slice(0, 2), ['profile', 'study.name']);
+    assert.deepEqual(keys.slice(0, 3), ['profile', 'device', 'study.name']);
+    assert.equal(origin('device'), 'default built-in');
     assert.ok(keys.includes('search_space.units') && !keys.includes('search_space.units.low'), 'a range is one value');
   });
 
@@ -134,6 +135,19 @@ describe('pipeline configuration', () => {
     await assert.rejects(loadConfig({ env: {}, overrides: { study: { workers: 65 } } }), { message: 'invalid config key "study.workers": expected an integer in [1, 64], got 65 (set by flag --workers)' });
     await assert.rejects(loadConfig({ env: { KILN_N_TRIALS: '0' } }), { message: 'invalid config key "study.n_trials": expected an integer in [1, 100000], got 0 (set by env KILN_N_TRIALS; flag --n-trials)' });
     await assert.rejects(loadConfig({ env: {}, overrides: { study: { sampler: 'cmaes' } } }), { message: 'invalid config key "study.sampler": expected one of tpe, random, got "cmaes" (set by flag --sampler)' });
+  });
+
+  test('device: auto by default, set by kiln.yml, KILN_DEVICE or --device (flag wins), and checked', async () => {
+    assert.equal((await loadConfig({ env: {} })).device, 'auto');
+    const file = join(dir, 'device.yml');
+    await writeFile(file, 'device: cpu\n');
+    assert.equal((await loadConfig({ file, env: {} })).device, 'cpu');
+    assert.equal((await loadConfig({ file, env: {}, profile: 'best' })).device, 'cpu', 'a built-in profile leaves the device alone');
+    assert.equal((await loadConfig({ file, env: { KILN_DEVICE: 'gpu' } })).device, 'gpu');
+    assert.equal((await loadConfig({ file, env: { KILN_DEVICE: 'gpu' }, overrides: { device: 'auto' } })).device, 'auto');
+    const bad = join(dir, 'device-bad.yml');
+    await writeFile(bad, 'device: tpu\n');
+    await assert.rejects(loadConfig({ file: bad, env: {} }), { message: `invalid config key "device": expected one of auto, cpu, gpu, got "tpu" (set in ${bad}; flag --device)` });
   });
 
   test('a typo in a profile of the file is found even when another profile is used', async () => {

@@ -72,6 +72,7 @@ export const CONFIG_FLAGS: readonly { key: string; flag: string; env?: string; k
   { key: 'study.sampler', flag: '--sampler', kind: 'string' },
   { key: 'study.pruner', flag: '--pruner', kind: 'string' },
   { key: 'profile', flag: '--profile', env: 'KILN_PROFILE', kind: 'string' },
+  { key: 'device', flag: '--device', env: 'KILN_DEVICE', kind: 'string' },
 ];
 
 /** Where a value came from, lowest precedence first. */
@@ -202,8 +203,8 @@ export async function resolveConfig(sources: ConfigSources = {}): Promise<Resolv
           `(set them in profiles.${selected.name} of ${path}, or with flags, to change them for this profile)`,
       ]
     : [];
-  const { study, search_space, training, registry } = merged;
-  return { config: validateConfig({ profile: selected.name, study, search_space, training, registry }, origins), origins, warnings };
+  const { device, study, search_space, training, registry } = merged;
+  return { config: validateConfig({ profile: selected.name, device, study, search_space, training, registry }, origins), origins, warnings };
 }
 
 interface SelectedProfile {
@@ -242,7 +243,7 @@ function profileLayers(selected: SelectedProfile, file: Json, path: string): [Js
   const defaults: Origin = { kind: 'default', name: 'built-in' };
   const fileOrigin: Origin = { kind: 'file', name: path };
   const profileOrigin: Origin = { kind: 'profile', name: selected.name };
-  const layers: [Json, Origin][] = [[{ registry: REGISTRY }, defaults]];
+  const layers: [Json, Origin][] = [[{ registry: REGISTRY, device: 'auto' }, defaults]];
   if (selected.builtin) {
     const { profile: _name, registry: _registry, ...values } = selected.builtin;
     const namedAtRunTime = selected.origin.kind === 'flag' || selected.origin.kind === 'env';
@@ -348,8 +349,8 @@ export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Ori
     const distinct = [...new Map(applied.map((origin) => [describeOrigin(origin), origin])).values()];
     rows.push([key, value, distinct.length > 0 ? distinct : [{ kind: 'default', name: 'built-in' }]]);
   };
-  const { profile, study, search_space, training, registry } = resolved.config;
-  walk({ profile, study, search_space, training, registry }, '');
+  const { profile, device, study, search_space, training, registry } = resolved.config;
+  walk({ profile, device, study, search_space, training, registry }, '');
   return rows;
 }
 

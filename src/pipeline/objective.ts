@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { FashionMnist } from '../data/index.js';
-import type { EngineInfo } from '../engine/index.js';
+import { type EngineInfo, engineTags } from '../engine/index.js';
 import type { ModelSpec } from '../models/index.js';
 import { finishTrainingRun, startTrainingRun, type TrackingSession } from '../tracking/client/index.js';
 import { type Callback, DEFAULT_TRAINING, Deadline, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
@@ -102,7 +102,7 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
           runName: `${config.study.name}-trial-${trial.number}`,
           parentRunId: context.parentRunId ?? undefined,
           params: trainingParams(training),
-          tags: { 'kiln.study': config.study.name, 'kiln.trial': String(trial.number), 'kiln.engine.backend': context.engine.backend },
+          tags: { 'kiln.study': config.study.name, 'kiln.trial': String(trial.number), ...engineTags(context.engine) },
           dataset: { name: 'fashion-mnist', sha256: context.data.sha256, sources: context.data.sources },
         })
       : null;

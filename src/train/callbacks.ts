@@ -139,12 +139,13 @@ export class ModelCheckpoint implements Callback {
     this.snapshots = [];
   }
 
-  onEpochEnd(context: TrainingContext, metrics: EpochMetrics): void {
+  async onEpochEnd(context: TrainingContext, metrics: EpochMetrics): Promise<void> {
     const score = metrics[this.monitor];
     const worst = this.snapshots[this.snapshots.length - 1];
     if (this.snapshots.length >= this.topK && !improves(this.mode, score, worst.score, 0)) return;
     // Copies, not clones: an optimiser that updated weights in place must not change a checkpoint.
-    const weights = context.model.getWeights().map((w) => tf.tensor(w.dataSync().slice(), w.shape, w.dtype));
+    // Read asynchronously: on the GPU a synchronous read throws.
+    const weights = await Promise.all(context.model.getWeights().map(async (w) => tf.tensor((await w.data()).slice(), w.shape, w.dtype)));
     this.snapshots.push({ epoch: metrics.epoch, score, weights });
     this.snapshots.sort((a, b) => (this.mode === 'max' ? b.score - a.score : a.score - b.score) || a.epoch - b.epoch);
     this.release(this.snapshots.splice(this.topK));

@@ -35,6 +35,8 @@ export interface TrainingConfig {
    * compared on validation accuracy, and only the study's best is ever tested.
    */
   evaluateTest?: boolean;
+  /** Train on only the first N images of the training split (smoke runs, slow devices); default all. */
+  trainLimit?: number | null;
 }
 
 export const DEFAULT_TRAINING: Omit<TrainingConfig, 'spec' | 'home'> = {
@@ -66,6 +68,7 @@ export function validateTrainingConfig(config: TrainingConfig): void {
   check('seed', int(config.seed, 0, 2 ** 32 - 1), 'an integer in [0, 4294967295]', config.seed);
   check('validation-size', int(config.validationSize, 1, 30000), 'an integer in [1, 30000]', config.validationSize);
   if (config.patience !== null) check('patience', int(config.patience, 1, 1000), 'an integer in [1, 1000]', config.patience);
+  if (config.trainLimit != null) check('train-limit', int(config.trainLimit, 1, 60000), 'an integer in [1, 60000]', config.trainLimit);
   check('checkpoint-top-k', int(config.checkpointTopK, 1, 100), 'an integer in [1, 100]', config.checkpointTopK);
   if (config.augmentation) {
     const { rotationDegrees, flipProbability } = config.augmentation;
@@ -88,5 +91,6 @@ export function trainingParams(config: TrainingConfig): Record<string, string> {
     patience: config.patience === null ? 'none' : String(config.patience),
     augment_rotation: String(config.augmentation?.rotationDegrees ?? 0),
     augment_flip: String(config.augmentation?.flipProbability ?? 0),
+    ...(config.trainLimit != null ? { train_limit: String(config.trainLimit) } : {}),
   };
 }

@@ -80,3 +80,17 @@ export function crossEntropyOp(logits: tf.Tensor2D, labels: Uint8Array, smoothin
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return op(logits) as tf.Scalar;
 }
+
+/**
+ * The same loss and correct count as tfjs ops, for backends that cannot be read synchronously
+ * (webgpu): nothing leaves the device until the caller awaits `correct` (and the loss).
+ * `correct` is kept out of the caller's tidy scopes; the caller disposes it.
+ */
+export function crossEntropyOnDevice(logits: tf.Tensor2D, labels: tf.Tensor1D, smoothing: number): { loss: tf.Scalar; correct: tf.Scalar } {
+  const classes = logits.shape[1] ?? 1;
+  const correct = tf.keep(tf.tidy(() => tf.sum(tf.cast(tf.equal(tf.argMax(logits, 1), labels), 'float32'))) as tf.Scalar);
+  const off = smoothing / classes;
+  const targets = tf.add(tf.mul(tf.oneHot(labels, classes), 1 - smoothing), off);
+  const loss = tf.mean(tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  return { loss, correct };
+}

@@ -4,12 +4,13 @@
  *
  * On the wasm backend every tfjs op costs microseconds of dispatch whatever its size; for the
  * seed's MLP, tfjs's Adam was half of a training step. On wasm each variable is updated in place
- * by the engine's SIMD kernel (moments kept on the backend); elsewhere by one JS loop per
- * variable. The arithmetic is tfjs's Adam (same defaults, same bias correction), so switching
+ * by the engine's SIMD kernel (moments kept on the backend); on the cpu backend by one JS loop per
+ * variable; on the GPU (which cannot be read synchronously, and where reading would stall the
+ * queue) by the same arithmetic as tfjs ops, moments kept on the device. The arithmetic is tfjs's Adam (same defaults, same bias correction), so switching
  * optimisers does not change what a learning rate means.
  */
 import * as tf from '@tensorflow/tfjs';
-import { type AdamSlots, type AdamStep, createAdamSlots, simdAdamAvailable, simdAdamStep } from '../engine/index.js';
+import { type AdamSlots, type AdamStep, createAdamSlots, simdAdamAvailable, simdAdamStep, syncReadable } from '../engine/index.js';
 
 interface JsMoments {
   kind: 'js';
@@ -20,6 +21,12 @@ interface JsMoments {
 interface SimdMoments {
   kind: 'simd';
   slots: AdamSlots;
+}
+
+interface DeviceMoments {
+  kind: 'device';
+  m: tf.Variable;
+  v: tf.Variable;
 }
 
 export interface AdamOptions {
@@ -42,7 +49,7 @@ export class FusedAdam {
   readonly beta2: number;
   readonly epsilon: number;
   private step = 0;
-  private readonly moments = new Map<string, JsMoments | SimdMoments>();
+  private readonly moments = new Map<string, JsMoments | SimdMoments | DeviceMoments>();
 
   constructor(options: AdamOptions) {
     this.learningRate = options.learningRate;
@@ -66,6 +73,14 @@ export class FusedAdam {
       const grad = grads[variable.name];
       if (grad === undefined) continue;
       let state = this.moments.get(variable.name);
+      if (state === undefined && !syncReadable()) {
+        state = { kind: 'device', m: tf.variable(tf.zerosLike(variable), false), v: tf.variable(tf.zerosLike(variable), false) };
+        this.moments.set(variable.name, state);
+      }
+      if (state?.kind === 'device') {
+        deviceAdamUpdate(variable, grad, state, step);
+        continue;
+      }
       if (state === undefined) {
         state = simdAdamAvailable()
           ? { kind: 'simd', slots: createAdamSlots(variable) }
@@ -90,7 +105,10 @@ export class FusedAdam {
   }
 
   dispose(): void {
-    for (const state of this.moments.values()) if (state.kind === 'simd') tf.dispose([state.slots.m, state.slots.v]);
+    for (const state of this.moments.values()) {
+      if (state.kind === 'simd') tf.dispose([state.slots.m, state.slots.v]);
+      if (state.kind === 'device') tf.dispose([state.m, state.v]);
+    }
     this.moments.clear();
   }
 }
@@ -106,4 +124,17 @@ function adamUpdate(w: Float32Array, g: Float32Array, m: Float32Array, v: Float3
     v[i] = vi;
     w[i] -= (stepSize * mi) / (Math.sqrt(vi) * inverseRootCorrection2 + epsilon);
   }
+}
+
+/** The same update as tfjs ops, for backends that keep tensors on a device (webgpu). */
+function deviceAdamUpdate(w: tf.Variable, g: tf.Tensor, moments: DeviceMoments, step: AdamStep): void {
+  const { beta1, beta2, epsilon, stepSize, inverseRootCorrection2 } = step;
+  tf.tidy(() => {
+    const m = tf.add(tf.mul(moments.m, beta1), tf.mul(g, 1 - beta1));
+    const v = tf.add(tf.mul(moments.v, beta2), tf.mul(tf.square(g), 1 - beta2));
+    moments.m.assign(m);
+    moments.v.assign(v);
+    const denominator = tf.add(tf.mul(tf.sqrt(v), inverseRootCorrection2), epsilon);
+    w.assign(tf.sub(w, tf.div(tf.mul(m, stepSize), denominator)));
+  });
 }

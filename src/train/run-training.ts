@@ -15,6 +15,7 @@ import {
   type FashionMnist,
   loadFashionMnist,
   splitTrainValidation,
+  subsetImageSet,
 } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { buildModel, countParameters, FASHION_MNIST_INPUT, type KilnModelMetadata, saveModelFolder } from '../models/index.js';
@@ -63,7 +64,10 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
   const data = hooks.data ?? (await loadFashionMnist({ dataDir: config.dataDir, log }));
-  const { train, validation } = splitTrainValidation(data.train, { validationSize: config.validationSize, seed: config.seed });
+  const split = splitTrainValidation(data.train, { validationSize: config.validationSize, seed: config.seed });
+  const { validation } = split;
+  const limit = config.trainLimit ?? split.train.count;
+  const train = limit < split.train.count ? subsetImageSet(split.train, Array.from({ length: limit }, (_, i) => i)) : split.train;
   const model = buildModel(config.spec, FASHION_MNIST_INPUT, new Random(config.seed ^ 0x5eed));
   const checkpoint = new ModelCheckpoint({ monitor: 'val_acc', topK: config.checkpointTopK });
   const callbacks: Callback[] = [checkpoint];

@@ -154,17 +154,17 @@ describe('EarlyStopping', () => {
 });
 
 describe('ModelCheckpoint', () => {
-  test('keeps the top-k epochs by val_acc and restores the best weights', () => {
+  test('keeps the top-k epochs by val_acc and restores the best weights', async () => {
     const context = fakeContext();
     const checkpoint = new ModelCheckpoint({ topK: 2 });
     checkpoint.onFitStart();
     const dense = context.model.layers[0];
     const setWeight = (value: number) => dense.setWeights([tf.tensor2d([[value]]), tf.tensor1d([0])]);
     const scores = [0.7, 0.9, 0.8, 0.6];
-    scores.forEach((acc, i) => {
+    for (const [i, acc] of scores.entries()) {
       setWeight(i + 1);
-      checkpoint.onEpochEnd(context, epoch(i + 1, acc));
-    });
+      await checkpoint.onEpochEnd(context, epoch(i + 1, acc));
+    }
     assert.deepEqual(checkpoint.kept, [
       { epoch: 2, score: 0.9 },
       { epoch: 3, score: 0.8 },

@@ -6,15 +6,19 @@
  * (shuffle, augmentation, dropout masks) comes from one seeded Random so that the same seed on
  * the same machine gives identical metrics, and callbacks/sinks see exactly the points the
  * seed's Lightning module logged.
+ *
+ * Nothing on the training path reads a tensor synchronously: on the GPU (webgpu in Node) such
+ * reads throw, so each step awaits its loss and the model's variables stay on the device.
  */
 import * as tf from '@tensorflow/tfjs';
+import { syncReadable } from '../engine/index.js';
 import { Random } from '../common/random.js';
 import { batches, type AugmentOptions, type ImageSet } from '../data/index.js';
 import { LOGITS_LAYER } from '../models/index.js';
 import type { BatchEnd, Callback, EpochMetrics, StopReason, TrainingContext } from './callbacks.js';
 import type { MetricPoint, MetricSink } from './metrics.js';
 import { FusedAdam } from './optimizer.js';
-import { crossEntropyOp, softmaxCrossEntropy } from './loss.js';
+import { crossEntropyOnDevice, crossEntropyOp, softmaxCrossEntropy } from './loss.js';
 
 export interface TrainerOptions {
   /** Upper bound on epochs (early stopping or a pruner may end sooner). Default 10. */
@@ -144,7 +148,7 @@ export class Trainer {
           optimizer.learningRate = scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs);
           step += 1;
           globalStep += 1;
-          const loss = this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng, stats);
+          const loss = await this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng, stats);
           lossSum += loss * batch.size;
           seen += batch.size;
           correct += stats.correct;
@@ -175,7 +179,7 @@ export class Trainer {
           }
         }
         const trainSeconds = (performance.now() - epochStart) / 1000;
-        const evaluation = this.evaluate(model, validation);
+        const evaluation = await this.evaluate(model, validation);
         const metrics: EpochMetrics = {
           epoch,
           train_loss: lossSum / Math.max(seen, 1),
@@ -207,7 +211,7 @@ export class Trainer {
 
   /** Loss and accuracy on `set`; logs val_loss/val_acc at `step` when given. */
   async validate(model: tf.LayersModel, set: ImageSet, step?: number): Promise<EvaluationResult> {
-    const result = this.evaluate(model, set);
+    const result = await this.evaluate(model, set);
     if (step !== undefined) {
       const now = Date.now();
       await this.emit([
@@ -220,7 +224,7 @@ export class Trainer {
 
   /** Loss and accuracy on the test set; logs test_loss and test_acc. */
   async test(model: tf.LayersModel, set: ImageSet): Promise<EvaluationResult> {
-    const result = this.evaluate(model, set);
+    const result = await this.evaluate(model, set);
     const now = Date.now();
     await this.emit([
       { key: 'test_loss', value: result.loss, step: 0, timestamp: now },
@@ -230,7 +234,7 @@ export class Trainer {
     return result;
   }
 
-  private trainStep(
+  private async trainStep(
     model: tf.LayersModel,
     optimizer: FusedAdam,
     variables: tf.Variable[],
@@ -240,7 +244,8 @@ export class Trainer {
     set: ImageSet,
     rng: Random,
     stats: { correct: number },
-  ): number {
+  ): Promise<number> {
+    if (!syncReadable()) return this.deviceTrainStep(model, optimizer, variables, x, y, size, set, rng, stats);
     const lossTensor = tf.tidy(() => {
       const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
       const { value, grads } = tf.variableGrads(
@@ -250,18 +255,52 @@ export class Trainer {
       optimizer.applyGradients(variables, grads);
       return value;
     });
-    const loss = lossTensor.dataSync()[0];
+    const loss = (await lossTensor.data())[0];
     lossTensor.dispose();
     return loss;
   }
 
-  private evaluate(model: tf.LayersModel, set: ImageSet): EvaluationResult {
+  /** One step with the loss computed on the device; the only read is the loss and correct count. */
+  private async deviceTrainStep(
+    model: tf.LayersModel,
+    optimizer: FusedAdam,
+    variables: tf.Variable[],
+    x: Float32Array,
+    y: Uint8Array,
+    size: number,
+    set: ImageSet,
+    rng: Random,
+    stats: { correct: number },
+  ): Promise<number> {
+    let correct: tf.Scalar | null = null;
+    const lossTensor = tf.tidy(() => {
+      const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
+      const labels = tf.tensor1d(Int32Array.from(y), 'int32');
+      const { value, grads } = tf.variableGrads(() => {
+        const result = crossEntropyOnDevice(forwardToLogits(model, input, rng), labels, this.options.labelSmoothing ?? 0);
+        correct = result.correct;
+        return result.loss;
+      }, variables);
+      optimizer.applyGradients(variables, grads);
+      return value;
+    });
+    const counted = correct as tf.Scalar | null;
+    try {
+      const [loss, right] = await Promise.all([lossTensor.data(), counted?.data()]);
+      stats.correct = right?.[0] ?? 0;
+      return loss[0];
+    } finally {
+      tf.dispose([lossTensor, ...(counted ? [counted] : [])]);
+    }
+  }
+
+  private async evaluate(model: tf.LayersModel, set: ImageSet): Promise<EvaluationResult> {
     const evalBatch = this.options.evalBatchSize ?? 1000;
     let lossSum = 0;
     let correct = 0;
     for (const batch of batches(set, { batchSize: evalBatch, shuffle: false })) {
       const logits = tf.tidy(() => forwardToLogits(model, tf.tensor4d(batch.x, [batch.size, set.height, set.width, 1]), null));
-      const result = softmaxCrossEntropy(logits.dataSync() as Float32Array, batch.y, logits.shape[1] ?? 10);
+      const result = softmaxCrossEntropy((await logits.data()) as Float32Array, batch.y, logits.shape[1] ?? 10);
       logits.dispose();
       lossSum += result.loss * batch.size;
       correct += result.correct;
@@ -293,13 +332,14 @@ export function forwardToLogits(model: tf.LayersModel, input: tf.Tensor, rng: Ra
   throw new Error(`model ${model.name} has no layer named "${LOGITS_LAYER}"; build it with models.buildModel`);
 }
 
-/** Reused across steps: tf.tensor copies the mask onto the backend, so one buffer serves all. */
-let maskScratch = new Float32Array(0);
-
+/**
+ * A fresh mask array per call: only wasm copies a tensor's values when it is made; the cpu and
+ * webgpu backends keep the array itself (webgpu uploads it later), so a buffer shared between
+ * dropout layers would hand the backward pass (or the upload) the next layer's mask.
+ */
 function applyDropout(x: tf.Tensor, rate: number, rng: Random): tf.Tensor {
   if (rate <= 0) return x;
   const keep = 1 - rate;
-  if (maskScratch.length < x.size) maskScratch = new Float32Array(x.size);
-  const mask = rng.fillBernoulli(maskScratch.subarray(0, x.size), keep, 1 / keep);
+  const mask = rng.fillBernoulli(new Float32Array(x.size), keep, 1 / keep);
   return tf.mul(x, tf.tensor(mask, x.shape));
 }

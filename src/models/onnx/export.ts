@@ -43,6 +43,24 @@ export interface OnnxExportOptions {
   /** Extra key/value metadata stored in the model (e.g. class names). */
   metadata?: Record<string, string>;
   producerVersion?: string;
+  /**
+   * Each layer's weights, read beforehand with readLayerWeights (asynchronously: a model trained
+   * on the GPU cannot be read synchronously). Default: read synchronously here.
+   */
+  weights?: LayerWeights;
+}
+
+export type LayerWeights = ReadonlyMap<string, { shape: number[]; values: Float32Array }[]>;
+
+/** Every layer's weights, read asynchronously (works on every backend, webgpu included). */
+export async function readLayerWeights(model: tf.LayersModel): Promise<LayerWeights> {
+  const entries = await Promise.all(
+    model.layers.map(async (layer) => {
+      const weights = await Promise.all(layer.getWeights().map(async (w) => ({ shape: w.shape, values: (await w.data()) as Float32Array })));
+      return [layer.name, weights] as const;
+    }),
+  );
+  return new Map(entries);
 }
 
 /** The export options of a Kiln model folder's `model.onnx`: its name, and what a reader needs to feed it. */
@@ -188,7 +206,7 @@ export function exportOnnx(model: tf.LayersModel, options: OnnxExportOptions = {
     const kind = layer.getClassName();
     const config = layer.getConfig() as LayerConfig;
     const name = layer.name;
-    const weights = layer.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+    const weights = options.weights?.get(name) ?? layer.getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
     if (config.dataFormat && config.dataFormat !== 'channelsLast') unsupported(`layer ${name} uses dataFormat ${config.dataFormat}`);
     if (kind !== 'Dense' && kind !== 'Dropout' && pendingPermutation) {
       // Something other than Dense consumes the flattened NCHW tensor: restore NHWC order explicitly.

@@ -30,7 +30,8 @@ export function proxiedPath(artifactUri: string): string {
   return artifactUri.slice(PROXY_SCHEME.length).replace(/^\/+/, '');
 }
 
-async function listFiles(dir: string): Promise<string[]> {
+/** Every file below `dir`, recursively, sorted. */
+export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);

@@ -7,24 +7,14 @@
  * path checks) is the tracking server's S3 storage, reused rather than duplicated.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { S3ArtifactStorage } from '../server/s3-artifact-storage.js';
 import { safeSegments } from '../server/artifact-storage.js';
-import { type ArtifactRepository, proxiedPath } from './artifacts.js';
+import { type ArtifactRepository, listFiles, proxiedPath } from './artifacts.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
-
-async function listFiles(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await listFiles(path)));
-    else if (entry.isFile()) out.push(path);
-  }
-  return out.sort();
-}
 
 export class S3ArtifactRepository implements ArtifactRepository {
   private storage: Promise<S3ArtifactStorage> | null = null;
