@@ -36,7 +36,7 @@ export function registerStartCommand(program: Command): void {
       const resolved = await resolveTuneConfig(flags);
       if (flags.dryRun) {
         for (const warning of resolved.warnings) console.error(`warning: ${warning}`);
-        printDryRun(resolved, flags.json);
+        await printDryRun(resolved, flags.json);
         return;
       }
       const config = resolved.config;

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
-import { CONFIG_FLAGS, describeOrigin, effectiveValues, resolveConfig, type PipelineConfig, type ResolvedConfig } from '../pipeline/config.js';
+import type { PipelineConfig, ResolvedConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking, type TrackingSession } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
@@ -42,9 +42,9 @@ export interface TuneFlags {
 }
 
 /** Flags in configuration shape (they override file and environment). */
-export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
+export function flagOverrides(flags: TuneFlags, configFlags: typeof import('../pipeline/config.js').CONFIG_FLAGS): Record<string, unknown> {
   const overrides: Record<string, unknown> = {};
-  for (const { key, flag, kind } of CONFIG_FLAGS) {
+  for (const { key, flag, kind } of configFlags) {
     if (key === 'profile') continue; // it picks the profile, it is no value of it
     const field = flag.slice(2); // n-trials
     const text = flags[field.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()) as keyof TuneFlags]; // flags.nTrials
@@ -59,7 +59,9 @@ export function flagOverrides(flags: TuneFlags): Record<string, unknown> {
 
 export async function resolveTuneConfig(flags: TuneFlags): Promise<ResolvedConfig> {
   const file = flags.config ?? (existsSync('kiln.yml') ? 'kiln.yml' : undefined);
-  return resolveConfig({ profile: flags.profile, file, overrides: flagOverrides(flags) });
+  // The configuration module (and its schema library) loads only when a study is configured.
+  const { CONFIG_FLAGS, resolveConfig } = await import('../pipeline/config.js');
+  return resolveConfig({ profile: flags.profile, file, overrides: flagOverrides(flags, CONFIG_FLAGS) });
 }
 
 export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> {
@@ -67,7 +69,8 @@ export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> 
 }
 
 /** `--dry-run`: the effective configuration, each value with its origin (flag, env, profile, file, default). */
-export function printDryRun(resolved: ResolvedConfig, json: boolean | undefined): void {
+export async function printDryRun(resolved: ResolvedConfig, json: boolean | undefined): Promise<void> {
+  const { describeOrigin, effectiveValues } = await import('../pipeline/config.js');
   const rows = effectiveValues(resolved);
   if (json) {
     // Origins of every value set, a range's ends apart (search_space.units.low, …).
@@ -229,7 +232,7 @@ export function registerTuneCommand(program: Command): void {
       const resolved = await resolveTuneConfig(flags);
       if (flags.dryRun) {
         for (const warning of resolved.warnings) console.error(`warning: ${warning}`);
-        printDryRun(resolved, flags.json);
+        await printDryRun(resolved, flags.json);
         return;
       }
       await checkTuneFlags(flags);

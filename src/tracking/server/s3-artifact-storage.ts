@@ -16,21 +16,26 @@
  * the local store's rules carry over: no file below a file, no file over a folder.
  * Failures of the object store itself are 503 TEMPORARILY_UNAVAILABLE, never a client's fault.
  */
-import {
-  DeleteObjectsCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  S3Client,
-  S3ServiceException,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { Transform, type Readable } from 'node:stream';
 import { KilnError } from '../../common/errors.js';
 import { TrackingError } from '../store/errors.js';
 import { PayloadTooLargeError, safeSegments, unsafe, type ArtifactDownload, type ArtifactFile, type ArtifactStorage } from './artifact-storage.js';
+
+/**
+ * The AWS SDK (about 200 ms and several MB to load) is loaded when an s3:// destination is
+ * opened, not by every `kiln` command that imports the tracking client.
+ */
+let aws: { s3: typeof import('@aws-sdk/client-s3'); storage: typeof import('@aws-sdk/lib-storage') } | null = null;
+async function loadSdk(): Promise<NonNullable<typeof aws>> {
+  aws ??= { s3: await import('@aws-sdk/client-s3'), storage: await import('@aws-sdk/lib-storage') };
+  return aws;
+}
+/** The SDK, once an S3ArtifactStorage has been opened (every instance method runs after that). */
+function sdk(): NonNullable<typeof aws> {
+  if (!aws) throw new Error('the AWS SDK is used before S3ArtifactStorage.open() loaded it');
+  return aws;
+}
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -78,7 +83,7 @@ export function s3ClientConfig(env: Env = process.env): S3ClientConfig {
 }
 
 function isNotFound(error: unknown): boolean {
-  if (!(error instanceof S3ServiceException)) return false;
+  if (!(error instanceof sdk().s3.S3ServiceException)) return false;
   return error.name === 'NoSuchKey' || error.name === 'NotFound' || error.$metadata.httpStatusCode === 404;
 }
 
@@ -101,12 +106,13 @@ export class S3ArtifactStorage implements ArtifactStorage {
   /** Connects and checks the bucket is reachable with the credentials found (fails fast at startup). */
   static async open(uri: string, env: Env = process.env): Promise<S3ArtifactStorage> {
     const destination = parseS3Destination(uri);
-    const client = new S3Client(s3ClientConfig(env));
+    await loadSdk();
+    const client = new (sdk().s3.S3Client)(s3ClientConfig(env));
     try {
-      await client.send(new HeadBucketCommand({ Bucket: destination.bucket }));
+      await client.send(new (sdk().s3.HeadBucketCommand)({ Bucket: destination.bucket }));
     } catch (error) {
       client.destroy();
-      const status = error instanceof S3ServiceException ? ` (HTTP ${error.$metadata.httpStatusCode ?? '?'} ${error.name})` : ` (${(error as Error).message})`;
+      const status = error instanceof sdk().s3.S3ServiceException ? ` (HTTP ${error.$metadata.httpStatusCode ?? '?'} ${error.name})` : ` (${(error as Error).message})`;
       throw new KilnError('KILN_ERR_ARTIFACT_STORAGE', `cannot use artifacts destination ${uri}: bucket '${destination.bucket}' is not reachable with the credentials found${status}`, { cause: error });
     }
     return new S3ArtifactStorage(client, destination, `s3://${destination.bucket}/${destination.prefix}`);
@@ -124,7 +130,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
 
   private async fileExists(key: string): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.destination.bucket, Key: key }));
+      await this.client.send(new (sdk().s3.HeadObjectCommand)({ Bucket: this.destination.bucket, Key: key }));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -133,7 +139,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
   }
 
   private async folderExists(segments: string[]): Promise<boolean> {
-    const listed = await this.client.send(new ListObjectsV2Command({ Bucket: this.destination.bucket, Prefix: this.folder(segments), MaxKeys: 1 }));
+    const listed = await this.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.destination.bucket, Prefix: this.folder(segments), MaxKeys: 1 }));
     return (listed.KeyCount ?? listed.Contents?.length ?? 0) > 0;
   }
 
@@ -153,7 +159,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
       throw unavailable('checking the upload path', error);
     }
     const body = limitedBody(source, limit);
-    const upload = new Upload({
+    const upload = new (sdk().storage.Upload)({
       client: this.client,
       params: { Bucket: this.destination.bucket, Key: this.key(segments), Body: body.stream },
       partSize: PART_SIZE,
@@ -174,7 +180,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
     if (segments.length === 0) throw unsafe('an artifact path is required');
     const key = this.key(segments);
     try {
-      const object = await this.client.send(new GetObjectCommand({ Bucket: this.destination.bucket, Key: key }));
+      const object = await this.client.send(new (sdk().s3.GetObjectCommand)({ Bucket: this.destination.bucket, Key: key }));
       return { stream: object.Body as Readable, size: object.ContentLength ?? 0, path: key };
     } catch (error) {
       if (!isNotFound(error)) throw unavailable('reading an artifact', error);
@@ -193,7 +199,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
     try {
       do {
         const page = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.destination.bucket, Prefix: folder, Delimiter: '/', ContinuationToken: token }),
+          new (sdk().s3.ListObjectsV2Command)({ Bucket: this.destination.bucket, Prefix: folder, Delimiter: '/', ContinuationToken: token }),
         );
         for (const common of page.CommonPrefixes ?? []) {
           const name = (common.Prefix ?? '').slice(folder.length, -1);
@@ -221,7 +227,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
       keys = (await this.fileExists(key)) ? [key] : await this.allKeys(this.folder(segments));
       for (let at = 0; at < keys.length; at += DELETE_BATCH) {
         const batch = keys.slice(at, at + DELETE_BATCH).map((Key) => ({ Key }));
-        const result = await this.client.send(new DeleteObjectsCommand({ Bucket: this.destination.bucket, Delete: { Objects: batch, Quiet: true } }));
+        const result = await this.client.send(new (sdk().s3.DeleteObjectsCommand)({ Bucket: this.destination.bucket, Delete: { Objects: batch, Quiet: true } }));
         const failed = result.Errors?.[0];
         if (failed) throw new Error(`deleting ${failed.Key ?? '?'} failed: ${failed.Code ?? ''} ${failed.Message ?? ''}`);
       }
@@ -236,7 +242,7 @@ export class S3ArtifactStorage implements ArtifactStorage {
     const keys: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.destination.bucket, Prefix: folder, ContinuationToken: token }));
+      const page = await this.client.send(new (sdk().s3.ListObjectsV2Command)({ Bucket: this.destination.bucket, Prefix: folder, ContinuationToken: token }));
       for (const object of page.Contents ?? []) if (object.Key) keys.push(object.Key);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token !== undefined);
