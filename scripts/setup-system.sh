@@ -15,7 +15,7 @@
 #                          lavapipe (software Vulkan): the GPU path's tests (src/engine/gpu*) run WebGPU on it.
 #                          Dawn refuses Debian 12's own Mesa 22 lavapipe, so Mesa >= 24 is installed from
 #                          bookworm-backports (its apt source is added when missing). A real GPU needs its
-#                          vendor's Vulkan driver instead (docs/notes/gpu.md).
+#                          vendor's Vulkan driver instead (docs/gpu.md).
 # Idempotent: packages already installed are not fetched again, and apt is not touched at all
 # when everything is present. Runs as root or through sudo.
 set -euo pipefail

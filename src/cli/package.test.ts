@@ -1,7 +1,7 @@
 /**
  * The published package, as a user gets it: `npm pack` (after `npm run build`), the tarball
  * installed into a fresh project, every entry point imported from JavaScript (ESM) and from
- * strict NodeNext TypeScript compiled with the repo's tsc, the example of docs/notes/library.md
+ * strict NodeNext TypeScript compiled with the repo's tsc, the example of docs/library.md
  * run against a tracking server started from the installed package, whose UI answers 200.
  *
  * Offline by design (CI and this machine have no registry): the tarball is unpacked into

@@ -567,8 +567,8 @@ describe('Kubernetes manifests: Prometheus', () => {
 });
 
 // The overlays' directory names are what the docs tell people to apply.
-test('docs/notes/k8s.md names each overlay and draws the topology', () => {
-  const notes = readFileSync(join(REPO, 'docs', 'notes', 'k8s.md'), 'utf8');
+test('docs/kubernetes.md names each overlay and draws the topology', () => {
+  const notes = readFileSync(join(REPO, 'docs', 'kubernetes.md'), 'utf8');
   for (const overlay of OVERLAYS) assert.ok(notes.includes(`kubectl apply -k deploy/kubernetes/overlays/${overlay}`), overlay);
   assert.match(notes, /```mermaid\n/);
 });
