@@ -21,15 +21,13 @@
  * accuracy >= 0.95 x the 28x28 accuracy, for the MLP and the CNN.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
-import { Random } from '../src/common/random.js';
+import { obtainFile, splitIndices } from '../src/data/index.js';
 import { loadServedModel } from '../src/serve/model.js';
 import { type PhotoSettings, photoToDataset } from '../src/serve/photo.js';
 import { decodeRaster, normalizePixels } from '../src/serve/preprocess.js';
@@ -37,7 +35,6 @@ import { PHOTO_STYLES, type PhotoStyle, renderPhoto } from './photo/render.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const KILN = join(ROOT, 'bin/kiln.js');
-const DATA_DIRS = ['/usr/share/datasets/fashion-mnist', join(ROOT, '../shared/data/fashion-mnist')];
 const TARGET_RATIO = 0.95;
 
 const env = (name: string, fallback: string): string => process.env[name] || fallback;
@@ -53,28 +50,17 @@ interface Sample {
   pixels: Uint8Array;
 }
 
-function readIdx(name: string): Buffer {
-  for (const dir of DATA_DIRS) {
-    const file = join(dir, `${name}.gz`);
-    if (existsSync(file)) return gunzipSync(readFileSync(file));
-  }
-  throw new Error(`bench:photo: ${name}.gz not found in ${DATA_DIRS.join(' or ')} (run scripts/setup-system.sh)`);
-}
-
-/** The images to render: test images 0..n-1, or the first n of the seed-42 validation split. */
-function samples(split: string, n: number): Sample[] {
+/**
+ * The images to render: test images 0..n-1, or the first n of the seed-42 validation split
+ * (the images `kiln train --seed 42` validates on and never trains on).
+ */
+async function samples(split: string, n: number): Promise<Sample[]> {
+  if (split !== 'test' && split !== 'val') throw new Error(`BENCH_PHOTO_SPLIT must be test or val, got ${split}`);
   const prefix = split === 'test' ? 't10k' : 'train';
-  const images = readIdx(`${prefix}-images-idx3-ubyte`);
-  const labels = readIdx(`${prefix}-labels-idx1-ubyte`);
-  let indices = Array.from({ length: n }, (_, i) => i);
-  if (split === 'val') {
-    // data/dataset splitTrainValidation with seed 42: the same shuffle, its first 5,000 are validation.
-    const order = new Uint32Array(60_000);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    new Random(42).shuffle(order);
-    indices = Array.from(order.slice(0, 5000).sort().slice(0, n));
-  } else if (split !== 'test') throw new Error(`BENCH_PHOTO_SPLIT must be test or val, got ${split}`);
-  return indices.map((index) => ({ index, label: labels[8 + index]!, pixels: images.subarray(16 + index * 784, 16 + (index + 1) * 784) }));
+  // Found and verified like training finds them (Debian package, $KILN_DATA_DIR, cache).
+  const [images, labels] = await Promise.all([obtainFile(`${prefix}-images-idx3-ubyte`), obtainFile(`${prefix}-labels-idx1-ubyte`)]);
+  const indices = split === 'test' ? Array.from({ length: n }, (_, i) => i) : Array.from(splitIndices(images.idx.count, 5000, 42).validationIndices.slice(0, n));
+  return indices.map((index) => ({ index, label: labels.idx.data[index]!, pixels: images.idx.data.subarray(index * 784, (index + 1) * 784) }));
 }
 
 function train(kind: 'mlp' | 'cnn', out: string, home: string): void {
@@ -217,7 +203,7 @@ async function sweep(models: [string, string][], photos: Record<PhotoStyle, Uplo
 async function main(): Promise<void> {
   const work = await mkdtemp(join(tmpdir(), 'kiln-bench-photo-'));
   try {
-    const list = samples(SPLIT, IMAGES);
+    const list = await samples(SPLIT, IMAGES);
     log(`bench:photo: rendering ${list.length} ${SPLIT} images in ${PHOTO_STYLES.length} styles`);
     const { originals, photos } = await render(list);
     const models: [string, string][] = process.env.BENCH_PHOTO_MODELS

@@ -123,17 +123,25 @@ export function splitTrainValidation(set: ImageSet, options: { validationSize?: 
     throw new RangeError(`splitTrainValidation: validationSize must be an integer in 0..${set.count}, got ${validationSize}`);
   }
   if (!Number.isFinite(options.seed)) throw new TypeError('splitTrainValidation: a numeric seed is required');
-  const order = new Uint32Array(set.count);
-  for (let i = 0; i < order.length; i++) order[i] = i;
-  new Random(options.seed).shuffle(order);
-  const validationIndices = order.slice(0, validationSize).sort();
-  const trainIndices = order.slice(validationSize).sort();
+  const { trainIndices, validationIndices } = splitIndices(set.count, validationSize, options.seed);
   return {
     train: subsetImageSet(set, trainIndices),
     validation: subsetImageSet(set, validationIndices),
     trainIndices,
     validationIndices,
   };
+}
+
+/**
+ * The indices of splitTrainValidation alone (ascending), without copying images: which of
+ * `count` items a seed puts in validation (e.g. to render exactly the images a model never
+ * trained on).
+ */
+export function splitIndices(count: number, validationSize: number, seed: number): { trainIndices: Uint32Array; validationIndices: Uint32Array } {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < order.length; i++) order[i] = i;
+  new Random(seed).shuffle(order);
+  return { validationIndices: order.slice(0, validationSize).sort(), trainIndices: order.slice(validationSize).sort() };
 }
 
 /** Count of each label (length NUM_CLASSES). */

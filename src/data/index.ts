@@ -79,6 +79,7 @@ export {
   type SplitResult,
   loadFashionMnist,
   splitTrainValidation,
+  splitIndices,
   subsetImageSet,
   labelHistogram,
 } from './dataset.js';
