@@ -21,7 +21,7 @@
 set -euo pipefail
 
 packages=(libopenblas0-pthread dataset-fashion-mnist postgresql)
-packages+=(libturbojpeg0)  # serve/jpeg: photos decoded at DCT scale (Kiln falls back to sharp without it)
+packages+=(libturbojpeg0)  # imaging/jpeg: photos decoded at DCT scale (Kiln falls back to sharp without it)
 packages+=(chromium)  # the web UI's end-to-end tests (playwright-core drives /usr/bin/chromium)
 packages+=(prometheus prometheus-node-exporter)  # promtool + the real Prometheus/node-exporter of src/observability/stack.test.ts
 packages+=(prometheus-alertmanager)  # amtool + the real Alertmanager of src/observability/alertmanager.test.ts

@@ -11,7 +11,7 @@ function syntheticSet(count: number): ImageSet {
     images.fill(i, i * 784, (i + 1) * 784);
     labels[i] = i % 10;
   }
-  return { images, labels, count, height: 28, width: 28 };
+  return { images, labels, count, height: 28, width: 28, channels: 1 };
 }
 
 function ids(x: Float32Array, size: number): number[] {

@@ -53,7 +53,7 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
   const rng = options.rng ?? (options.seed !== undefined ? new Random(options.seed) : undefined);
   if (options.augment && !rng) throw new TypeError('batches: augmentation needs a seed (or an rng)');
   const order = epochOrder(set.count, options.shuffle, rng);
-  const size = set.height * set.width;
+  const size = set.height * set.width * set.channels;
   const images = set.images;
   const labels = set.labels;
   const capacity = Math.min(batchSize, set.count);

@@ -25,7 +25,7 @@ function syntheticSet(count: number): ImageSet {
     images.fill(i, i * 784, (i + 1) * 784); // every pixel of image i holds i: identifies it
     labels[i] = i % 10;
   }
-  return { images, labels, count, height: 28, width: 28 };
+  return { images, labels, count, height: 28, width: 28, channels: 1 };
 }
 
 describe('normalization and constants', () => {

@@ -12,13 +12,15 @@ import { obtainFile, type SourceOptions, type VerifiedFile } from './sources.js'
 import { Random } from '../common/random.js';
 
 export interface ImageSet {
-  /** Normalized pixels, count*height*width float32, image-major then row-major. */
+  /** Normalized pixels, count*height*width*channels float32, image-major, then row-major, channels last (HWC). */
   images: Float32Array;
   /** Class index 0..9 per image. */
   labels: Uint8Array;
   count: number;
   height: number;
   width: number;
+  /** 1 (gray) or 3 (RGB). */
+  channels: number;
 }
 
 export interface FashionMnist {
@@ -87,12 +89,13 @@ function toImageSet(images: VerifiedFile, labels: VerifiedFile): ImageSet {
     count: images.idx.count,
     height: images.idx.rows,
     width: images.idx.cols,
+    channels: 1,
   };
 }
 
 /** A new ImageSet holding copies of the given images, in the given order. */
 export function subsetImageSet(set: ImageSet, indices: ArrayLike<number>): ImageSet {
-  const size = set.height * set.width;
+  const size = set.height * set.width * set.channels;
   const images = new Float32Array(indices.length * size);
   const labels = new Uint8Array(indices.length);
   for (let k = 0; k < indices.length; k++) {
@@ -101,7 +104,7 @@ export function subsetImageSet(set: ImageSet, indices: ArrayLike<number>): Image
     images.set(set.images.subarray(i * size, (i + 1) * size), k * size);
     labels[k] = set.labels[i];
   }
-  return { images, labels, count: indices.length, height: set.height, width: set.width };
+  return { images, labels, count: indices.length, height: set.height, width: set.width, channels: set.channels };
 }
 
 export interface SplitResult {

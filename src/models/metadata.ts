@@ -15,8 +15,8 @@ export const WEIGHTS_FILE = 'weights.bin';
 export const ONNX_FILE = 'model.onnx';
 
 export interface Preprocessing {
-  /** Images are converted to single-channel grayscale before scaling. */
-  colorMode: 'grayscale';
+  /** 'grayscale': one channel (luma); 'rgb': three sRGB channels, HWC. Absent in no file Kiln writes. */
+  colorMode: 'grayscale' | 'rgb';
   /** Resize target as [height, width]. */
   size: [number, number];
   /** x' = (x * scale - mean) / std, with x the 0–255 pixel value. */
@@ -98,9 +98,10 @@ export async function readModelMetadata(folder: string): Promise<KilnModelMetada
     !finite(pre.mean) ||
     !finite(pre.std) ||
     pre.std === 0 ||
-    typeof pre.invert !== 'boolean'
+    typeof pre.invert !== 'boolean' ||
+    (pre.colorMode !== 'grayscale' && pre.colorMode !== 'rgb')
   ) {
-    throw invalid(`"preprocessing" must be {colorMode: "grayscale", size: [H, W], scale, mean, std (≠ 0), invert}, got ${JSON.stringify(pre)}`);
+    throw invalid(`"preprocessing" must be {colorMode: "grayscale" | "rgb", size: [H, W], scale, mean, std (≠ 0), invert}, got ${JSON.stringify(pre)}`);
   }
   if (pre.mode !== undefined && !(PREPROCESS_MODES as readonly string[]).includes(pre.mode)) {
     throw invalid(`"preprocessing.mode" must be one of ${PREPROCESS_MODES.join(', ')}, got ${JSON.stringify(pre.mode)}`);

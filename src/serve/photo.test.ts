@@ -5,7 +5,7 @@ import { gunzipSync } from 'node:zlib';
 import sharp from 'sharp';
 import { PHOTO_STYLES, renderPhoto } from '../../bench/photo/render.js';
 import type { Preprocessing } from '../models/metadata.js';
-import { decodeJpegScaled, jpegOrientation, type Raster, turboJpegAvailable } from './jpeg.js';
+import { decodeJpegScaled, jpegOrientation, type Raster, turboJpegAvailable } from '../imaging/jpeg.js';
 import { backgroundColour, looksLikePhoto, photoToDataset, trimBox } from './photo.js';
 import { decodeImage, decodeRaster } from './preprocess.js';
 

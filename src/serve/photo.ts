@@ -17,7 +17,7 @@
  * off-white or tinted backdrop negates to 0 like Fashion-MNIST's white one), and the trim ignores
  * rows and columns with fewer than two differing pixels (JPEG ringing, sensor noise).
  */
-import type { Raster } from './jpeg.js';
+import type { Raster } from '../imaging/jpeg.js';
 
 /** Tuned on renderings of validation images (bench:photo --split val); see docs/photos.md. */
 export interface PhotoSettings {

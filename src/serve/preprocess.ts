@@ -11,38 +11,27 @@
  * TIFF); sharp's pixel limit refuses decompression bombs and absurd dimensions before any pixel
  * is decoded.
  */
-import type sharpType from 'sharp';
-import type { Sharp } from 'sharp';
 import type { PreprocessMode, Preprocessing } from '../models/metadata.js';
+import { DEFAULT_PIXEL_LIMIT, decodeFixed, ImageError, sniffFormat, withSharp } from '../imaging/decode.js';
+import { decodeJpegScaled, type Raster } from '../imaging/jpeg.js';
+import { decodeGrayPngFast } from '../imaging/png.js';
 import { badRequest, ServeError } from './errors.js';
-import { decodeJpegScaled, type Raster } from './jpeg.js';
 import { looksLikePhoto, photoToDataset } from './photo.js';
-import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
 
-export const ACCEPTED_FORMATS = ['png', 'jpeg', 'webp', 'gif', 'tiff'] as const;
-/** Default pixel limit: 40 megapixels (sharp's own default is 268 MP). */
-export const DEFAULT_PIXEL_LIMIT = 40_000_000;
+export { ACCEPTED_FORMATS, DEFAULT_PIXEL_LIMIT, sniffFormat } from '../imaging/decode.js';
 
-let sharpModule: Promise<typeof sharpType> | null = null;
-/** sharp (and libvips, tens of megabytes) loads only when an image needs it. */
-function loadSharp(): Promise<typeof sharpType> {
-  sharpModule ??= import('sharp').then(({ default: sharp }) => {
-    sharp.cache(false);
-    return sharp;
-  });
-  return sharpModule;
+/** An imaging error as the API words it: a refused format is 415, anything else unreadable 400. */
+function asServeError(error: unknown): unknown {
+  if (!(error instanceof ImageError)) return error;
+  return error.code === 'UNSUPPORTED_IMAGE_FORMAT' ? new ServeError(415, error.code, error.message) : badRequest(error.code, error.message);
 }
 
-const startsWith = (bytes: Uint8Array, prefix: readonly number[], at = 0): boolean => prefix.every((b, i) => bytes[at + i] === b);
-
-/** The accepted format that `bytes` starts like (its magic number), or null. */
-export function sniffFormat(bytes: Uint8Array): (typeof ACCEPTED_FORMATS)[number] | null {
-  if (startsWith(bytes, PNG_SIGNATURE)) return 'png';
-  if (startsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
-  if (startsWith(bytes, [0x52, 0x49, 0x46, 0x46]) && startsWith(bytes, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
-  if (startsWith(bytes, [0x47, 0x49, 0x46, 0x38])) return 'gif';
-  if (startsWith(bytes, [0x49, 0x49, 0x2a, 0x00]) || startsWith(bytes, [0x4d, 0x4d, 0x00, 0x2a])) return 'tiff';
-  return null;
+async function worded<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    throw asServeError(error);
+  }
 }
 
 /** Normalizes 0–255 pixel values into `out` at `offset`. */
@@ -97,42 +86,11 @@ export async function decodeImage(
 /** The photo path decodes to about this many times the model's size before trimming. */
 const PROBE_FACTOR = 4;
 
-/** Opens bytes with sharp, refusing formats Kiln does not accept, and words sharp's errors as 4xx. */
-async function withSharp<T>(bytes: Uint8Array, pixelLimit: number, run: (image: Sharp) => Promise<T>): Promise<T> {
-  const sharp = await loadSharp();
-  try {
-    const image = sharp(bytes, { limitInputPixels: pixelLimit, failOn: 'warning', animated: false });
-    // An accepted format is known from its first bytes; only other files cost a metadata() call,
-    // to tell an image of a refused format (415) from something that is no image at all (400).
-    if (sniffFormat(bytes) === null) {
-      const meta = await image.metadata();
-      if (!meta.format || !(ACCEPTED_FORMATS as readonly string[]).includes(meta.format)) {
-        throw new ServeError(415, 'UNSUPPORTED_IMAGE_FORMAT', `image format ${meta.format ?? 'unknown'} is not accepted (use ${ACCEPTED_FORMATS.join(', ')})`);
-      }
-    }
-    return await run(image);
-  } catch (error) {
-    if (error instanceof ServeError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    if (/pixel limit/i.test(message)) throw badRequest('IMAGE_TOO_LARGE', `the image has more pixels than the limit (${pixelLimit}): ${message}`);
-    throw badRequest('INVALID_IMAGE', `the file is not a readable image: ${message}`);
-  }
-}
-
-/** The general path: any accepted format → flattened, grayscale, resized 8-bit pixels. */
-export async function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
+/** The general path: any accepted format → the model's size and colour mode, as training decoded it (imaging/decode). */
+export function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
   const [height, width] = pre.size;
-  const pixels = await withSharp(bytes, pixelLimit, (image) =>
-    image
-      .flatten({ background: pre.invert ? '#ffffff' : '#000000' })
-      .grayscale()
-      .resize(width, height, { fit: 'fill' })
-      .extractChannel(0)
-      .raw()
-      .toBuffer(),
-  );
-  if (pixels.length !== width * height) throw badRequest('INVALID_IMAGE', `decoded ${pixels.length} pixels, expected ${width * height}`);
-  return pixels;
+  const channels = pre.colorMode === 'rgb' ? 3 : 1;
+  return worded(decodeFixed(bytes, { height, width, channels, background: pre.invert ? 'white' : 'black', pixelLimit }));
 }
 
 /**
@@ -146,7 +104,7 @@ export async function decodeRaster(bytes: Uint8Array, longSide: number, pixelLim
     const fast = await decodeJpegScaled(bytes, longSide, pixelLimit);
     if (fast) return fast;
   }
-  const { data, info } = await withSharp(bytes, pixelLimit, (image) =>
+  const { data, info } = await worded(withSharp(bytes, pixelLimit, (image) =>
     image
       .rotate()
       .resize(longSide, longSide, { fit: 'inside', withoutEnlargement: true })
@@ -154,7 +112,7 @@ export async function decodeRaster(bytes: Uint8Array, longSide: number, pixelLim
       .toColourspace('srgb')
       .raw()
       .toBuffer({ resolveWithObject: true }),
-  );
+  ));
   if (info.channels !== 3 || data.length !== info.width * info.height * 3) throw badRequest('INVALID_IMAGE', `decoded ${info.channels} channels, expected RGB`);
   return { data, width: info.width, height: info.height, channels: 3 };
 }

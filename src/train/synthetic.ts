@@ -17,5 +17,5 @@ export function syntheticImageSet(count: number, seed: number, noise = 0.3): Ima
     for (let p = 0; p < 784; p++) images[i * 784 + p] = (rng.float() - 0.5) * noise * 2;
     for (let r = top; r < top + 6; r++) for (let c = left; c < left + 4; c++) images[i * 784 + r * 28 + c] += 1.5;
   }
-  return { images, labels, count, height: 28, width: 28 };
+  return { images, labels, count, height: 28, width: 28, channels: 1 };
 }

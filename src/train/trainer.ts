@@ -247,7 +247,7 @@ export class Trainer {
   ): Promise<number> {
     if (!syncReadable()) return this.deviceTrainStep(model, optimizer, variables, x, y, size, set, rng, stats);
     const lossTensor = tf.tidy(() => {
-      const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
+      const input = tf.tensor4d(x, [size, set.height, set.width, set.channels]);
       const { value, grads } = tf.variableGrads(
         () => crossEntropyOp(forwardToLogits(model, input, rng), y, this.options.labelSmoothing ?? 0, stats),
         variables,
@@ -274,7 +274,7 @@ export class Trainer {
   ): Promise<number> {
     let correct: tf.Scalar | null = null;
     const lossTensor = tf.tidy(() => {
-      const input = tf.tensor4d(x, [size, set.height, set.width, 1]);
+      const input = tf.tensor4d(x, [size, set.height, set.width, set.channels]);
       const labels = tf.tensor1d(Int32Array.from(y), 'int32');
       const { value, grads } = tf.variableGrads(() => {
         const result = crossEntropyOnDevice(forwardToLogits(model, input, rng), labels, this.options.labelSmoothing ?? 0);
@@ -299,7 +299,7 @@ export class Trainer {
     let lossSum = 0;
     let correct = 0;
     for (const batch of batches(set, { batchSize: evalBatch, shuffle: false })) {
-      const logits = tf.tidy(() => forwardToLogits(model, tf.tensor4d(batch.x, [batch.size, set.height, set.width, 1]), null));
+      const logits = tf.tidy(() => forwardToLogits(model, tf.tensor4d(batch.x, [batch.size, set.height, set.width, set.channels]), null));
       const result = softmaxCrossEntropy((await logits.data()) as Float32Array, batch.y, logits.shape[1] ?? 10);
       logits.dispose();
       lossSum += result.loss * batch.size;

@@ -4,13 +4,13 @@ import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { crc32 } from '../common/crc32.js';
 import { Random } from '../common/random.js';
-import type { Preprocessing } from '../models/metadata.js';
 import { decodeGrayPngFast, PNG_SIGNATURE } from './png.js';
-import { decodeWithSharp } from './preprocess.js';
+import { decodeFixed } from './decode.js';
 
 const W = 28;
 const H = 28;
-const PRE: Preprocessing = { colorMode: 'grayscale', size: [H, W], scale: 1 / 255, mean: 0, std: 1, invert: false };
+const SHARP_ONLY = { height: H, width: W, channels: 1, fastPng: false } as const;
+const decodeWithSharp = (png: Uint8Array, size: typeof SHARP_ONLY): Promise<Uint8Array> => decodeFixed(png, size);
 
 function randomImage(seed: number): Uint8Array {
   const random = new Random(seed);
@@ -76,7 +76,7 @@ test('gray, gray+alpha, RGB and RGBA PNGs with gray opaque content decode to exa
       const fast = decodeGrayPngFast(png, W, H);
       assert.ok(fast, `fast path refused ${channels} channel(s), filter ${filter}`);
       assert.deepEqual(fast, pixels);
-      assert.deepEqual(fast, new Uint8Array(await decodeWithSharp(png, PRE)), `sharp disagrees: ${channels} channel(s), filter ${filter}`);
+      assert.deepEqual(fast, new Uint8Array(await decodeWithSharp(png, SHARP_ONLY)), `sharp disagrees: ${channels} channel(s), filter ${filter}`);
     }
   }
 });
@@ -88,7 +88,7 @@ test('PNGs written by sharp itself (RGB for gray content, several compression se
       const png = await sharp(Buffer.from(pixels), { raw: { width: W, height: H, channels: 1 } }).png(options).toBuffer();
       const fast = decodeGrayPngFast(png, W, H);
       assert.ok(fast, `seed ${seed} ${JSON.stringify(options)}`);
-      assert.deepEqual(fast, new Uint8Array(await decodeWithSharp(png, PRE)));
+      assert.deepEqual(fast, new Uint8Array(await decodeWithSharp(png, SHARP_ONLY)));
     }
   }
 });

@@ -1,5 +1,5 @@
 /**
- * serve/png — the fast path for the images this API sees most: an 8-bit grayscale PNG already at
+ * imaging/png — the fast path for the images this API sees most: an 8-bit grayscale PNG already at
  * the model's input size (a Fashion-MNIST image, or any client that preprocesses). Decoding one
  * in JavaScript takes microseconds; a round trip through sharp's thread pool costs milliseconds
  * per request and dominated the API's latency.

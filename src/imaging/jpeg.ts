@@ -1,5 +1,5 @@
 /**
- * serve/jpeg — JPEG decoding through libjpeg-turbo's TurboJPEG API (Debian's libturbojpeg0),
+ * imaging/jpeg — JPEG decoding through libjpeg-turbo's TurboJPEG API (Debian's libturbojpeg0),
  * called through koffi, with decode-time DCT scaling (1/2, 1/4, 1/8).
  *
  * Why not sharp: on the 2-core machines Kiln is measured on, one sharp call that decodes a

@@ -1,0 +1,65 @@
+/**
+ * data/labelled — what every dataset source hands the rest of Kiln: labelled images in memory,
+ * their class names, how they were normalized and who they are (digest, source, profile).
+ *
+ * Fashion-MNIST (data/dataset) and a user's own images (ImageFolder, CSV/JSONL manifest, IDX
+ * pair: data/sources-*) all produce a LabelledDataset; training, tuning, tracking and the model
+ * metadata only ever see this interface, never a source.
+ */
+import type { ImageSet } from './dataset.js';
+
+export type ColorMode = 'gray' | 'rgb';
+export type SplitName = 'train' | 'validation' | 'test';
+
+/** What the data says a model's input must be. */
+export interface DatasetSchema {
+  height: number;
+  width: number;
+  /** 1 for gray, 3 for RGB (HWC). */
+  channels: 1 | 3;
+  color: ColorMode;
+  /** Class index → name, in label order (folder names sorted, or the label list). */
+  classNames: string[];
+}
+
+/**
+ * A dataset's identity, logged to the run as an MLflow dataset input and stored in kiln-model.json.
+ * `digest` covers every item (relative path, label, sha256 of the file bytes) and the
+ * preprocessing settings (size, colour), so same digest = same tensors.
+ */
+export interface DatasetIdentity {
+  /** Short name: 'fashion-mnist', or the folder/manifest's base name. */
+  name: string;
+  /** sha256 hex of the items and preprocessing (see above). */
+  digest: string;
+  /** Where it came from, as a user would write it again (absolute path or 'fashion-mnist'). */
+  source: string;
+  sourceType: 'builtin' | 'folder' | 'manifest' | 'idx';
+  schema: DatasetSchema;
+  /** Items per class (index order) for each split the source defines. */
+  counts: Partial<Record<SplitName, number[]>>;
+}
+
+/** Normalization applied to 0–255 pixels: x' = (x / 255 - mean) / std, the same for every channel. */
+export interface Normalization {
+  mean: number;
+  std: number;
+}
+
+/**
+ * Labelled images, ready to train on. `validation` is present only when the source gives one
+ * (a `val/` folder or split column); otherwise training splits it off `train` with its seed.
+ * `test` is fixed by the source (given, or split off with the data seed), never by a run's seed.
+ */
+export interface LabelledDataset {
+  identity: DatasetIdentity;
+  train: ImageSet;
+  validation?: ImageSet;
+  test: ImageSet;
+  classNames: readonly string[];
+  normalization: Normalization;
+  /** file -> sha256 of its bytes, for sources made of a few files (Fashion-MNIST's four IDX files); else empty. */
+  sha256: Record<string, string>;
+  /** file -> where it was read from (same scope as sha256); for folders: { root: path }. */
+  sources: Record<string, string>;
+}
