@@ -1,5 +1,6 @@
 /**
- * data — Fashion-MNIST for Kiln: finding, verifying, holding, splitting, augmenting and batching it.
+ * data — the datasets Kiln learns from: Fashion-MNIST (built in, the default) and a user's own labelled
+ * images (folders, manifests, IDX files), found, verified, decoded, cached, split, augmented and batched.
  *
  * This area owns everything between "bytes somewhere on disk or on a mirror" and "a batch of
  * normalized floats for the trainer". Modules, one concept each:
@@ -13,6 +14,8 @@
  *   normalize.ts  (x/255 - 0.2860)/0.3530 normalization, constants for model metadata, class names.
  *   dataset.ts    ImageSet, loadFashionMnist, seeded splitTrainValidation (55,000/5,000 by default).
  *   augment.ts    seeded in-place batch augmentation (rotation with bilinear sampling, horizontal flip).
+ *   labelled.ts   LabelledDataset, the one interface every source produces (plus Catalog/Materialized).
+ *   builtin.ts    Fashion-MNIST wrapped as a LabelledDataset.
  *   batches.ts    epoch iterator (seeded shuffle, reused buffers by default, dropLast, optional augment).
  *
  * Typical use:
@@ -83,5 +86,18 @@ export {
   subsetImageSet,
   labelHistogram,
 } from './dataset.js';
+export {
+  type ColorMode,
+  type SplitName,
+  type DatasetSchema,
+  type DatasetIdentity,
+  type Normalization,
+  type LabelledDataset,
+  type CatalogItem,
+  type Catalog,
+  type DecodeTarget,
+  type Materialized,
+} from './labelled.js';
+export { BUILTIN_DATASET, builtinDigest, fashionMnistDataset } from './builtin.js';
 export { type AugmentOptions, augmentBatch } from './augment.js';
 export { type Batch, type BatchOptions, batches, epochOrder } from './batches.js';

@@ -63,3 +63,53 @@ export interface LabelledDataset {
   /** file -> where it was read from (same scope as sha256); for folders: { root: path }. */
   sources: Record<string, string>;
 }
+
+/** One labelled image file of a user's dataset, before decoding (data/catalog-*). */
+export interface CatalogItem {
+  /** Absolute path of the file. */
+  path: string;
+  /** Path relative to the dataset root, '/'-separated: part of the digest and of every message. */
+  relPath: string;
+  /** Class index into Catalog.classNames. */
+  label: number;
+  /** The split the source assigns (a train/val/test folder or a manifest's split column), if any. */
+  split?: SplitName;
+}
+
+/** Every item of a user's dataset as its source lists it, validated but not yet decoded. */
+export interface Catalog {
+  name: string;
+  /** Absolute path of the folder or manifest. */
+  source: string;
+  /** Directory that relPaths are relative to. */
+  root: string;
+  sourceType: 'folder' | 'manifest';
+  classNames: string[];
+  items: CatalogItem[];
+  /** Non-fatal findings (e.g. files skipped because they are not images), already worded for the user. */
+  warnings: string[];
+}
+
+/** The size and colour every image of a dataset is decoded to. */
+export interface DecodeTarget {
+  height: number;
+  width: number;
+  channels: 1 | 3;
+}
+
+/**
+ * A catalog's images decoded to a DecodeTarget (data/materialize): `pixels` holds the kept items'
+ * 8-bit HWC pixels back to back, in `items` order (the catalog's, minus skipped bad images).
+ */
+export interface Materialized {
+  pixels: Uint8Array;
+  items: CatalogItem[];
+  /** sha256 (hex) of each kept item's file bytes, in `items` order. */
+  sha256: string[];
+  /** Content digest of the items and the target (see DatasetIdentity.digest). */
+  digest: string;
+  /** Images that could not be decoded (only when skipping bad images; otherwise materialize throws). */
+  bad: { relPath: string; reason: string }[];
+  /** True when the pixels came from the cache, not from decoding. */
+  fromCache: boolean;
+}
