@@ -9,7 +9,9 @@ export type DataErrorCode =
   | 'KILN_ERR_DATA_NOT_FOUND'
   | 'KILN_ERR_DATA_CHECKSUM'
   | 'KILN_ERR_DATA_TRUNCATED'
-  | 'KILN_ERR_DATA_FORMAT';
+  | 'KILN_ERR_DATA_FORMAT'
+  /** Images of a user's dataset that could not be decoded (data/materialize); every file is named. */
+  | 'KILN_ERR_DATA_BAD_IMAGES';
 
 export class DataError extends Error {
   readonly code: DataErrorCode;
