@@ -2,16 +2,19 @@
  * data/materialize — a user dataset's Catalog decoded to one DecodeTarget: the 8-bit HWC pixels
  * of every item back to back, each file's sha256 and the dataset's content digest.
  *
- * Every image goes through imaging/decode's decodeFixed, the same conversion serving applies to
- * an upload, so a model sees the same pixels in training and in production. Bad images are all
+ * Every image is decoded as imaging/decode's decodeFixed decodes it (the same conversion serving
+ * applies to an upload, so a model sees the same pixels in training and in production): each file
+ * is read once, hashed and decoded on every core (data/decode-pool), and the result is cached
+ * (data/tensor-cache), so a second load only stats the files and reads one file. Bad images are all
  * collected before anything is reported: one error names every file that failed and why, or,
  * with skipBadImages, they are dropped and listed in `bad`.
  */
-import { readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { decodeFixed } from '../imaging/decode.js';
+import { decodeAll } from './decode-pool.js';
 import { DataError, fixes } from './errors.js';
 import type { Catalog, CatalogItem, DecodeTarget, Materialized } from './labelled.js';
+import { decodeProgress } from './progress.js';
+import { listingFingerprint, readCache, writeCache } from './tensor-cache.js';
 
 export interface MaterializeOptions {
   /** Where decoded tensors are cached (<home>/cache/datasets). */
@@ -21,6 +24,8 @@ export interface MaterializeOptions {
   /** A TTY gets a progress bar during the first decode; anything else gets log lines. */
   progress?: NodeJS.WritableStream | null;
   log?: (line: string) => void;
+  /** Decode worker threads (default: one per core for large catalogs, none for small ones; 0: none). */
+  workers?: number;
 }
 
 /** One bad image: the file (relative to the root) and what was wrong with it. */
@@ -59,31 +64,54 @@ function reasonOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Decodes every catalog item to `target`; see the header. */
+/**
+ * Decodes every catalog item to `target`, or loads the result of an earlier decode from the cache
+ * when no file changed (see data/tensor-cache). Bad images are all collected first; see the header.
+ */
 export async function materialize(catalog: Catalog, target: DecodeTarget, options: MaterializeOptions): Promise<Materialized> {
-  const size = target.height * target.width * target.channels;
-  const pixels = new Uint8Array(size * catalog.items.length);
-  const kept: CatalogItem[] = [];
-  const sha256: string[] = [];
-  const bad: BadImage[] = [];
-  for (const item of catalog.items) {
-    try {
-      const bytes = await readFile(item.path);
-      const decoded = await decodeFixed(bytes, { height: target.height, width: target.width, channels: target.channels });
-      pixels.set(decoded, kept.length * size);
-      sha256.push(createHash('sha256').update(bytes).digest('hex'));
-      kept.push(item);
-    } catch (error) {
-      bad.push({ relPath: item.relPath, reason: reasonOf(error) });
+  const log = options.log ?? (() => undefined);
+  // Stat before reading: a file changed during the decode then misses the next time.
+  const fingerprint = listingFingerprint(catalog.items);
+  if (fingerprint) {
+    const hit = await readCache(options.cacheDir, catalog.source, target, catalog.items, fingerprint);
+    if (hit) {
+      if (hit.bad.length > 0 && !options.skipBadImages) throw badImagesError(catalog, hit.bad);
+      return { pixels: hit.pixels, items: hit.kept.map((i) => catalog.items[i]!), sha256: hit.sha256, digest: hit.digest, bad: hit.bad, fromCache: true };
     }
   }
-  if (bad.length > 0 && !options.skipBadImages) throw badImagesError(catalog, bad);
-  return {
-    pixels: pixels.subarray(0, kept.length * size),
-    items: kept,
-    sha256,
-    digest: datasetDigest(kept, sha256, target),
-    bad,
-    fromCache: false,
-  };
+  const result = await decodeCatalog(catalog, target, options);
+  // Cached even when bad images make this call fail: the rerun with --skip-bad-images is then instant.
+  if (fingerprint) {
+    const entry = { source: catalog.source, target, fingerprint, digest: result.digest, items: result.items, sha256: result.sha256, pixels: result.pixels, bad: result.bad };
+    await writeCache(options.cacheDir, entry).catch((error: unknown) => log(`data: could not cache the decoded images in ${options.cacheDir} (${reasonOf(error)}); the next load decodes again`));
+  }
+  if (result.bad.length > 0 && !options.skipBadImages) throw badImagesError(catalog, result.bad);
+  return result;
+}
+
+/** The first decode: every file read once, hashed and decoded on every core (data/decode-pool). */
+async function decodeCatalog(catalog: Catalog, target: DecodeTarget, options: MaterializeOptions): Promise<Materialized> {
+  const items = catalog.items;
+  const progress = decodeProgress(catalog.name, items.length, options.progress, options.log ?? (() => undefined));
+  const pool = await decodeAll(
+    items.map((item) => item.path),
+    target,
+    { onProgress: (done) => progress.update(done), ...(options.workers === undefined ? {} : { workers: options.workers }) },
+  );
+  progress.finish(items.length);
+  const size = target.height * target.width * target.channels;
+  const kept: number[] = [];
+  const bad: BadImage[] = [];
+  items.forEach((item, i) => {
+    const failure = pool.failures[i];
+    if (failure === null || failure === undefined) kept.push(i);
+    else bad.push({ relPath: item.relPath, reason: failure });
+  });
+  // A plain (not shared) buffer holding only the kept images.
+  const pixels = new Uint8Array(kept.length * size);
+  if (kept.length === items.length) pixels.set(pool.pixels);
+  else kept.forEach((index, k) => pixels.set(pool.pixels.subarray(index * size, (index + 1) * size), k * size));
+  const keptItems = kept.map((i) => items[i]!);
+  const sha256 = kept.map((i) => pool.sha256[i]!);
+  return { pixels, items: keptItems, sha256, digest: datasetDigest(keptItems, sha256, target), bad, fromCache: false };
 }

@@ -1,0 +1,198 @@
+/**
+ * data/tensor-cache — decoded datasets on disk, so only the first load of a dataset decodes.
+ *
+ * Two files, both written atomically (temp file + rename, data/sources' writeFileAtomic):
+ *   <cacheDir>/<digest>.bin  the tensors, keyed by content: magic 'KILNTNS1', a u32 LE header
+ *                            length, a JSON header (target, item count, counts per split and
+ *                            class, byte lengths, CRC-32), the 8-bit HWC pixels, then one line per
+ *                            item `relPath \t label \t split \t sha256`.
+ *   <cacheDir>/by-source/<hash of source + target>.json  maps a source to its digest through a
+ *                            listing fingerprint: a sha256 over every item's relPath, label, split,
+ *                            size, mtime and ctime, in catalog order (a hash, not the list, so that
+ *                            checking it costs no JSON parsing of 60,000 entries).
+ * A load that finds a matching fingerprint only stats the files and reads one .bin: no hashing, no
+ * decoding. A changed, added or removed file, or a relabelled one, changes the fingerprint and
+ * misses. Anything unreadable, truncated or inconsistent is a miss (the caller decodes again and
+ * overwrites it), never an error.
+ */
+import { createHash } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import type { CatalogItem, DecodeTarget } from './labelled.js';
+import { writeFileAtomic } from './sources.js';
+
+const MAGIC = 'KILNTNS1';
+const FORMAT = 1;
+
+/** A bad image recorded with the cache entry (skipped when it was written). */
+export interface CachedBadImage {
+  relPath: string;
+  reason: string;
+}
+
+/** What a hit gives back: the kept items' pixels and hashes, and the images skipped as bad. */
+export interface CacheHit {
+  digest: string;
+  pixels: Uint8Array;
+  sha256: string[];
+  /** Catalog indices of the kept items, in order. */
+  kept: number[];
+  bad: CachedBadImage[];
+}
+
+interface IndexFile {
+  format: number;
+  source: string;
+  target: DecodeTarget;
+  fingerprint: string;
+  digest: string;
+  /** relPath of every image skipped as bad. */
+  bad: CachedBadImage[];
+}
+
+interface BinHeader {
+  format: number;
+  digest: string;
+  target: DecodeTarget;
+  count: number;
+  /** Items per class for each split ('' for items without one). */
+  counts: Record<string, number[]>;
+  pixelBytes: number;
+  itemBytes: number;
+  crc32: number;
+}
+
+const sameTarget = (a: DecodeTarget, b: DecodeTarget): boolean => a.height === b.height && a.width === b.width && a.channels === b.channels;
+
+/** The index file of a source decoded to a target. */
+export function indexPath(cacheDir: string, source: string, target: DecodeTarget): string {
+  const key = createHash('sha256').update(`${source}\n${target.height}x${target.width}x${target.channels}`).digest('hex').slice(0, 32);
+  return join(cacheDir, 'by-source', `${key}.json`);
+}
+
+export function tensorPath(cacheDir: string, digest: string): string {
+  return join(cacheDir, `${digest}.bin`);
+}
+
+/** sha256 over each item's listing facts, or null when a file cannot be stat'ed (no cache then). */
+export function listingFingerprint(items: readonly CatalogItem[]): string | null {
+  const hash = createHash('sha256');
+  let lines = '';
+  for (const item of items) {
+    const stat = statSync(item.path, { throwIfNoEntry: false });
+    if (!stat) return null;
+    lines += `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}\n`;
+    if (lines.length > 1 << 16) {
+      hash.update(lines);
+      lines = '';
+    }
+  }
+  return hash.update(lines).digest('hex');
+}
+
+async function readJson(path: string): Promise<unknown> {
+  try {
+    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function isIndex(value: unknown): value is IndexFile {
+  const v = value as Partial<IndexFile> | null;
+  return Boolean(v && v.format === FORMAT && typeof v.fingerprint === 'string' && typeof v.digest === 'string' && /^[0-9a-f]{64}$/.test(v.digest) && Array.isArray(v.bad) && v.target);
+}
+
+/**
+ * The cached tensors of `items` (a catalog's, in order) from `source`, or null on any miss.
+ * `fingerprint` is listingFingerprint(items), computed by the caller before it reads any file.
+ */
+export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[], fingerprint: string): Promise<CacheHit | null> {
+  const index = await readJson(indexPath(cacheDir, source, target));
+  if (!isIndex(index) || index.fingerprint !== fingerprint || !sameTarget(index.target, target)) return null;
+  const badPaths = new Set(index.bad.map((b) => b.relPath));
+  const kept: number[] = [];
+  items.forEach((item, i) => badPaths.has(item.relPath) || kept.push(i));
+  let file: Buffer;
+  try {
+    file = await readFile(tensorPath(cacheDir, index.digest));
+  } catch {
+    return null;
+  }
+  const parsed = parseBin(file, index.digest, target);
+  if (!parsed || parsed.lines.length !== kept.length) return null;
+  const sha256: string[] = new Array<string>(kept.length);
+  for (let k = 0; k < kept.length; k++) {
+    const line = parsed.lines[k]!;
+    const item = items[kept[k]!]!;
+    // The items must be the very ones listed now (same paths, labels and splits, same order).
+    if (!line.startsWith(`${item.relPath}\t${item.label}\t${item.split ?? ''}\t`)) return null;
+    sha256[k] = line.slice(line.length - 64);
+  }
+  return { digest: index.digest, pixels: parsed.pixels, sha256, kept, bad: index.bad };
+}
+
+function parseBin(file: Buffer, digest: string, target: DecodeTarget): { pixels: Uint8Array; lines: string[] } | null {
+  if (file.length < 12 || file.toString('latin1', 0, 8) !== MAGIC) return null;
+  const headerLength = file.readUInt32LE(8);
+  if (12 + headerLength > file.length) return null;
+  let header: BinHeader;
+  try {
+    header = JSON.parse(file.toString('utf8', 12, 12 + headerLength)) as BinHeader;
+  } catch {
+    return null;
+  }
+  const start = 12 + headerLength;
+  const size = target.height * target.width * target.channels;
+  if (header.format !== FORMAT || header.digest !== digest || !header.target || !sameTarget(header.target, target)) return null;
+  if (header.pixelBytes !== header.count * size || start + header.pixelBytes + header.itemBytes !== file.length) return null;
+  if (crc32(file.subarray(start)) !== header.crc32) return null;
+  const pixels = new Uint8Array(file.buffer, file.byteOffset + start, header.pixelBytes);
+  const text = file.toString('utf8', start + header.pixelBytes);
+  const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n');
+  return lines.length === header.count ? { pixels, lines } : null;
+}
+
+/** What writeCache stores. */
+export interface CacheEntry {
+  source: string;
+  target: DecodeTarget;
+  fingerprint: string;
+  digest: string;
+  /** The kept items, their sha256 and pixels (in order), and the images skipped as bad. */
+  items: readonly CatalogItem[];
+  sha256: readonly string[];
+  pixels: Uint8Array;
+  bad: readonly CachedBadImage[];
+}
+
+/** Writes the tensors, then the index that points at them (so an index never names a missing file). */
+export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<void> {
+  const itemText = Buffer.from(entry.items.map((item, i) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${entry.sha256[i]}\n`).join(''), 'utf8');
+  const counts: Record<string, number[]> = {};
+  for (const item of entry.items) {
+    const split = (counts[item.split ?? ''] ??= []);
+    split[item.label] = (split[item.label] ?? 0) + 1;
+  }
+  for (const list of Object.values(counts)) for (let i = 0; i < list.length; i++) list[i] ??= 0;
+  const body = Buffer.concat([entry.pixels, itemText]);
+  const header: BinHeader = {
+    format: FORMAT,
+    digest: entry.digest,
+    target: entry.target,
+    count: entry.items.length,
+    counts,
+    pixelBytes: entry.pixels.length,
+    itemBytes: itemText.length,
+    crc32: crc32(body),
+  };
+  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
+  const prefix = Buffer.alloc(12);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(headerBytes.length, 8);
+  await writeFileAtomic(tensorPath(cacheDir, entry.digest), Buffer.concat([prefix, headerBytes, body]));
+  const index: IndexFile = { format: FORMAT, source: entry.source, target: entry.target, fingerprint: entry.fingerprint, digest: entry.digest, bad: [...entry.bad] };
+  await writeFileAtomic(indexPath(cacheDir, entry.source, entry.target), Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
+}
