@@ -11,7 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { decodeFixed } from '../imaging/decode.js';
-import { runJob } from './decode-job.js';
+import { type FileFacts, runJob } from './decode-job.js';
 import type { ChunkReply, ChunkRequest, WorkerInit } from './decode-worker.js';
 import type { DecodeTarget } from './labelled.js';
 
@@ -22,9 +22,13 @@ export interface PoolOptions {
   onProgress?: (done: number) => void;
 }
 
-/** Per catalog index: pixels at index * H*W*C, the file's sha256 ('' if unread), or why it failed. */
+/**
+ * Per catalog index: pixels at index * H*W*C, the file's sha256 ('' if unread), or why it failed,
+ * and its size, mtimeMs and ctimeMs at [index * 3] (NaN if it could not be opened).
+ */
 export interface PoolResult {
   pixels: Uint8Array;
+  facts: Float64Array;
   sha256: string[];
   failures: (string | null)[];
 }
@@ -37,7 +41,8 @@ const INLINE_BELOW = 2048;
 export async function decodeAll(paths: readonly string[], target: DecodeTarget, options: PoolOptions = {}): Promise<PoolResult> {
   const size = target.height * target.width * target.channels;
   const shared = new SharedArrayBuffer(paths.length * size);
-  const result: PoolResult = { pixels: new Uint8Array(shared), sha256: new Array<string>(paths.length).fill(''), failures: new Array<string | null>(paths.length).fill(null) };
+  const facts = new SharedArrayBuffer(paths.length * 3 * Float64Array.BYTES_PER_ELEMENT);
+  const result: PoolResult = { pixels: new Uint8Array(shared), facts: new Float64Array(facts).fill(NaN), sha256: new Array<string>(paths.length).fill(''), failures: new Array<string | null>(paths.length).fill(null) };
   const sharp = new SharpQueue(target, result, size);
   const workers = options.workers ?? (paths.length < INLINE_BELOW ? 0 : availableParallelism());
   let done = 0;
@@ -46,17 +51,20 @@ export async function decodeAll(paths: readonly string[], target: DecodeTarget, 
     options.onProgress?.(done);
   };
   if (workers <= 0) await decodeInline(paths, target, result, sharp, report);
-  else await decodeOnWorkers(paths, target, shared, Math.min(workers, Math.ceil(paths.length / CHUNK)), result, sharp, report);
+  else await decodeOnWorkers(paths, target, { pixels: shared, facts, target }, Math.min(workers, Math.ceil(paths.length / CHUNK)), result, sharp, report);
   await sharp.drain();
   return result;
 }
 
 async function decodeInline(paths: readonly string[], target: DecodeTarget, result: PoolResult, sharp: SharpQueue, report: (n: number) => void): Promise<void> {
   const size = target.height * target.width * target.channels;
+  const file: FileFacts = { size: NaN, mtimeMs: NaN, ctimeMs: NaN };
   for (let start = 0; start < paths.length; start += CHUNK) {
     const end = Math.min(paths.length, start + CHUNK);
     for (let index = start; index < end; index++) {
-      const job = runJob(paths[index]!, target, result.pixels, index * size);
+      file.size = file.mtimeMs = file.ctimeMs = NaN;
+      const job = runJob(paths[index]!, target, result.pixels, index * size, file);
+      result.facts.set([file.size, file.mtimeMs, file.ctimeMs], index * 3);
       if (job.kind === 'failed') result.failures[index] = job.reason;
       else result.sha256[index] = job.sha256;
       if (job.kind === 'sharp') sharp.push(index, job.bytes);
@@ -69,7 +77,7 @@ async function decodeInline(paths: readonly string[], target: DecodeTarget, resu
 function decodeOnWorkers(
   paths: readonly string[],
   target: DecodeTarget,
-  shared: SharedArrayBuffer,
+  init: WorkerInit,
   count: number,
   result: PoolResult,
   sharp: SharpQueue,
@@ -78,7 +86,6 @@ function decodeOnWorkers(
   const pending = new Map<number, number[]>();
   let next = 0;
   let chunkId = 0;
-  const init: WorkerInit = { pixels: shared, target };
   const pool = Array.from({ length: count }, () => new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init }));
   const send = async (worker: Worker): Promise<boolean> => {
     await sharp.belowLimit(); // back-pressure: bytes waiting for sharp stay bounded

@@ -4,12 +4,14 @@
  * answering with hashes, failures and the bytes left for sharp (transferred, not copied).
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { runJob } from './decode-job.js';
+import { type FileFacts, runJob } from './decode-job.js';
 import type { DecodeTarget } from './labelled.js';
 
 /** What the pool gives every worker at start. */
 export interface WorkerInit {
   pixels: SharedArrayBuffer;
+  /** Float64 size, mtimeMs, ctimeMs per item (NaN until read). */
+  facts: SharedArrayBuffer;
   target: DecodeTarget;
 }
 
@@ -33,22 +35,27 @@ export interface ChunkReply {
 
 if (parentPort) {
   const port = parentPort;
-  const { pixels, target } = workerData as WorkerInit;
+  const { pixels, facts, target } = workerData as WorkerInit;
   const out = new Uint8Array(pixels);
+  const numbers = new Float64Array(facts);
+  const file: FileFacts = { size: NaN, mtimeMs: NaN, ctimeMs: NaN };
   const size = target.height * target.width * target.channels;
   port.on('message', (request: ChunkRequest) => {
     const reply: ChunkReply = { id: request.id, sha256: [], failures: [], forSharp: [] };
     const transfer: ArrayBuffer[] = [];
     for (let i = 0; i < request.indices.length; i++) {
-      const result = runJob(request.paths[i]!, target, out, request.indices[i]! * size);
+      const index = request.indices[i]!;
+      file.size = file.mtimeMs = file.ctimeMs = NaN;
+      const result = runJob(request.paths[i]!, target, out, index * size, file);
+      numbers[index * 3] = file.size;
+      numbers[index * 3 + 1] = file.mtimeMs;
+      numbers[index * 3 + 2] = file.ctimeMs;
       reply.sha256.push(result.kind === 'failed' ? '' : result.sha256);
       reply.failures.push(result.kind === 'failed' ? result.reason : null);
       if (result.kind === 'sharp') {
-        // readFileSync's buffer is the file's own (not pooled), so it can move without a copy.
-        const own = result.bytes.byteOffset === 0 && result.bytes.byteLength === result.bytes.buffer.byteLength;
-        const bytes = own ? result.bytes : new Uint8Array(result.bytes);
-        reply.forSharp.push(bytes);
-        transfer.push(bytes.buffer as ArrayBuffer);
+        // The bytes are the job's own copy: they move to the main thread without another.
+        reply.forSharp.push(result.bytes);
+        transfer.push(result.bytes.buffer as ArrayBuffer);
       } else {
         reply.forSharp.push(null);
       }

@@ -16,7 +16,7 @@
  * overwrites it), never an error.
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -76,20 +76,34 @@ export function tensorPath(cacheDir: string, digest: string): string {
   return join(cacheDir, `${digest}.bin`);
 }
 
-/** sha256 over each item's listing facts, or null when a file cannot be stat'ed (no cache then). */
-export function listingFingerprint(items: readonly CatalogItem[]): string | null {
-  const hash = createHash('sha256');
-  let lines = '';
-  for (const item of items) {
-    const stat = statSync(item.path, { throwIfNoEntry: false });
+/**
+ * Each item's size, mtimeMs and ctimeMs at [i * 3], from stat; null when a file cannot be stat'ed
+ * (then nothing is cached or read from the cache).
+ */
+export function statListing(items: readonly CatalogItem[]): Float64Array | null {
+  const numbers = new Float64Array(items.length * 3);
+  for (let i = 0; i < items.length; i++) {
+    const stat = statSync(items[i]!.path, { throwIfNoEntry: false });
     if (!stat) return null;
-    lines += `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${stat.size}\t${stat.mtimeMs}\t${stat.ctimeMs}\n`;
-    if (lines.length > 1 << 16) {
-      hash.update(lines);
-      lines = '';
-    }
+    numbers[i * 3] = stat.size;
+    numbers[i * 3 + 1] = stat.mtimeMs;
+    numbers[i * 3 + 2] = stat.ctimeMs;
   }
-  return hash.update(lines).digest('hex');
+  return numbers;
+}
+
+/** sha256 over every item's relPath, label, split and its statListing numbers (as raw float64s: formatting them as text costs more than the stats). */
+export function listingFingerprint(items: readonly CatalogItem[], numbers: Float64Array): string {
+  const hash = createHash('sha256');
+  for (let start = 0; start < items.length; start += 4096) {
+    hash.update(items.slice(start, start + 4096).map((item) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\n`).join(''));
+  }
+  return hash.update(new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength)).digest('hex');
+}
+
+/** Whether an index exists for this source and target (if not, a load need not stat anything first). */
+export function hasIndex(cacheDir: string, source: string, target: DecodeTarget): boolean {
+  return existsSync(indexPath(cacheDir, source, target));
 }
 
 async function readJson(path: string): Promise<unknown> {
@@ -107,7 +121,7 @@ function isIndex(value: unknown): value is IndexFile {
 
 /**
  * The cached tensors of `items` (a catalog's, in order) from `source`, or null on any miss.
- * `fingerprint` is listingFingerprint(items), computed by the caller before it reads any file.
+ * `fingerprint` is listingFingerprint(items, statListing(items)), computed before any file is read.
  */
 export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[], fingerprint: string): Promise<CacheHit | null> {
   const index = await readJson(indexPath(cacheDir, source, target));
@@ -117,7 +131,8 @@ export async function readCache(cacheDir: string, source: string, target: Decode
   items.forEach((item, i) => badPaths.has(item.relPath) || kept.push(i));
   let file: Buffer;
   try {
-    file = await readFile(tensorPath(cacheDir, index.digest));
+    // One read() of the whole file (the promise API reads in 512 KiB steps).
+    file = readFileSync(tensorPath(cacheDir, index.digest));
   } catch {
     return null;
   }
@@ -177,7 +192,6 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<v
     split[item.label] = (split[item.label] ?? 0) + 1;
   }
   for (const list of Object.values(counts)) for (let i = 0; i < list.length; i++) list[i] ??= 0;
-  const body = Buffer.concat([entry.pixels, itemText]);
   const header: BinHeader = {
     format: FORMAT,
     digest: entry.digest,
@@ -186,13 +200,17 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<v
     counts,
     pixelBytes: entry.pixels.length,
     itemBytes: itemText.length,
-    crc32: crc32(body),
+    crc32: crc32(itemText, crc32(entry.pixels)),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(headerBytes.length, 8);
-  await writeFileAtomic(tensorPath(cacheDir, entry.digest), Buffer.concat([prefix, headerBytes, body]));
+  // One buffer, one copy of the pixels: [magic][header length][header][pixels][items].
+  const file = Buffer.allocUnsafe(12 + headerBytes.length + entry.pixels.length + itemText.length);
+  file.write(MAGIC, 0, 'latin1');
+  file.writeUInt32LE(headerBytes.length, 8);
+  headerBytes.copy(file, 12);
+  file.set(entry.pixels, 12 + headerBytes.length);
+  itemText.copy(file, 12 + headerBytes.length + entry.pixels.length);
+  await writeFileAtomic(tensorPath(cacheDir, entry.digest), file);
   const index: IndexFile = { format: FORMAT, source: entry.source, target: entry.target, fingerprint: entry.fingerprint, digest: entry.digest, bad: [...entry.bad] };
   await writeFileAtomic(indexPath(cacheDir, entry.source, entry.target), Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
 }
