@@ -1,7 +1,7 @@
 """bench:data's baseline: an ImageFolder of PNGs loaded the way a Python pipeline does it with
 Pillow and NumPy (Image.open, convert('L'), np.asarray, stacked into one uint8 array).
 
-Usage: python3 pillow_baseline.py <root> [limit]
+Usage: python3 pillow_baseline.py <root>
 Lists <root>/<class>/<file> (classes and files sorted, as Kiln does), loads every image and prints
 one JSON line: images, seconds for the listing and for the whole load, shape and checksum.
 """
@@ -17,7 +17,6 @@ from PIL import Image
 
 def main() -> None:
     root = sys.argv[1]
-    limit = int(sys.argv[2]) if len(sys.argv) > 2 else None
     start = time.perf_counter()
     paths, labels = [], []
     for label, name in enumerate(sorted(e.name for e in os.scandir(root) if e.is_dir())):
@@ -25,8 +24,6 @@ def main() -> None:
         for file in sorted(os.listdir(folder)):
             paths.append(os.path.join(folder, file))
             labels.append(label)
-    if limit is not None:
-        paths, labels = paths[:limit], labels[:limit]
     listed = time.perf_counter()
     arrays = []
     for path in paths:

@@ -164,6 +164,20 @@ test('a file rewritten with other pixels but the same size misses the cache (its
   const third = await materialize(catalog, GRAY8, { cacheDir });
   assert.equal(third.fromCache, true, 'the new version is cached in turn');
   assert.equal(third.digest, second.digest);
+  assert.deepEqual((await readdir(cacheDir)).filter((f) => f.endsWith('.bin')), [`${second.digest}.bin`], "the earlier version's tensors are deleted");
+});
+
+test("a source's earlier tensors are kept while another source's index still uses them", async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  const twin = { ...catalog, source: `${catalog.source}/.` }; // same files and content, another source path
+  const first = await materialize(catalog, GRAY8, { cacheDir });
+  assert.equal((await materialize(twin, GRAY8, { cacheDir })).digest, first.digest);
+  const fewer = { ...catalog, items: catalog.items.slice(1) };
+  await materialize(fewer, GRAY8, { cacheDir });
+  assert.ok(existsSync(join(cacheDir, `${first.digest}.bin`)), 'the twin still points at it');
+  assert.equal((await materialize(twin, GRAY8, { cacheDir })).fromCache, true);
 });
 
 test('an added, a removed or a relabelled item misses the cache, and a different target has its own entry', async () => {

@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { CatalogItem, DecodeTarget } from './labelled.js';
@@ -183,8 +183,12 @@ export interface CacheEntry {
   bad: readonly CachedBadImage[];
 }
 
-/** Writes the tensors, then the index that points at them (so an index never names a missing file). */
+/**
+ * Writes the tensors, then the index that points at them (so an index never names a missing file),
+ * then deletes the tensors the source's previous index pointed at, unless another index uses them.
+ */
 export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<void> {
+  const previous = await readJson(indexPath(cacheDir, entry.source, entry.target));
   const itemText = Buffer.from(entry.items.map((item, i) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${entry.sha256[i]}\n`).join(''), 'utf8');
   const counts: Record<string, number[]> = {};
   for (const item of entry.items) {
@@ -213,4 +217,16 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<v
   await writeFileAtomic(tensorPath(cacheDir, entry.digest), file);
   const index: IndexFile = { format: FORMAT, source: entry.source, target: entry.target, fingerprint: entry.fingerprint, digest: entry.digest, bad: [...entry.bad] };
   await writeFileAtomic(indexPath(cacheDir, entry.source, entry.target), Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
+  if (isIndex(previous) && previous.digest !== entry.digest) await removeUnreferenced(cacheDir, previous.digest);
+}
+
+/** Deletes <digest>.bin when no index refers to it any more (the files of a dataset's earlier version). */
+async function removeUnreferenced(cacheDir: string, digest: string): Promise<void> {
+  const folder = join(cacheDir, 'by-source');
+  for (const name of await readdir(folder)) {
+    if (!name.endsWith('.json')) continue;
+    const index = await readJson(join(folder, name));
+    if (isIndex(index) && index.digest === digest) return;
+  }
+  await rm(tensorPath(cacheDir, digest), { force: true });
 }
