@@ -56,24 +56,44 @@ export async function decodeAll(paths: readonly string[], target: DecodeTarget, 
   return result;
 }
 
-async function decodeInline(paths: readonly string[], target: DecodeTarget, result: PoolResult, sharp: SharpQueue, report: (n: number) => void): Promise<void> {
+/** Runs the jobs of `indices` on this thread, recording their results like a worker's reply. */
+function decodeHere(indices: readonly number[], paths: readonly string[], target: DecodeTarget, result: PoolResult, sharp: SharpQueue): void {
   const size = target.height * target.width * target.channels;
   const file: FileFacts = { size: NaN, mtimeMs: NaN, ctimeMs: NaN };
-  for (let start = 0; start < paths.length; start += CHUNK) {
-    const end = Math.min(paths.length, start + CHUNK);
-    for (let index = start; index < end; index++) {
-      file.size = file.mtimeMs = file.ctimeMs = NaN;
-      const job = runJob(paths[index]!, target, result.pixels, index * size, file);
-      result.facts.set([file.size, file.mtimeMs, file.ctimeMs], index * 3);
-      if (job.kind === 'failed') result.failures[index] = job.reason;
-      else result.sha256[index] = job.sha256;
-      if (job.kind === 'sharp') sharp.push(index, job.bytes);
-    }
-    report(end - start);
+  for (const index of indices) {
+    file.size = file.mtimeMs = file.ctimeMs = NaN;
+    const job = runJob(paths[index]!, target, result.pixels, index * size, file);
+    result.facts.set([file.size, file.mtimeMs, file.ctimeMs], index * 3);
+    if (job.kind === 'failed') result.failures[index] = job.reason;
+    else result.sha256[index] = job.sha256;
+    if (job.kind === 'sharp') sharp.push(index, job.bytes);
+  }
+}
+
+/** hands out the catalog in chunks of consecutive indices. */
+function chunker(total: number): () => number[] | null {
+  let next = 0;
+  return () => {
+    if (next >= total) return null;
+    const indices: number[] = [];
+    for (const end = Math.min(total, next + CHUNK); next < end; next++) indices.push(next);
+    return indices;
+  };
+}
+
+async function decodeInline(paths: readonly string[], target: DecodeTarget, result: PoolResult, sharp: SharpQueue, report: (n: number) => void): Promise<void> {
+  const take = chunker(paths.length);
+  for (let indices = take(); indices; indices = take()) {
+    decodeHere(indices, paths, target, result, sharp);
+    report(indices.length);
     await sharp.belowLimit();
   }
 }
 
+/**
+ * Decodes on `count` workers. Starting a worker takes tens of milliseconds (a fresh V8 isolate
+ * loading its modules), so this thread decodes chunks too until every worker has answered once.
+ */
 function decodeOnWorkers(
   paths: readonly string[],
   target: DecodeTarget,
@@ -84,23 +104,35 @@ function decodeOnWorkers(
   report: (n: number) => void,
 ): Promise<void> {
   const pending = new Map<number, number[]>();
-  let next = 0;
+  const take = chunker(paths.length);
   let chunkId = 0;
+  let answered = 0;
+  let failed = false;
   const pool = Array.from({ length: count }, () => new Worker(new URL('./decode-worker.js', import.meta.url), { workerData: init }));
   const send = async (worker: Worker): Promise<boolean> => {
     await sharp.belowLimit(); // back-pressure: bytes waiting for sharp stay bounded
-    if (next >= paths.length) return false;
-    const indices: number[] = [];
-    for (const end = Math.min(paths.length, next + CHUNK); next < end; next++) indices.push(next);
+    const indices = take();
+    if (!indices) return false;
     const request: ChunkRequest = { id: chunkId++, indices, paths: indices.map((i) => paths[i]!) };
     pending.set(request.id, indices);
     worker.postMessage(request);
     return true;
   };
-  return new Promise<void>((resolve, reject) => {
+  const helpWhileStarting = async (): Promise<void> => {
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve)); // let the workers' messages in
+      const indices = answered < pool.length && !failed ? take() : null;
+      if (!indices) return;
+      decodeHere(indices, paths, target, result, sharp);
+      report(indices.length);
+      await sharp.belowLimit();
+    }
+  };
+  const workers = new Promise<void>((resolve, reject) => {
     let running = pool.length;
     const finished = new Set<Worker>();
     const fail = (error: unknown): void => {
+      failed = true;
       for (const worker of pool) finished.add(worker);
       for (const worker of pool) void worker.terminate();
       reject(error instanceof Error ? error : new Error(String(error)));
@@ -111,11 +143,14 @@ function decodeOnWorkers(
       if (--running === 0) resolve();
     };
     for (const worker of pool) {
+      let first = true;
       worker.on('error', fail);
       worker.on('exit', (code) => {
         if (!finished.has(worker)) fail(new Error(`a decode worker stopped unexpectedly (exit code ${code})`));
       });
       worker.on('message', (reply: ChunkReply) => {
+        if (first) answered++;
+        first = false;
         const indices = pending.get(reply.id)!;
         pending.delete(reply.id);
         indices.forEach((index, i) => {
@@ -130,6 +165,7 @@ function decodeOnWorkers(
       send(worker).then((sent) => sent || finish(worker), fail);
     }
   });
+  return Promise.all([workers, helpWhileStarting()]).then(() => undefined);
 }
 
 /** The files sharp decodes, at most `limit` at a time; failures are recorded, never thrown. */
