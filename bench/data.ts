@@ -19,7 +19,7 @@
  * first decode >= 2x Pillow's images/s; cached load >= 50x faster than the first decode.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -47,10 +47,10 @@ const seconds = (start: number): number => (performance.now() - start) / 1000;
 /** Folder names: label order = sorted order, and no '/' (T-shirt/top). */
 const classFolder = (label: number): string => `${label}_${CLASS_NAMES[label]!.replace(/[^A-Za-z0-9-]+/g, '_')}`;
 
-/** Writes the training images as <folder>/<class>/<index>.png (with sharp, as a user's tool would), once. */
+/** Writes the training images as <folder>/<class>/<index>.png (gray, with sharp), once. */
 async function writeFolder(): Promise<void> {
   const marker = join(FOLDER, '.complete');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === String(IMAGES)) {
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === `${IMAGES} gray`) {
     log(`bench:data: reusing ${FOLDER}`);
     return;
   }
@@ -62,11 +62,12 @@ async function writeFolder(): Promise<void> {
   const writeOne = async (): Promise<void> => {
     for (let i = next++; i < IMAGES; i = next++) {
       const pixels = images.idx.data.subarray(i * 784, (i + 1) * 784);
-      await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(join(FOLDER, classFolder(labels.idx.data[i]!), `${String(i).padStart(5, '0')}.png`));
+      // 8-bit gray PNGs, as Pillow's Image.fromarray(x).save() writes them (sharp alone would write RGB).
+      await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).toColourspace('b-w').png().toFile(join(FOLDER, classFolder(labels.idx.data[i]!), `${String(i).padStart(5, '0')}.png`));
     }
   };
   await Promise.all(Array.from({ length: 8 }, writeOne));
-  writeFileSync(marker, String(IMAGES));
+  writeFileSync(marker, `${IMAGES} gray`);
 }
 
 /** The folder's catalog: classes and files sorted (label = class position), like the Python baseline. */
@@ -83,7 +84,9 @@ function listCatalog(folder: string): Catalog {
 function subsetFolder(count: number): string {
   const folder = `${FOLDER}-${count}`;
   const marker = join(folder, '.complete');
-  if (existsSync(marker) && readFileSync(marker, 'utf8') === String(count)) return folder;
+  // Tied to the full folder's version: a rewritten full folder gets new links.
+  const version = `${count} of ${statSync(join(FOLDER, '.complete')).mtimeMs}`;
+  if (existsSync(marker) && readFileSync(marker, 'utf8') === version) return folder;
   rmSync(folder, { recursive: true, force: true });
   const all = listCatalog(FOLDER).items;
   const keep = all.filter((item) => Number(basename(item.relPath, '.png')) < count);
@@ -91,7 +94,7 @@ function subsetFolder(count: number): string {
     mkdirSync(join(folder, dirname(item.relPath)), { recursive: true });
     linkSync(item.path, join(folder, item.relPath));
   }
-  writeFileSync(marker, String(count));
+  writeFileSync(marker, version);
   return folder;
 }
 

@@ -20,7 +20,7 @@ function isTty(stream: NodeJS.WritableStream | null | undefined): stream is Writ
 /** Progress of decoding `total` images of `name`. */
 export function decodeProgress(name: string, total: number, stream: NodeJS.WritableStream | null | undefined, log: (line: string) => void): Progress {
   const started = performance.now();
-  let lastDraw = 0;
+  let lastDraw = -Infinity;
   const rate = (done: number): string => `${Math.round(done / Math.max(1e-3, (performance.now() - started) / 1000)).toLocaleString('en-US')} images/s`;
   const tty = isTty(stream) ? stream : null;
   if (!tty) log(`data: decoding ${total.toLocaleString('en-US')} images of ${name} (first load; later loads read the cache)`);
