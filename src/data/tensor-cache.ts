@@ -1,7 +1,7 @@
 /**
  * data/tensor-cache — decoded datasets on disk, so only the first load of a dataset decodes.
  *
- * Two files, both written atomically (temp file + rename, data/sources' writeFileAtomic):
+ * Two files, both written atomically (temp file + rename):
  *   <cacheDir>/<digest>.bin  the tensors, keyed by content: magic 'KILNTNS1', a u32 LE header
  *                            length, a JSON header (target, item count, counts per split and
  *                            class, byte lengths, CRC-32), the 8-bit HWC pixels, then one line per
@@ -15,10 +15,10 @@
  * misses. Anything unreadable, truncated or inconsistent is a miss (the caller decodes again and
  * overwrites it), never an error.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, read, statSync } from 'node:fs';
-import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import type { CatalogItem, DecodeTarget } from './labelled.js';
 import { writeFileAtomic } from './sources.js';
@@ -228,17 +228,50 @@ export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<v
     crc32: crc32(itemText, crc32(entry.pixels)),
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  // One buffer, one copy of the pixels: [magic][header length][header][pixels][items].
-  const file = Buffer.allocUnsafe(12 + headerBytes.length + entry.pixels.length + itemText.length);
-  file.write(MAGIC, 0, 'latin1');
-  file.writeUInt32LE(headerBytes.length, 8);
-  headerBytes.copy(file, 12);
-  file.set(entry.pixels, 12 + headerBytes.length);
-  itemText.copy(file, 12 + headerBytes.length + entry.pixels.length);
-  await writeFileAtomic(tensorPath(cacheDir, entry.digest), file);
+  const prefix = Buffer.alloc(12);
+  prefix.write(MAGIC, 0, 'latin1');
+  prefix.writeUInt32LE(headerBytes.length, 8);
+  await writePartsAtomic(tensorPath(cacheDir, entry.digest), [prefix, headerBytes, entry.pixels, itemText]);
   const index: IndexFile = { format: FORMAT, source: entry.source, target: entry.target, fingerprint: entry.fingerprint, digest: entry.digest, bad: [...entry.bad] };
   await writeFileAtomic(indexPath(cacheDir, entry.source, entry.target), Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
   if (isIndex(previous) && previous.digest !== entry.digest) await removeUnreferenced(cacheDir, previous.digest);
+}
+
+/** Like data/sources' writeFileAtomic (temp file, then rename), from parts: the pixels are not copied into one buffer first. */
+async function writePartsAtomic(path: string, parts: Uint8Array[]): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+  try {
+    const handle = await open(tmp, 'wx');
+    try {
+      let total = parts.reduce((sum, part) => sum + part.length, 0);
+      while (total > 0) {
+        const { bytesWritten } = await handle.writev(parts);
+        total -= bytesWritten;
+        parts = skipBytes(parts, bytesWritten);
+      }
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true });
+    throw error;
+  }
+}
+
+/** `parts` without their first `count` bytes (after a short write). */
+function skipBytes(parts: Uint8Array[], count: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  for (const part of parts) {
+    if (count >= part.length) {
+      count -= part.length;
+      continue;
+    }
+    rest.push(count > 0 ? part.subarray(count) : part);
+    count = 0;
+  }
+  return rest;
 }
 
 /** Deletes <digest>.bin when no index refers to it any more (the files of a dataset's earlier version). */
