@@ -16,7 +16,7 @@
  * overwrites it), never an error.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, read, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, read, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -106,9 +106,10 @@ export function hasIndex(cacheDir: string, source: string, target: DecodeTarget)
   return existsSync(indexPath(cacheDir, source, target));
 }
 
-async function readJson(path: string): Promise<unknown> {
+/** A small JSON file, read synchronously (a thread-pool round trip costs more than the read); null if unreadable. */
+function readJson(path: string): unknown {
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as unknown;
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch {
     return null;
   }
@@ -125,7 +126,7 @@ function isIndex(value: unknown): value is IndexFile {
  * fingerprint, so a hit costs about the stats alone.
  */
 export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[]): Promise<CacheHit | null> {
-  const index = await readJson(indexPath(cacheDir, source, target));
+  const index = readJson(indexPath(cacheDir, source, target));
   if (!isIndex(index) || !sameTarget(index.target, target)) return null;
   const reading = readInBackground(tensorPath(cacheDir, index.digest));
   const numbers = statListing(items);
@@ -209,7 +210,7 @@ export interface CacheEntry {
  * then deletes the tensors the source's previous index pointed at, unless another index uses them.
  */
 export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<void> {
-  const previous = await readJson(indexPath(cacheDir, entry.source, entry.target));
+  const previous = readJson(indexPath(cacheDir, entry.source, entry.target));
   const itemText = Buffer.from(entry.items.map((item, i) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${entry.sha256[i]}\n`).join(''), 'utf8');
   const counts: Record<string, number[]> = {};
   for (const item of entry.items) {
@@ -279,7 +280,7 @@ async function removeUnreferenced(cacheDir: string, digest: string): Promise<voi
   const folder = join(cacheDir, 'by-source');
   for (const name of await readdir(folder)) {
     if (!name.endsWith('.json')) continue;
-    const index = await readJson(join(folder, name));
+    const index = readJson(join(folder, name));
     if (isIndex(index) && index.digest === digest) return;
   }
   await rm(tensorPath(cacheDir, digest), { force: true });
