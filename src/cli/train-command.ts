@@ -7,7 +7,7 @@ import { addLogDirOption, openCliLogs } from './logs.js';
 import { resolveHome } from '../common/home.js';
 import { InvalidHyperparameterError } from '../common/errors.js';
 import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec } from '../models/spec.js';
-import { DEFAULT_EXPERIMENT, finishTrainingRun, openTracking, startTrainingRun } from '../tracking/client/index.js';
+import { DEFAULT_EXPERIMENT, finishTrainingRun, logDatasetSamples, openTracking, startTrainingRun } from '../tracking/client/index.js';
 import { DEFAULT_TRAINING, trainingParams, validateTrainingConfig, type TrainingConfig } from '../train/config.js';
 import type { TrainingOutcome } from '../train/index.js';
 import { checkExplicitDataDir } from './data-dir.js';
@@ -125,7 +125,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const logger = logs.logger('trainer');
   let log = logFunction(logger);
   // The engine (tfjs, wasm, OpenBLAS) loads only for commands that train: `kiln serve` never pays for it.
-  const [{ initEngine, describeEngine, engineTags }, { loadFashionMnist }, { runTraining }] = await Promise.all([
+  const [{ initEngine, describeEngine, engineTags }, { loadFashionMnist, fashionMnistDataset }, { runTraining }] = await Promise.all([
     import('../engine/index.js'),
     import('../data/index.js'),
     import('../train/run-training.js'),
@@ -133,6 +133,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false, device: parseDevice(flags.device) });
   log(describeEngine(engine));
   const data = await loadFashionMnist({ dataDir: config.dataDir, log });
+  const dataset = fashionMnistDataset(data);
   const tracking = flags.tracking ? await openTracking({ uri: flags.trackingUri, home: config.home }) : null;
   try {
     const run = tracking
@@ -141,11 +142,16 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
           runName: flags.runName,
           params: trainingParams(config),
           tags: { ...engineTags(engine), 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
-          dataset: { name: 'fashion-mnist', sha256: data.sha256, sources: data.sources },
+          dataset: dataset.identity,
+          datasetFiles: { sha256: data.sha256, sources: data.sources },
           logger: { onError: (error, lost) => log(`tracking: ${lost} metric points could not be stored: ${String(error)}`) },
         })
       : null;
-    if (tracking && run) log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
+    if (tracking && run) {
+      log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
+      // Samples help a reviewer in the UI; losing them must not cost the training.
+      await logDatasetSamples(tracking, run, dataset).catch((error: unknown) => log(`tracking: the dataset's sample images could not be logged: ${String(error)}`));
+    }
     if (run) log = logFunction(logger.child({ run_id: run.runId }));
     const epochLog = new EpochLog(logs.logger('trainer', run ? { run_id: run.runId } : {}, { terminal: false }));
     const interrupted = (): void => {

@@ -16,6 +16,7 @@
  *   augment.ts    seeded in-place batch augmentation (rotation with bilinear sampling, horizontal flip).
  *   labelled.ts   LabelledDataset, the one interface every source produces (plus Catalog/Materialized).
  *   builtin.ts    Fashion-MNIST wrapped as a LabelledDataset.
+ *   samples.ts    a few images per class back out of the tensors, as PNG (the run's dataset samples).
  *   batches.ts    epoch iterator (seeded shuffle, reused buffers by default, dropLast, optional augment).
  *
  * Typical use:
@@ -99,5 +100,16 @@ export {
   type Materialized,
 } from './labelled.js';
 export { BUILTIN_DATASET, builtinDigest, fashionMnistDataset } from './builtin.js';
+export {
+  DEFAULT_SAMPLES_PER_CLASS,
+  type SampleImage,
+  type SampleSource,
+  safeClassName,
+  sampleFolder,
+  sampleIndices,
+  imageBytes,
+  encodePng,
+  datasetSamples,
+} from './samples.js';
 export { type AugmentOptions, augmentBatch } from './augment.js';
 export { type Batch, type BatchOptions, batches, epochOrder } from './batches.js';

@@ -5,6 +5,7 @@
  * Trials are compared on validation accuracy and never tested: only the study's best is.
  */
 import { join } from 'node:path';
+import { fashionMnistDataset } from '../data/builtin.js';
 import type { FashionMnist } from '../data/index.js';
 import { type EngineInfo, engineTags } from '../engine/index.js';
 import type { ModelSpec } from '../models/index.js';
@@ -76,6 +77,8 @@ export function trialModelPath(home: string, study: string, trialNumber: number)
 
 export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial) => Promise<number> {
   const { config, tracking, log } = context;
+  const dataset = fashionMnistDataset(context.data).identity;
+  const datasetFiles = { sha256: context.data.sha256, sources: context.data.sources };
   return async (trial) => {
     const { spec, learningRate } = sampleTrainingChoice(trial, config);
     const training: TrainingConfig = {
@@ -103,7 +106,8 @@ export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial)
           parentRunId: context.parentRunId ?? undefined,
           params: trainingParams(training),
           tags: { 'kiln.study': config.study.name, 'kiln.trial': String(trial.number), ...engineTags(context.engine) },
-          dataset: { name: 'fashion-mnist', sha256: context.data.sha256, sources: context.data.sources },
+          dataset,
+          datasetFiles,
         })
       : null;
     if (run) trial.setUserAttr('run_id', run.runId);
