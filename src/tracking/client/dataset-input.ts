@@ -12,35 +12,17 @@
  */
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
-import type { DatasetIdentity, SplitName } from '../../data/labelled.js';
+import type { DatasetIdentity } from '../../data/labelled.js';
+import { DATASET_SPLITS, type DatasetProfileJson, type DatasetSchemaJson } from '../dataset-json.js';
 import type { DatasetInput } from '../store/types.js';
+
+export type { DatasetProfileJson, DatasetSchemaJson } from '../dataset-json.js';
 
 /** MLflow keeps 8 hex characters; 16 keep the per-experiment dedupe (name + digest) safe from collisions. */
 export const SHORT_DIGEST_LENGTH = 16;
 export const DATA_CONTEXT_TAG = 'mlflow.data.context';
 /** Input tag prefix of the split sizes: `kiln.data.train` = '60000'. */
 export const SPLIT_TAG_PREFIX = 'kiln.data.';
-
-const SPLITS: readonly SplitName[] = ['train', 'validation', 'test'];
-
-/** The `schema` field, parsed. */
-export interface DatasetSchemaJson {
-  mlflow_tensorspec: { features: string; targets: string | null };
-  image: { height: number; width: number; channels: number; color: string };
-  class_names: string[];
-}
-
-/** The `profile` field, parsed. */
-export interface DatasetProfileJson {
-  /** The full sha256 (the input's digest is its first characters). */
-  digest: string;
-  /** Kiln's kind of source: builtin, folder, manifest, idx. */
-  source_type: string;
-  num_items: number;
-  splits: Partial<Record<SplitName, { num_items: number; per_class: number[] }>>;
-  /** For sources made of a few files: file → sha256. */
-  files?: Record<string, string>;
-}
 
 function tensorSpec(dtype: string, shape: number[]): string {
   return JSON.stringify([{ type: 'tensor', 'tensor-spec': { dtype, shape } }]);
@@ -65,7 +47,7 @@ export function datasetSchemaJson(identity: DatasetIdentity): DatasetSchemaJson 
 export function datasetProfileJson(identity: DatasetIdentity, files?: { sha256: Record<string, string> }): DatasetProfileJson {
   const splits: DatasetProfileJson['splits'] = {};
   let total = 0;
-  for (const split of SPLITS) {
+  for (const split of DATASET_SPLITS) {
     const perClass = identity.counts[split];
     if (!perClass) continue;
     const n = perClass.reduce((a, b) => a + b, 0);
