@@ -2,7 +2,8 @@
  * ui/app/dataset — a run's dataset section: each dataset input (name, digest, source, the input
  * tags), and for Kiln's inputs the image schema, the items per class and split, and a grid of
  * the sample images per class the trainer logged under `dataset/samples/` (listed once the
- * section scrolls into view; the images load lazily).
+ * section scrolls into view; the images load lazily). A study's trials show the samples their
+ * parent (study) run holds: the trials train on its dataset, and logging them once is enough.
  *
  * Inputs logged by other tools show the summary row only; a run without inputs shows nothing.
  */
@@ -10,6 +11,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { DATASET_SPLITS, readDataset, type ReadDataset } from '../../tracking/dataset-json.js';
 import type { DatasetInput } from '../../tracking/store/types.js';
 import { api } from './api.js';
+import { href } from './router.js';
 import { ErrorBox, Section, useLoad } from './util.js';
 
 const SAMPLES_DIR = 'dataset/samples';
@@ -100,20 +102,28 @@ function ClassSamples({ runId, folder, name, size }: { runId: string; folder: st
   );
 }
 
-function Samples({ runId, data }: { runId: string; data: ReadDataset }) {
+/** The run's sample folders, else its parent's; `from` is the run that holds them. */
+async function sampleFolders(runId: string, parentRunId: string | undefined): Promise<{ folders: string[]; from: string }> {
+  const list = async (id: string): Promise<string[]> => (await api.listArtifacts(id, SAMPLES_DIR)).files.filter((f) => f.is_dir).map((f) => f.path);
+  const own = await list(runId);
+  if (own.length > 0 || !parentRunId) return { folders: own, from: runId };
+  return { folders: await list(parentRunId), from: parentRunId };
+}
+
+function Samples({ runId, parentRunId, data }: { runId: string; parentRunId?: string; data: ReadDataset }) {
   const [ref, seen] = useSeen();
-  const [listing, setListing] = useState<{ folders?: string[]; error?: string }>({});
+  const [listing, setListing] = useState<{ folders?: string[]; from?: string; error?: string }>({});
   useEffect(() => {
     if (!seen) return;
     let live = true;
-    api.listArtifacts(runId, SAMPLES_DIR).then(
-      (l) => live && setListing({ folders: l.files.filter((f) => f.is_dir).map((f) => f.path) }),
+    sampleFolders(runId, parentRunId).then(
+      (l) => live && setListing(l),
       (error: unknown) => live && setListing({ error: error instanceof Error ? error.message : String(error) }),
     );
     return () => {
       live = false;
     };
-  }, [seen, runId]);
+  }, [seen, runId, parentRunId]);
   const image = data.schema?.image ?? { height: 28, width: 28 };
   const scale = Math.max(1, Math.floor(SAMPLE_DISPLAY / Math.max(image.height, image.width)));
   const size = { width: image.width * scale, height: image.height * scale };
@@ -121,18 +131,25 @@ function Samples({ runId, data }: { runId: string; data: ReadDataset }) {
   const folders = (listing.folders ?? []).slice().sort((a, b) => label(a) - label(b));
   return (
     <div class="dataset-samples" ref={ref} aria-label="sample images per class" aria-busy={seen && !listing.folders && !listing.error ? 'true' : 'false'}>
-      <h3>Samples</h3>
+      <h3>
+        Samples{' '}
+        {listing.from && listing.from !== runId && listing.folders?.length ? (
+          <span class="muted" data-testid="samples-from">
+            logged with the <a href={href(['runs', listing.from])}>study run</a>
+          </span>
+        ) : null}
+      </h3>
       {!seen || (!listing.folders && !listing.error) ? <p class="muted">Loading samples…</p> : null}
       {listing.folders?.length === 0 && <p class="muted">No sample images were logged with this run.</p>}
       {folders.map((folder) => (
-        <ClassSamples runId={runId} folder={folder} name={data.schema?.class_names[label(folder)] ?? folder.slice(SAMPLES_DIR.length + 1)} size={size} key={folder} />
+        <ClassSamples runId={listing.from ?? runId} folder={folder} name={data.schema?.class_names[label(folder)] ?? folder.slice(SAMPLES_DIR.length + 1)} size={size} key={folder} />
       ))}
       <ErrorBox error={listing.error} />
     </div>
   );
 }
 
-function Details({ runId, data, withSamples }: { runId: string; data: ReadDataset; withSamples: boolean }) {
+function Details({ runId, parentRunId, data, withSamples }: { runId: string; parentRunId?: string; data: ReadDataset; withSamples: boolean }) {
   const image = data.schema?.image;
   return (
     <div class="dataset" data-dataset={data.name}>
@@ -160,12 +177,12 @@ function Details({ runId, data, withSamples }: { runId: string; data: ReadDatase
         )}
       </dl>
       <Counts data={data} />
-      {withSamples && <Samples runId={runId} data={data} />}
+      {withSamples && <Samples runId={runId} parentRunId={parentRunId} data={data} />}
     </div>
   );
 }
 
-export function DatasetSection({ runId, inputs }: { runId: string; inputs: DatasetInput[] }) {
+export function DatasetSection({ runId, parentRunId, inputs }: { runId: string; parentRunId?: string; inputs: DatasetInput[] }) {
   if (inputs.length === 0) return null;
   const datasets = inputs.map((d) => readDataset(d.dataset));
   // Samples belong to the run, not to an input: shown under the first input Kiln described.
@@ -194,7 +211,7 @@ export function DatasetSection({ runId, inputs }: { runId: string; inputs: Datas
           ))}
         </tbody>
       </table>
-      {datasets.map((data, i) => (data.schema || data.profile ? <Details runId={runId} data={data} withSamples={i === described} /> : null))}
+      {datasets.map((data, i) => (data.schema || data.profile ? <Details runId={runId} parentRunId={parentRunId} data={data} withSamples={i === described} /> : null))}
     </Section>
   );
 }

@@ -3,7 +3,7 @@
  * client (startTrainingRun with a dataset identity, logDatasetSamples) to a real tracking server
  * (SQLite store, real HTTP, artifacts on disk) shows the dataset's name, digest, source, schema,
  * the items per class and split, and its sample images, which must really load. A run without
- * a dataset input shows no dataset section. Screenshot: .cache/ui-screenshots/dataset-run.png.
+ * a dataset input shows no dataset section; a study's trial shows the samples of its study run. Screenshot: .cache/ui-screenshots/dataset-run.png.
  */
 import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -61,6 +61,7 @@ describe("a run's dataset section in Chromium, from a run logged through Kiln's 
   let page: Page;
   let withData = '';
   let without = '';
+  let trial = '';
   const consoleErrors: string[] = [];
 
   before(async () => {
@@ -75,6 +76,10 @@ describe("a run's dataset section in Chromium, from a run logged through Kiln's 
     const bare = await startTrainingRun(session, { experimentName: 'ui-dataset', runName: 'no-data', params: { lr: '0.02' } });
     await finishTrainingRun(session, bare, { status: 'FINISHED' });
     without = bare.runId;
+    // A study's trial: the dataset input, no samples of its own (its parent, the study run, holds them).
+    const child = await startTrainingRun(session, { experimentName: 'ui-dataset', runName: 'trial-0', params: {}, parentRunId: withData, dataset: IDENTITY });
+    await finishTrainingRun(session, child, { status: 'FINISHED' });
+    trial = child.runId;
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
     page.on('console', (m) => {
@@ -127,6 +132,19 @@ describe("a run's dataset section in Chromium, from a run logged through Kiln's 
     assert.deepEqual(sizes, Array.from({ length: 7 }, () => [10, 12]), 'each PNG at the dataset size, 10 wide and 12 high');
     await page.screenshot({ path: join(SHOTS, 'dataset-run.png'), fullPage: true });
     assert.deepEqual(consoleErrors, []);
+  });
+
+  test("a trial without samples of its own shows its study run's, saying where they come from", async () => {
+    await page.goto(`${server.url}/#/runs/${trial}`);
+    await page.locator('.dataset-samples').scrollIntoViewIfNeeded();
+    await page.waitForSelector('.dataset-samples[aria-busy="false"] .sample-row img');
+    assert.equal(await page.locator('.sample-row').count(), 3);
+    assert.equal(await page.getAttribute('[data-testid="samples-from"] a', 'href'), `#/runs/${withData}`);
+    await page.locator('.sample-row img').last().scrollIntoViewIfNeeded();
+    await page.waitForFunction(() => {
+      const images = Array.from((globalThis as unknown as BrowserGlobals).document.querySelectorAll('.sample-row img'));
+      return images.length === 7 && images.every((img) => img.complete && img.naturalWidth > 0);
+    });
   });
 
   test('a run without a dataset input shows no dataset section', async () => {

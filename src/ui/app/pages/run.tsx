@@ -214,7 +214,7 @@ export function RunPage({ route, runId }: { route: Route; runId: string }) {
           />
         </Section>
       </div>
-      <DatasetSection runId={runId} inputs={r.inputs.dataset_inputs} />
+      <DatasetSection runId={runId} parentRunId={r.data.tags.find((t) => t.key === PARENT_RUN_TAG)?.value} inputs={r.inputs.dataset_inputs} />
       <Section title="Artifacts" id="artifacts">
         <Artifacts runId={runId} route={route} />
       </Section>
