@@ -9,7 +9,7 @@ import { normalizePixels } from '../../data/normalize.js';
 import { loadSharp } from '../../imaging/decode.js';
 import { call, startTestServer, type TestServer } from '../server/test-helpers.js';
 import type { DatasetInput, Run } from '../store/types.js';
-import { type DatasetProfileJson, type DatasetSchemaJson, datasetInput } from './dataset-input.js';
+import { type DatasetProfileJson, type DatasetSchemaJson, datasetDigest, datasetInput } from './dataset-input.js';
 import { openTracking, type TrackingSession } from './session.js';
 import { finishTrainingRun, logDatasetSamples, startTrainingRun } from './training-run.js';
 
@@ -95,6 +95,15 @@ describe('a training run with a dataset identity, in the embedded SQLite store',
     const run = await startTrainingRun(session, { experimentName: 'lineage', params: { lr: '0.01' }, dataset: IDENTITY });
     await finishTrainingRun(session, run, { status: 'FINISHED' });
     assertShapesInput(theInput(await session.store.getRun(run.runId)));
+  });
+
+  test('the older spec (name, files\' sha256 and paths) is still logged as before', async () => {
+    const files = { sha256: { a: '01', b: '02' }, sources: { a: '/x/a', b: '/y/b' } };
+    const run = await startTrainingRun(session, { experimentName: 'lineage', params: {}, dataset: { name: 'old', ...files } });
+    await finishTrainingRun(session, run, { status: 'FINISHED' });
+    const input = theInput(await session.store.getRun(run.runId));
+    assert.deepEqual(input.dataset, { name: 'old', digest: datasetDigest(files.sha256), source_type: 'local', source: JSON.stringify(files.sources), profile: JSON.stringify({ sha256: files.sha256 }) });
+    assert.deepEqual(input.tags, [{ key: 'mlflow.data.context', value: 'training' }]);
   });
 
   test('logDatasetSamples writes dataset/profile.json and one PNG per sample, in class folders', async () => {
