@@ -30,6 +30,18 @@ export interface DatasetProfileJson {
   files?: Record<string, string>;
 }
 
+/** A run's `dataset/profile.json` artifact: the identity, and the sample images logged beside it. */
+export interface DatasetProfileFile {
+  name: string;
+  digest: string;
+  source: string;
+  source_type: string;
+  schema: DatasetSchemaJson;
+  profile: DatasetProfileJson;
+  /** `files`: paths below `dataset/`, `samples/<label>_<class>/<n>.png`, in class then sample order. */
+  samples: { per_class: number; files: string[] };
+}
+
 /** A dataset input as the UI shows it; absent parts were not (readably) logged. */
 export interface ReadDataset {
   name: string;

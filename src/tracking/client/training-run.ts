@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import type { DatasetIdentity, LabelledDataset } from '../../data/labelled.js';
 import { TrackingError } from '../store/errors.js';
 import type { TrackingStore } from '../store/types.js';
+import type { DatasetProfileFile } from '../dataset-json.js';
 import { datasetInput, datasetProfileJson, datasetSchemaJson, legacyDatasetInput } from './dataset-input.js';
 import { MODEL_ARTIFACT_PATH } from './registry.js';
 import { RunLogger, type RunLoggerOptions } from './run-logger.js';
@@ -151,7 +152,7 @@ export async function logDatasetSamples(
   const perClass = options.perClass ?? DEFAULT_SAMPLES_PER_CLASS;
   const samples = await datasetSamples(dataset, perClass);
   const { identity } = dataset;
-  const profile = {
+  const profile: DatasetProfileFile = {
     name: identity.name,
     digest: identity.digest,
     source: identity.source,

@@ -1,20 +1,22 @@
 /**
  * ui/app/dataset — a run's dataset section: each dataset input (name, digest, source, the input
  * tags), and for Kiln's inputs the image schema, the items per class and split, and a grid of
- * the sample images per class the trainer logged under `dataset/samples/` (listed once the
- * section scrolls into view; the images load lazily). A study's trials show the samples their
+ * the sample images per class the trainer logged under `dataset/samples/` (found through
+ * `dataset/profile.json` once the section scrolls into view; the images load lazily). A study's trials show the samples their
  * parent (study) run holds: the trials train on its dataset, and logging them once is enough.
  *
  * Inputs logged by other tools show the summary row only; a run without inputs shows nothing.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { DATASET_SPLITS, readDataset, type ReadDataset } from '../../tracking/dataset-json.js';
+import { DATASET_SPLITS, readDataset, type DatasetProfileFile, type ReadDataset } from '../../tracking/dataset-json.js';
 import type { DatasetInput } from '../../tracking/store/types.js';
 import { api } from './api.js';
 import { href } from './router.js';
-import { ErrorBox, Section, useLoad } from './util.js';
+import { ErrorBox, Section } from './util.js';
 
-const SAMPLES_DIR = 'dataset/samples';
+const DATASET_DIR = 'dataset';
+/** Written by the trainer beside the samples (tracking/client/training-run logDatasetSamples); lists them. */
+const PROFILE_FILE = 'dataset/profile.json';
 /** Small images (28 x 28) are drawn at least this many CSS pixels on their long side, pixelated. */
 const SAMPLE_DISPLAY = 56;
 
@@ -82,43 +84,46 @@ function Counts({ data }: { data: ReadDataset }) {
   );
 }
 
-function ClassSamples({ runId, folder, name, size }: { runId: string; folder: string; name: string; size: { width: number; height: number } }) {
-  const listing = useLoad(() => api.listArtifacts(runId, folder), [runId, folder]);
-  const files = (listing.data?.files ?? []).filter((f) => !f.is_dir && /\.png$/i.test(f.path));
-  // 0.png … 10.png in number order, not text order.
-  const number = (path: string): number => Number(path.slice(path.lastIndexOf('/') + 1).replace(/\.png$/i, ''));
-  files.sort((a, b) => number(a.path) - number(b.path));
-  return (
-    <div class="sample-row" data-samples={folder.slice(SAMPLES_DIR.length + 1)}>
-      <div class="sample-class">{name}</div>
-      <div class="sample-images">
-        {listing.data &&
-          files.map((f) => (
-            <img src={api.artifactUrl(listing.data!.root, f.path)} alt={`${name} sample ${number(f.path)}`} loading="lazy" width={size.width} height={size.height} />
-          ))}
-        <ErrorBox error={listing.error} />
-      </div>
-    </div>
-  );
+interface SampleClass {
+  /** `<label>_<safe class name>`, the folder below dataset/samples/. */
+  folder: string;
+  label: number;
+  urls: string[];
 }
 
-/** The run's sample folders, else its parent's; `from` is the run that holds them. */
-async function sampleFolders(runId: string, parentRunId: string | undefined): Promise<{ folders: string[]; from: string }> {
-  const list = async (id: string): Promise<string[]> => (await api.listArtifacts(id, SAMPLES_DIR)).files.filter((f) => f.is_dir).map((f) => f.path);
-  const own = await list(runId);
-  if (own.length > 0 || !parentRunId) return { folders: own, from: runId };
-  return { folders: await list(parentRunId), from: parentRunId };
+/** The samples a run's dataset/profile.json lists, by class: one listing and one small file, however many classes; null without one. */
+async function runSamples(runId: string): Promise<SampleClass[] | null> {
+  const listing = await api.listArtifacts(runId, DATASET_DIR);
+  if (!listing.files.some((f) => f.path === PROFILE_FILE)) return null;
+  const response = await fetch(api.artifactUrl(listing.root, PROFILE_FILE));
+  if (!response.ok) throw new Error(`${PROFILE_FILE}: HTTP ${response.status}`);
+  const files = ((await response.json()) as Partial<DatasetProfileFile>).samples?.files ?? [];
+  const classes = new Map<string, SampleClass>();
+  for (const file of files) {
+    const folder = file.slice(0, file.lastIndexOf('/')).replace(/^samples\//, '');
+    let entry = classes.get(folder);
+    if (!entry) classes.set(folder, (entry = { folder, label: Number.parseInt(folder, 10), urls: [] }));
+    entry.urls.push(api.artifactUrl(listing.root, `${DATASET_DIR}/${file}`));
+  }
+  return [...classes.values()].sort((a, b) => a.label - b.label);
+}
+
+/** The run's samples, else its parent's (a study's trial shows its study run's); `from` is the run that holds them. */
+async function samplesOf(runId: string, parentRunId: string | undefined): Promise<{ classes: SampleClass[]; from: string }> {
+  const own = await runSamples(runId);
+  if (own || !parentRunId) return { classes: own ?? [], from: runId };
+  return { classes: (await runSamples(parentRunId)) ?? [], from: parentRunId };
 }
 
 function Samples({ runId, parentRunId, data }: { runId: string; parentRunId?: string; data: ReadDataset }) {
   const [ref, seen] = useSeen();
-  const [listing, setListing] = useState<{ folders?: string[]; from?: string; error?: string }>({});
+  const [found, setFound] = useState<{ classes?: SampleClass[]; from?: string; error?: string }>({});
   useEffect(() => {
     if (!seen) return;
     let live = true;
-    sampleFolders(runId, parentRunId).then(
-      (l) => live && setListing(l),
-      (error: unknown) => live && setListing({ error: error instanceof Error ? error.message : String(error) }),
+    samplesOf(runId, parentRunId).then(
+      (s) => live && setFound(s),
+      (error: unknown) => live && setFound({ error: error instanceof Error ? error.message : String(error) }),
     );
     return () => {
       live = false;
@@ -126,25 +131,33 @@ function Samples({ runId, parentRunId, data }: { runId: string; parentRunId?: st
   }, [seen, runId, parentRunId]);
   const image = data.schema?.image ?? { height: 28, width: 28 };
   const scale = Math.max(1, Math.floor(SAMPLE_DISPLAY / Math.max(image.height, image.width)));
-  const size = { width: image.width * scale, height: image.height * scale };
-  const label = (folder: string): number => Number.parseInt(folder.slice(SAMPLES_DIR.length + 1), 10);
-  const folders = (listing.folders ?? []).slice().sort((a, b) => label(a) - label(b));
+  const loading = !found.classes && !found.error;
   return (
-    <div class="dataset-samples" ref={ref} aria-label="sample images per class" aria-busy={seen && !listing.folders && !listing.error ? 'true' : 'false'}>
+    <div class="dataset-samples" ref={ref} aria-label="sample images per class" aria-busy={seen && loading ? 'true' : 'false'}>
       <h3>
         Samples{' '}
-        {listing.from && listing.from !== runId && listing.folders?.length ? (
+        {found.from && found.from !== runId && found.classes?.length ? (
           <span class="muted" data-testid="samples-from">
-            logged with the <a href={href(['runs', listing.from])}>study run</a>
+            logged with the <a href={href(['runs', found.from])}>study run</a>
           </span>
         ) : null}
       </h3>
-      {!seen || (!listing.folders && !listing.error) ? <p class="muted">Loading samples…</p> : null}
-      {listing.folders?.length === 0 && <p class="muted">No sample images were logged with this run.</p>}
-      {folders.map((folder) => (
-        <ClassSamples runId={listing.from ?? runId} folder={folder} name={data.schema?.class_names[label(folder)] ?? folder.slice(SAMPLES_DIR.length + 1)} size={size} key={folder} />
-      ))}
-      <ErrorBox error={listing.error} />
+      {loading && <p class="muted">Loading samples…</p>}
+      {found.classes?.length === 0 && <p class="muted">No sample images were logged with this run.</p>}
+      {found.classes?.map((c) => {
+        const name = data.schema?.class_names[c.label] ?? c.folder;
+        return (
+          <div class="sample-row" data-samples={c.folder} key={c.folder}>
+            <div class="sample-class">{name}</div>
+            <div class="sample-images">
+              {c.urls.map((url, n) => (
+                <img src={url} alt={`${name} sample ${n}`} loading="lazy" width={image.width * scale} height={image.height * scale} />
+              ))}
+            </div>
+          </div>
+        );
+      })}
+      <ErrorBox error={found.error} />
     </div>
   );
 }
