@@ -124,12 +124,38 @@ export const RegistrySchema = Type.Object(
   strict,
 );
 
+export const DataSchema = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      description: 'what to learn from: fashion-mnist (default), a folder of class subfolders (optionally under train/ val/ test/), a .csv or .jsonl manifest, or a folder of IDX files (flag --data, env KILN_DATA)',
+    }),
+    image_size: Type.Optional(
+      Type.Union([integer(4, 1024, 'side of a square input'), Type.String({ pattern: '^[0-9]+(x[0-9]+)?$', description: 'N or HxW, e.g. 32 or 32x48' })], {
+        description: 'input size every image is resized to (default: the median size, capped at 64) (flag --image-size)',
+      }),
+    ),
+    color: Type.Optional(oneOf(['gray', 'rgb'], 'colour mode (default: gray when every image is gray, else rgb) (flag --color)')),
+    val_size: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'validation split when the data has none: a count, or a fraction below 1 of train (default 0.1) (flag --val-size)' })),
+    test_size: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'test split when the data has none: a count, or a fraction below 1 (default 0.2) (flag --test-size)' })),
+    split_seed: Type.Optional(Type.Integer({ description: 'seed of the stratified splits (default 42), independent of the study seed (flag --split-seed)' })),
+    max_memory: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$' })], {
+        description: 'largest decoded dataset to hold, bytes or e.g. 2GiB (default 1GiB) (flag --max-memory)',
+      }),
+    ),
+    skip_bad_images: Type.Optional(Type.Boolean({ description: 'skip (and count) images that cannot be decoded instead of stopping (flag --skip-bad-images)' })),
+  },
+  strict,
+);
+
 export const PipelineConfigSchema = Type.Object(
   {
     profile: Type.String({ description: 'profile this configuration came from' }),
     device: Type.Optional(
       oneOf(['auto', 'cpu', 'gpu'], 'what trains: auto (default) a hardware GPU when one is present, else the CPU; cpu; gpu (any WebGPU adapter, software ones included) (flag --device, env KILN_DEVICE)'),
     ),
+    data: Type.Optional(DataSchema),
     study: StudySchema,
     search_space: SearchSpaceSchema,
     training: TrainingSchema,
@@ -138,6 +164,7 @@ export const PipelineConfigSchema = Type.Object(
   strict,
 );
 
+export type DataConfig = Static<typeof DataSchema>;
 export type StudyConfig = Static<typeof StudySchema>;
 export type MlpSpace = Static<typeof MlpSpaceSchema>;
 export type CnnSpace = Static<typeof CnnSpaceSchema>;
