@@ -36,6 +36,25 @@ describe('pipeline configuration', () => {
     assert.equal(fromFlags.study.n_trials, 9);
   });
 
+  test("a user's own data names the study and the registered model after it, unless a name was chosen", async () => {
+    const own = await loadConfig({ env: { KILN_DATA: '/data/pets/' } });
+    assert.deepEqual([own.data?.source, own.study.name, own.registry.model_name], ['/data/pets/', 'pets-quick', 'pets']);
+    const manifest = await loadConfig({ env: {}, overrides: { data: { source: './labels/shoes.csv', image_size: '32x48', color: 'rgb' } } });
+    assert.deepEqual([manifest.study.name, manifest.registry.model_name, manifest.data?.image_size], ['shoes-quick', 'shoes', '32x48']);
+    const file = join(dir, 'named.yml');
+    await writeFile(file, 'data:\n  source: ./pets\nstudy:\n  name: my-study\nregistry:\n  model_name: my-model\n  alias: champion\n  metric: test_acc\n');
+    const named = await loadConfig({ file, env: {} });
+    assert.deepEqual([named.study.name, named.registry.model_name], ['my-study', 'my-model']);
+    const builtin = await loadConfig({ env: {} });
+    assert.deepEqual([builtin.data, builtin.study.name, builtin.registry.model_name], [undefined, 'fashion-mnist-quick', 'fashion-mnist']);
+  });
+
+  test('a bad data setting is refused naming the key and its flag', async () => {
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', color: 'purple' } } }), /data\.color.*--color/s);
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', image_size: '32 by 32' } } }), /data\.image_size.*--image-size/s);
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', max_memory: 'lots' } } }), /data\.max_memory.*--max-memory/s);
+  });
+
   test('a profile defined in the file can be selected', async () => {
     const file = join(dir, 'profiles.yml');
     await writeFile(file, 'profiles:\n  tiny:\n    study: { name: tiny, n_trials: 1 }\n    training: { epochs: 1 }\n');
