@@ -7,6 +7,7 @@ import type { SqlDriver, SqlExecutor } from './driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import { chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';
+import { modelIdOfSource, requireLoggedModels } from './sql-model-links.js';
 import type { Actor, AliasEvent, ModelVersion, Page, RegisteredModel, SearchRegistryQuery, Tag } from './types.js';
 import { parseVersion, validateAlias, validateModelName, validateTag, validateTags } from './validation.js';
 
@@ -36,6 +37,7 @@ interface VersionRow {
   source: string;
   run_id: string | null;
   run_link: string | null;
+  model_id: string | null;
   status: ModelVersion['status'];
   status_message: string | null;
 }
@@ -97,6 +99,7 @@ export class SqlRegistry {
       if (r.description !== null && r.description !== undefined) mv.description = r.description;
       if (r.run_id !== null && r.run_id !== undefined) mv.run_id = r.run_id;
       if (r.run_link !== null && r.run_link !== undefined) mv.run_link = r.run_link;
+      if (r.model_id !== null && r.model_id !== undefined) mv.model_id = r.model_id;
       if (r.status_message !== null && r.status_message !== undefined) mv.status_message = r.status_message;
       return mv;
     });
@@ -319,14 +322,20 @@ export class SqlRegistry {
   // ---------------------------------------------------------------- model versions
 
   async createModelVersion(
-    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string },
+    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; model_id?: string },
     actor: Actor = {},
   ): Promise<ModelVersion> {
     const name = validateModelName(input?.name);
     if (typeof input.source !== 'string' || input.source === '') throw invalid(`Missing value for required parameter 'source'.`);
     const tags = dedupeTags(validateTags(input.tags));
+    // MLflow 3 registers a logged model by `models:/m-…`, with or without model_id beside it.
+    const modelId = input.model_id || modelIdOfSource(input.source) || null;
+    if (input.model_id && modelIdOfSource(input.source) !== undefined && modelIdOfSource(input.source) !== input.model_id) {
+      throw invalid(`model_id '${input.model_id}' differs from the logged model named by source '${input.source}'`);
+    }
     return this.db.transaction(async (tx) => {
       await this.modelRow(tx, name);
+      if (modelId !== null) await requireLoggedModels(tx, [modelId]);
       const now = Date.now();
       const bumped = await tx.get<{ last_version: number }>(
         'UPDATE registered_models SET last_version = last_version + 1, last_updated_time = ? WHERE name = ? RETURNING last_version',
@@ -334,9 +343,9 @@ export class SqlRegistry {
       );
       const version = Number(bumped!.last_version);
       await tx.run(
-        `INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, source, run_id, run_link, status, status_message)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'READY', NULL)`,
-        [name, version, now, now, input.description ?? null, actor.user_id ?? null, input.source, input.run_id || null, input.run_link || null],
+        `INSERT INTO model_versions (name, version, creation_time, last_updated_time, description, user_id, source, run_id, run_link, model_id, status, status_message)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'READY', NULL)`,
+        [name, version, now, now, input.description ?? null, actor.user_id ?? null, input.source, input.run_id || null, input.run_link || null, modelId],
       );
       await tx.insertMany(
         'model_version_tags',

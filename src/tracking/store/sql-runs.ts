@@ -27,7 +27,8 @@ import {
   type Fragment,
 } from './sql-common.js';
 import type { SqlExperiments } from './sql-experiments.js';
-import type { DatasetInput, LifecycleStage, LogBatch, Metric, Page, Param, Run, RunInfo, RunStatus, SearchRunsQuery, Tag } from './types.js';
+import { linkOutputs, loadOutputs, recordModelMetrics } from './sql-model-links.js';
+import type { DatasetInput, LifecycleStage, LogBatch, Metric, ModelOutput, Page, Param, Run, RunInfo, RunStatus, SearchRunsQuery, Tag } from './types.js';
 import { validateBatch, validateDatasetInputs, validateRunName, validateRunStatus, validateTags } from './validation.js';
 
 export const RUN_NAME_TAG = 'mlflow.runName';
@@ -114,7 +115,7 @@ export class SqlRuns {
     return row;
   }
 
-  /** Builds full Run objects for a page of rows: five set-based queries per 500 runs. */
+  /** Builds full Run objects for a page of rows: six set-based queries per 500 runs (metrics, params, tags, inputs and their tags, model outputs). */
   private async loadRuns(ex: SqlExecutor, rows: RunRow[]): Promise<Run[]> {
     const metrics = new Map<string, Metric[]>();
     const params = new Map<string, Param[]>();
@@ -178,10 +179,15 @@ export class SqlRuns {
         }
       }
     }
+    const outputs = await loadOutputs(
+      ex,
+      rows.map((r) => r.run_uuid),
+    );
     return rows.map((row) => ({
       info: runInfo(row),
       data: { metrics: metrics.get(row.run_uuid) ?? [], params: params.get(row.run_uuid) ?? [], tags: tags.get(row.run_uuid) ?? [] },
       inputs: { dataset_inputs: inputs.get(row.run_uuid) ?? [] },
+      outputs: { model_outputs: outputs.get(row.run_uuid) ?? [] },
     }));
   }
 
@@ -275,9 +281,12 @@ export class SqlRuns {
   async logBatch(runId: string, batch: LogBatch): Promise<void> {
     const { metrics, params, tags } = validateBatch(batch ?? {});
     await this.db.transaction(async (tx) => {
-      await this.activeRunRow(tx, runId);
+      const run = await this.activeRunRow(tx, runId);
       if (params.length > 0) await this.logParams(tx, runId, params);
-      if (metrics.length > 0) await this.logMetrics(tx, runId, metrics);
+      if (metrics.length > 0) {
+        await this.logMetrics(tx, runId, metrics);
+        await recordModelMetrics(tx, run, metrics);
+      }
       if (tags.length > 0) {
         const unique = dedupeTags(tags);
         await tx.insertMany(
@@ -428,6 +437,15 @@ export class SqlRuns {
           'ON CONFLICT (input_uuid, key) DO UPDATE SET value = excluded.value',
         );
       }
+    });
+  }
+
+  /** MLflow 3's runs/outputs: the logged models this run produced, at which step. */
+  async logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    if (!Array.isArray(models)) throw invalid('models must be a list of {model_id, step}');
+    await this.db.transaction(async (tx) => {
+      await this.activeRunRow(tx, runId);
+      await linkOutputs(tx, runId, models);
     });
   }
 

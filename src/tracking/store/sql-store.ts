@@ -3,29 +3,38 @@
  * and PostgreSQL dialects through the small driver interface in driver.ts.
  *
  * This class owns the connection and composes one SQL module per entity, each holding that
- * entity's semantics: sql-experiments.ts, sql-runs.ts (runs, params, tags, metrics, inputs) and
- * sql-registry.ts (registered models, versions, aliases); sql-common.ts has what they share.
+ * entity's semantics: sql-experiments.ts, sql-runs.ts (runs, params, tags, metrics, inputs,
+ * outputs), sql-registry.ts (registered models, versions, aliases) and sql-logged-models.ts
+ * (MLflow 3's logged models); sql-model-links.ts joins logged models to runs and versions, and
+ * sql-common.ts has what they all share.
  * Semantics follow MLflow's sqlalchemy stores (tracking and model registry). Every write
  * touching several rows runs in one transaction.
  */
 import type { SqlDriver } from './driver.js';
 import { SqlExperiments } from './sql-experiments.js';
+import { SqlLoggedModels } from './sql-logged-models.js';
 import { SqlRegistry } from './sql-registry.js';
 import { SqlRuns } from './sql-runs.js';
 import type {
   Actor,
   AliasEvent,
+  CreateLoggedModelInput,
   DatasetInput,
   Experiment,
   LogBatch,
+  LoggedModel,
+  LoggedModelStatus,
   Metric,
+  ModelOutput,
   ModelVersion,
   Page,
+  Param,
   RegisteredModel,
   Run,
   RunInfo,
   RunStatus,
   SearchExperimentsQuery,
+  SearchLoggedModelsQuery,
   SearchRegistryQuery,
   SearchRunsQuery,
   Tag,
@@ -35,6 +44,7 @@ import type {
 export { SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD } from './sql-common.js';
 export { DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME } from './sql-experiments.js';
 export { PARENT_RUN_ID_TAG, RUN_NAME_TAG } from './sql-runs.js';
+export { LOGGED_MODELS_MAX_RESULTS_DEFAULT, LOGGED_MODELS_MAX_RESULTS_THRESHOLD } from './sql-logged-models.js';
 export {
   MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
   MODEL_VERSIONS_MAX_RESULTS_THRESHOLD,
@@ -46,6 +56,7 @@ export class SqlTrackingStore implements TrackingStore {
   private readonly experiments: SqlExperiments;
   private readonly runs: SqlRuns;
   private readonly registry: SqlRegistry;
+  private readonly loggedModels: SqlLoggedModels;
 
   private constructor(
     private readonly db: SqlDriver,
@@ -54,6 +65,7 @@ export class SqlTrackingStore implements TrackingStore {
     this.experiments = new SqlExperiments(db, artifactRoot);
     this.runs = new SqlRuns(db, this.experiments);
     this.registry = new SqlRegistry(db);
+    this.loggedModels = new SqlLoggedModels(db, this.experiments);
   }
 
   /**
@@ -123,6 +135,9 @@ export class SqlTrackingStore implements TrackingStore {
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void> {
     return this.runs.logInputs(runId, datasets);
   }
+  logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    return this.runs.logOutputs(runId, models);
+  }
 
   // Registered models
   createRegisteredModel(input: { name: string; tags?: Tag[]; description?: string }, actor: Actor = {}): Promise<RegisteredModel> {
@@ -152,7 +167,7 @@ export class SqlTrackingStore implements TrackingStore {
 
   // Model versions
   createModelVersion(
-    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string },
+    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; model_id?: string },
     actor: Actor = {},
   ): Promise<ModelVersion> {
     return this.registry.createModelVersion(input, actor);
@@ -191,6 +206,32 @@ export class SqlTrackingStore implements TrackingStore {
   }
   getAliasHistory(name: string, alias?: string): Promise<AliasEvent[]> {
     return this.registry.getAliasHistory(name, alias);
+  }
+
+  // Logged models
+  createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
+    return this.loggedModels.createLoggedModel(input);
+  }
+  getLoggedModel(modelId: string): Promise<LoggedModel> {
+    return this.loggedModels.getLoggedModel(modelId);
+  }
+  finalizeLoggedModel(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
+    return this.loggedModels.finalizeLoggedModel(modelId, status);
+  }
+  deleteLoggedModel(modelId: string): Promise<void> {
+    return this.loggedModels.deleteLoggedModel(modelId);
+  }
+  searchLoggedModels(query: SearchLoggedModelsQuery): Promise<Page<LoggedModel>> {
+    return this.loggedModels.searchLoggedModels(query);
+  }
+  setLoggedModelTags(modelId: string, tags: Tag[]): Promise<LoggedModel> {
+    return this.loggedModels.setLoggedModelTags(modelId, tags);
+  }
+  deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    return this.loggedModels.deleteLoggedModelTag(modelId, key);
+  }
+  logLoggedModelParams(modelId: string, params: Param[]): Promise<void> {
+    return this.loggedModels.logLoggedModelParams(modelId, params);
   }
 
   async close(): Promise<void> {
