@@ -91,6 +91,10 @@ export function defineLoggedModelContract({ store: current, unique, newExperimen
     ]);
     await store.deleteLoggedModelTag(info.model_id, 'a');
     assert.deepEqual((await store.getLoggedModel(info.model_id)).info.tags, [{ key: 'b', value: 'x' }]);
+    // Over HTTP the key travels in the path: a slash or a space in it must survive the trip.
+    await store.setLoggedModelTags(info.model_id, [{ key: 'mlflow.source/dir name', value: 'y' }]);
+    await store.deleteLoggedModelTag(info.model_id, 'mlflow.source/dir name');
+    assert.deepEqual((await store.getLoggedModel(info.model_id)).info.tags, [{ key: 'b', value: 'x' }]);
     await assert.rejects(store.deleteLoggedModelTag(info.model_id, 'a'), expectError('RESOURCE_DOES_NOT_EXIST', "No tag with key 'a'"));
 
     await store.logLoggedModelParams(info.model_id, [{ key: 'depth', value: '3' }]);
