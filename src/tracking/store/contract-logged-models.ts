@@ -170,12 +170,19 @@ export function defineLoggedModelContract({ store: current, unique, newExperimen
     await store.createRegisteredModel({ name });
     const v1 = await store.createModelVersion({ name, source: `models:/${first.info.model_id}`, run_id: run.info.run_id });
     assert.equal(v1.model_id, first.info.model_id, 'read from the models:/ source');
+    assert.equal(await store.getModelVersionDownloadUri(name, '1'), first.info.artifact_uri, "a models:/ version's files are the logged model's");
     const v2 = await store.createModelVersion({ name, source: `${run.info.artifact_uri}/model`, model_id: second.info.model_id });
     assert.equal(v2.model_id, second.info.model_id);
     assert.equal((await store.getModelVersion(name, '2')).model_id, second.info.model_id);
     const v3 = await store.createModelVersion({ name, source: 'file:///plain/model' });
     assert.equal(v3.model_id, undefined, 'an MLflow 2 version has no model_id');
-    assert.deepEqual((await store.getLoggedModel(first.info.model_id)).info.registrations, [{ name, version: '1' }]);
+    assert.equal(await store.getModelVersionDownloadUri(name, '3'), 'file:///plain/model');
+    const v4 = await store.createModelVersion({ name, source: `models:/${first.info.model_id}/sub/dir` });
+    assert.equal(await store.getModelVersionDownloadUri(name, v4.version), `${first.info.artifact_uri}/sub/dir`);
+    assert.deepEqual((await store.getLoggedModel(first.info.model_id)).info.registrations, [
+      { name, version: '1' },
+      { name, version: '4' },
+    ]);
     await assert.rejects(store.createModelVersion({ name, source: 'x', model_id: missing }), expectError('RESOURCE_DOES_NOT_EXIST', missing));
   });
 

@@ -26,6 +26,20 @@ export function modelIdOfSource(source: string): string | undefined {
   return MODEL_URI.exec(source)?.[1];
 }
 
+/**
+ * Where a `models:/m-…[/path]` source's files are: the logged model's artifact location (and
+ * the path below it), as MLflow resolves a version's download URI; undefined for other sources
+ * or a model that is gone.
+ */
+export async function modelSourceLocation(ex: SqlExecutor, source: string): Promise<string | undefined> {
+  const match = MODEL_URI.exec(source);
+  if (match === null) return undefined;
+  const row = await ex.get<{ artifact_location: string }>('SELECT artifact_location FROM logged_models WHERE model_id = ?', [match[1]]);
+  if (row === undefined) return undefined;
+  const below = source.slice(match[0].length).replace(/^\/+|\/+$/g, '');
+  return below === '' ? row.artifact_location : `${row.artifact_location}/${below}`;
+}
+
 /** RESOURCE_DOES_NOT_EXIST naming the first of `modelIds` that is absent or deleted. */
 export async function requireLoggedModels(ex: SqlExecutor, modelIds: readonly string[]): Promise<void> {
   const wanted = [...new Set(modelIds)];

@@ -7,7 +7,7 @@ import type { SqlDriver, SqlExecutor } from './driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import { chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';
-import { modelIdOfSource, requireLoggedModels } from './sql-model-links.js';
+import { modelIdOfSource, modelSourceLocation, requireLoggedModels } from './sql-model-links.js';
 import type { Actor, AliasEvent, ModelVersion, Page, RegisteredModel, SearchRegistryQuery, Tag } from './types.js';
 import { parseVersion, validateAlias, validateModelName, validateTag, validateTags } from './validation.js';
 
@@ -399,8 +399,10 @@ export class SqlRegistry {
     return pageOf(await this.loadVersions(this.db, rows.slice(0, q.limit)), rows.length > q.limit, q.offset + q.limit);
   }
 
+  /** The version's source; for a registered logged model (`models:/m-…`), where its files are. */
   async getModelVersionDownloadUri(name: string, version: string): Promise<string> {
-    return (await this.versionRow(this.db, name, version)).source;
+    const source = (await this.versionRow(this.db, name, version)).source;
+    return (await modelSourceLocation(this.db, source)) ?? source;
   }
 
   async setModelVersionTag(name: string, version: string, tag: Tag): Promise<void> {
