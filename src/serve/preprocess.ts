@@ -97,6 +97,8 @@ export async function decodeImage(
       pixels = small ?? (await decodeWithSharp(bytes, pre, pixelLimit));
     }
   }
+  const expected = height * width * (pre.colorMode === 'rgb' ? 3 : 1);
+  if (pixels.length !== expected) throw new Error(`decoding gave ${pixels.length} values for a ${height}x${width} ${pre.colorMode} input of ${expected}`);
   normalizePixels(pixels, pre, out, offset);
   return path;
 }

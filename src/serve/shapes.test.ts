@@ -17,7 +17,8 @@ import sharp from 'sharp';
 import { initEngine, tf } from '../engine/index.js';
 import { decodeFixed } from '../imaging/decode.js';
 import type { KilnModelMetadata } from '../models/saved-model.js';
-import { loadServedModel, type RunningServe, startServe } from './index.js';
+import { decodeRaster, loadServedModel, type RunningServe, startServe } from './index.js';
+import { photoToDataset } from './photo.js';
 import { buildAndSave, type Built, GRAY_CLASSES, GRAY_MLP, GRAY_PRE, pixelsOf, RGB_CLASSES, RGB_CNN, RGB_PRE } from './test-models.js';
 
 
@@ -311,9 +312,13 @@ describe('serving models of any input shape and class list', () => {
         .composite([{ input: await sharp({ create: { width: 40, height: 70, channels: 3, background: '#203040' } }).png().toBuffer(), left: 25, top: 25 }])
         .jpeg()
         .toBuffer();
-      const response = await upload('/predict?preprocess=photo', { bytes: photo, type: 'image/jpeg' });
+      const response = await upload('/predict?preprocess=photo&top_k=4', { bytes: photo, type: 'image/jpeg' });
       assert.equal(response.status, 200);
-      assert.equal(((await response.json()) as Answer).preprocessing, 'photo');
+      const answer = (await response.json()) as Answer;
+      assert.equal(answer.preprocessing, 'photo');
+      const converted = photoToDataset(await decodeRaster(photo, 24 * 4), [20, 24]);
+      assert.equal(converted.length, 480);
+      close(GRAY_CLASSES.map((name) => answer.top_k.find((k) => k.label === name)!.probability), offline(gray, converted), 'photo');
     });
   });
 
