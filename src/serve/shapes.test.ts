@@ -7,7 +7,7 @@
  * normalized by the model's mean and std: the pixels training decodes.
  */
 import assert from 'node:assert/strict';
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -17,7 +17,7 @@ import sharp from 'sharp';
 import { initEngine, tf } from '../engine/index.js';
 import { decodeFixed } from '../imaging/decode.js';
 import type { KilnModelMetadata } from '../models/saved-model.js';
-import { decodeRaster, loadServedModel, type RunningServe, startServe } from './index.js';
+import { decodeRaster, loadServedModel, retireModel, type RunningServe, startServe } from './index.js';
 import { photoToDataset } from './photo.js';
 import { buildAndSave, type Built, GRAY_CLASSES, GRAY_MLP, GRAY_PRE, pixelsOf, RGB_CLASSES, RGB_CNN, RGB_PRE } from './test-models.js';
 
@@ -320,6 +320,21 @@ describe('serving models of any input shape and class list', () => {
       assert.equal(converted.length, 480);
       close(GRAY_CLASSES.map((name) => answer.top_k.find((k) => k.label === name)!.probability), offline(gray, converted), 'photo');
     });
+  });
+
+  test('the RGB model answers alike from model.onnx, from an in-memory ONNX export (a folder without model.onnx) and from tfjs', async () => {
+    const older = join(dir, 'rgb-without-onnx');
+    await cp(rgb.folder, older, { recursive: true });
+    await rm(join(older, 'model.onnx'));
+    const batch = Float32Array.from(pixelsOf(32, 32, 3, 61), (p) => (p * RGB_PRE.scale - RGB_PRE.mean) / RGB_PRE.std);
+    const engines = [await loadServedModel(rgb.folder, { maxWaitMs: 0 }), await loadServedModel(older, { maxWaitMs: 0 }), await loadServedModel(rgb.folder, { engine: 'tfjs', maxWaitMs: 0 })];
+    try {
+      assert.deepEqual(engines.map((m) => m.predictor.engine), ['onnxruntime', 'onnxruntime', 'tfjs']);
+      const want = offline(rgb, pixelsOf(32, 32, 3, 61));
+      for (const served of engines) close(Array.from(await served.predictor.predict(batch, 1)), want, served.predictor.engine);
+    } finally {
+      await Promise.all(engines.map(retireModel));
+    }
   });
 
   test('an RGB model cannot be served with the photo conversion, nor with a channels-first RGB input', async () => {
