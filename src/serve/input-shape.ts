@@ -5,6 +5,11 @@
  *
  * Every route takes its shapes from here, so a model trained on 32x32 colour images and one
  * trained on Fashion-MNIST's 28x28 gray are served by the same code with no size written in it.
+ *
+ * Kiln's models take NHWC input ([H, W, C], 'hwc'). A model made elsewhere (PyTorch) may take
+ * channels-first RGB ([3, H, W], 'chw'): images and pixel arrays are still given in image order,
+ * and toModelOrder transposes each example just before inference.
+ *
  * Pixel arrays are strict: flat H*W*C values, or nested [H][W][C] (also [H][W] for a gray model,
  * and the model's own inputShape when it orders values the same way, e.g. [1][28][28]); any other
  * nesting is refused, since a transposed [C][H][W] array has the right count and the wrong pixels.
@@ -21,7 +26,11 @@ export interface InputGeometry {
   size: number;
   /** The model's own per-example input shape (kiln-model.json inputShape). */
   modelShape: readonly number[];
+  /** How the model orders one example's values: 'hwc' (image order, Kiln's models) or 'chw' (channels first). */
+  layout: 'hwc' | 'chw';
 }
+
+const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /**
  * The input of a model, from its kiln-model.json. Throws when the preprocessing and the inputShape
@@ -30,13 +39,14 @@ export interface InputGeometry {
 export function inputGeometry(metadata: Pick<KilnModelMetadata, 'inputShape' | 'preprocessing'>): InputGeometry {
   const [height, width] = metadata.preprocessing.size;
   const channels = metadata.preprocessing.colorMode === 'rgb' ? 3 : 1;
-  const geometry: InputGeometry = { height, width, channels, color: channels === 3 ? 'rgb' : 'gray', size: height * width * channels, modelShape: metadata.inputShape };
+  const geometry: InputGeometry = { height, width, channels, color: channels === 3 ? 'rgb' : 'gray', size: height * width * channels, modelShape: metadata.inputShape, layout: 'hwc' };
   const modelSize = metadata.inputShape.reduce((a, b) => a * b, 1);
   if (modelSize !== geometry.size) {
     throw new Error(`kiln-model.json: ${metadata.preprocessing.colorMode} ${height}x${width} preprocessing gives ${geometry.size} values, but inputShape [${metadata.inputShape.join(', ')}] takes ${modelSize}`);
   }
   if (channels === 3 && !sameOrder(metadata.inputShape, geometry)) {
-    throw new Error(`kiln-model.json: inputShape [${metadata.inputShape.join(', ')}] is not height x width x 3 (NHWC, as Kiln feeds RGB images); export the model with an NHWC input [${height}, ${width}, 3]`);
+    if (sameDims(metadata.inputShape, [3, height, width])) return { ...geometry, layout: 'chw' };
+    throw new Error(`kiln-model.json: inputShape [${metadata.inputShape.join(', ')}] is neither [${height}, ${width}, 3] (NHWC) nor [3, ${height}, ${width}] (NCHW) for ${height}x${width} RGB preprocessing`);
   }
   return geometry;
 }
@@ -67,7 +77,6 @@ export function expectedPixels(g: InputGeometry): string {
   return `${g.size} pixel values 0-255 for a ${describeInput(g)} image: flat, or nested ${nested.join(' or ')}`;
 }
 
-const sameDims = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** The dimensions of a nested array, read along its first elements ([] for a non-array). */
 export function nestedShape(value: unknown): number[] {
@@ -107,6 +116,17 @@ export function flattenPixels(value: unknown, g: InputGeometry, index: number): 
   };
   walk(value, 0);
   return out;
+}
+
+/**
+ * Puts one example, written at `offset` in image order (HWC), into the model's order: a no-op for
+ * 'hwc' models, a transposition to channels-first for 'chw' ones.
+ */
+export function toModelOrder(values: Float32Array, offset: number, g: InputGeometry): void {
+  if (g.layout === 'hwc') return;
+  const pixels = g.height * g.width;
+  const image = values.slice(offset, offset + g.size);
+  for (let p = 0; p < pixels; p++) for (let c = 0; c < g.channels; c++) values[offset + c * pixels + p] = image[p * g.channels + c]!;
 }
 
 /** Checks raw tensor values (KServe): numbers in [0, 255], integers when `integers`. */

@@ -12,7 +12,7 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PREPROCESS_MODES, type PreprocessMode, type Preprocessing } from '../models/metadata.js';
 import { badRequest, ClientGoneError, isClientAbort, ServeError } from './errors.js';
-import { flattenPixels, type InputGeometry } from './input-shape.js';
+import { flattenPixels, type InputGeometry, toModelOrder } from './input-shape.js';
 import { decodeBase64, decodeImage, effectiveMode, normalizePixels, type PreprocessPath } from './preprocess.js';
 
 export interface IntakeLimits {
@@ -151,5 +151,6 @@ export async function decodeItems(items: unknown[], pre: Preprocessing, shape: I
       }
     }),
   );
+  for (let i = 0; i < items.length; i++) toModelOrder(input, i * size, shape);
   return { input, paths };
 }

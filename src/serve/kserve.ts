@@ -7,11 +7,13 @@
  * The metadata states the model's own input, [-1, H, W, C] for a Kiln model (e.g. [-1, 32, 32, 3]),
  * and output [-1, classes], with the class names as a parameter. A tensor is accepted shaped
  * [n, ...that input], [n, H*W*C], or [n, H, W] for a grayscale model; any other shape, even with the
- * right number of values ([n, 3, 32, 32] for a 32x32 RGB model), is 400 WRONG_SHAPE.
+ * right number of values ([n, 3, 32, 32] for a 32x32 RGB model that takes [32, 32, 3]), is 400
+ * WRONG_SHAPE. A tensor shaped as the model's input is fed in that order; the others are image
+ * order (HWC), put into a channels-first model's order like images are.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { badRequest, ServeError } from './errors.js';
-import { checkPixelValues, describeInput, type InputGeometry, nestedShapes } from './input-shape.js';
+import { checkPixelValues, describeInput, type InputGeometry, nestedShapes, toModelOrder } from './input-shape.js';
 import { normalizePixels } from './preprocess.js';
 import { observeRows, type RouteContext } from './predict-routes.js';
 
@@ -107,6 +109,7 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { life
         checkPixelValues(flat, tensor.datatype === 'UINT8');
         const input = new Float32Array(n * size);
         normalizePixels(flat, served.metadata.preprocessing, input);
+        if (rest.join() !== served.input.modelShape.join()) for (let i = 0; i < n; i++) toModelOrder(input, i * size, served.input);
         lifecycle.throwIfClientGone(request);
         const result = await served.batcher.submit(input, n);
         const classes = served.predictor.classes;

@@ -11,7 +11,7 @@
  * `?preprocess=auto|dataset|photo` overrides the model's choice for image files.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { describeInput, expectedPixels } from './input-shape.js';
+import { describeInput, expectedPixels, toModelOrder } from './input-shape.js';
 import type { PreprocessPath } from './preprocess.js';
 import { decodeImage, effectiveMode } from './preprocess.js';
 import { decodeItems, type IntakeLimits, preprocessParameter, type PreprocessQuery, readUpload } from './intake.js';
@@ -167,6 +167,7 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
       return lifecycle.withModel(async (served) => {
         const input = new Float32Array(served.predictor.inputSize);
         const path = await decodeImage(bytes, served.metadata.preprocessing, input, 0, limits.pixelLimit, request.query.preprocess);
+        toModelOrder(input, 0, served.input);
         const preprocessed = performance.now();
         metrics.preprocess.observe((preprocessed - start) / 1000);
         lifecycle.throwIfClientGone(request);

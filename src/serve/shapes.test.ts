@@ -172,13 +172,13 @@ describe('serving models of any input shape and class list', () => {
 
   test('pixel arrays of the wrong count or the wrong nesting are refused with the expected shape named', async () => {
     const pixels = Array.from(pixelsOf(32, 32, 3, 9));
-    const channelsFirst = Array.from({ length: 3 }, (_, c) => Array.from({ length: 32 }, (_, y) => Array.from({ length: 32 }, (_, x) => pixels[(y * 32 + x) * 3 + c]!)));
+    const scrambled = Array.from({ length: 3 }, (_, c) => Array.from({ length: 32 }, (_, y) => Array.from({ length: 32 }, (_, x) => pixels[(y * 32 + x) * 3 + c]!)));
     const grayNested = Array.from({ length: 32 }, () => Array(32).fill(0));
     const ragged = Array.from({ length: 32 }, (_, y) => Array.from({ length: y === 7 ? 31 : 32 }, () => [0, 0, 0]));
     const cases: [unknown, string][] = [
       [pixels.slice(0, 1024), 'WRONG_SIZE'],
       [Array(784).fill(0), 'WRONG_SIZE'],
-      [channelsFirst, 'WRONG_SHAPE'],
+      [scrambled, 'WRONG_SHAPE'],
       [grayNested, 'WRONG_SHAPE'],
       [ragged, 'WRONG_SHAPE'],
       [[pixels], 'WRONG_SHAPE'],
@@ -337,13 +337,13 @@ describe('serving models of any input shape and class list', () => {
     }
   });
 
-  test('an RGB model cannot be served with the photo conversion, nor with a channels-first RGB input', async () => {
+  test('an RGB model cannot be served with the photo conversion, nor with an inputShape that is neither [H, W, 3] nor [3, H, W]', async () => {
     await assert.rejects(loadServedModel(rgb.folder, { preprocess: 'photo', maxWaitMs: 0 }), (error: Error & { code?: string }) => error.code === 'KILN_ERR_PREPROCESS_MODE' && /32x32 RGB.*--preprocess dataset/.test(error.message));
     const metadata = JSON.parse(await readFile(join(rgb.folder, 'kiln-model.json'), 'utf8')) as KilnModelMetadata;
-    const channelsFirst = join(dir, 'channels-first');
-    await rm(channelsFirst, { recursive: true, force: true });
-    await buildAndSave(channelsFirst, 'pets', RGB_CNN, { height: 32, width: 32, channels: 3, classes: 3 }, RGB_CLASSES, RGB_PRE).then((b) => b.model.dispose());
-    await writeFile(join(channelsFirst, 'kiln-model.json'), JSON.stringify({ ...metadata, inputShape: [3, 32, 32] }));
-    await assert.rejects(loadServedModel(channelsFirst, { maxWaitMs: 0 }), (error: Error & { code?: string }) => error.code === 'KILN_ERR_MODEL_FORMAT' && /inputShape \[3, 32, 32\] is not height x width x 3/.test(error.message));
+    const scrambled = join(dir, 'scrambled');
+    await rm(scrambled, { recursive: true, force: true });
+    await buildAndSave(scrambled, 'pets', RGB_CNN, { height: 32, width: 32, channels: 3, classes: 3 }, RGB_CLASSES, RGB_PRE).then((b) => b.model.dispose());
+    await writeFile(join(scrambled, 'kiln-model.json'), JSON.stringify({ ...metadata, inputShape: [32, 3, 32] }));
+    await assert.rejects(loadServedModel(scrambled, { maxWaitMs: 0 }), (error: Error & { code?: string }) => error.code === 'KILN_ERR_MODEL_FORMAT' && /inputShape \[32, 3, 32\] is neither \[32, 32, 3\] \(NHWC\) nor \[3, 32, 32\] \(NCHW\)/.test(error.message));
   });
 });
