@@ -10,8 +10,8 @@
  * channels-first RGB ([3, H, W], 'chw'): images and pixel arrays are still given in image order,
  * and toModelOrder transposes each example just before inference.
  *
- * Pixel arrays are strict: flat H*W*C values, or nested [H][W][C] (also [H][W] for a gray model,
- * and the model's own inputShape when it orders values the same way, e.g. [1][28][28]); any other
+ * Pixel arrays are strict: flat H*W*C values, or nested [H][W][C] (also [H][W] and [1][H][W] for a
+ * gray model, and the model's own inputShape when it orders values the same way); any other
  * nesting is refused, since a transposed [C][H][W] array has the right count and the wrong pixels.
  */
 import type { KilnModelMetadata } from '../models/metadata.js';
@@ -65,8 +65,8 @@ export function describeInput(g: InputGeometry): string {
 
 /** The nested shapes one image may be sent as, besides a flat array (in the order they are named in errors). */
 export function nestedShapes(g: InputGeometry): number[][] {
-  const shapes = [[g.height, g.width, g.channels]];
-  if (g.channels === 1) shapes.unshift([g.height, g.width]);
+  // A gray image's values are in the same order however its channel of 1 is nested.
+  const shapes = g.channels === 1 ? [[g.height, g.width], [g.height, g.width, 1], [1, g.height, g.width]] : [[g.height, g.width, g.channels]];
   if (g.modelShape.length > 1 && sameOrder(g.modelShape, g) && !shapes.some((s) => sameDims(s, g.modelShape))) shapes.push([...g.modelShape]);
   return shapes;
 }

@@ -289,16 +289,16 @@ describe('serving models of any input shape and class list', () => {
       }
     });
 
-    test('pixel arrays: flat 480, [20][24] and [20][24][1]; [24][20] is the wrong shape', async () => {
+    test('pixel arrays: flat 480, [20][24], [20][24][1] and [1][20][24]; [24][20] is the wrong shape', async () => {
       const flat = Array.from(pixelsOf(24, 20, 1, 51));
       const rows = Array.from({ length: 20 }, (_, y) => flat.slice(y * 24, y * 24 + 24));
       const withChannel = rows.map((row) => row.map((v) => [v]));
-      const response = await post('/predict/batch?top_k=4', { images: [flat, rows, withChannel] });
+      const response = await post('/predict/batch?top_k=4', { images: [flat, rows, withChannel, [rows]] });
       assert.equal(response.status, 200);
       const want = offline(gray, flat);
       for (const answer of ((await response.json()) as { predictions: Answer[] }).predictions) close(GRAY_CLASSES.map((name) => answer.top_k.find((k) => k.label === name)!.probability), want, 'pixels');
       const transposed = Array.from({ length: 24 }, (_, x) => rows.map((row) => row[x]!));
-      assert.match(await refused(await post('/predict/batch', { images: [transposed] }), 400, 'WRONG_SHAPE'), /480 pixel values .*nested \[20\]\[24\] or \[20\]\[24\]\[1\]; got nested \[24\]\[20\]/);
+      assert.match(await refused(await post('/predict/batch', { images: [transposed] }), 400, 'WRONG_SHAPE'), /480 pixel values .*nested \[20\]\[24\] or \[20\]\[24\]\[1\] or \[1\]\[20\]\[24\]; got nested \[24\]\[20\]/);
       const meta = (await (await fetch(`${url}/v2/models/shapes`)).json()) as { inputs: { shape: number[] }[]; outputs: { shape: number[] }[] };
       assert.deepEqual(meta.inputs[0]!.shape, [-1, 20, 24, 1]);
       assert.deepEqual(meta.outputs[0]!.shape, [-1, 4]);
