@@ -5,6 +5,7 @@
  * registry, @champion, serving, UI) on the same folder.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,8 +34,6 @@ async function predictJpeg(apiUrl: string, bytes: Buffer): Promise<{ status: num
 
 /** Starts a long-running kiln command and resolves with its first JSON stdout line. */
 function startKiln(args: string[]): { first: Promise<Record<string, unknown>>; stop: () => Promise<number | null>; stderr: () => string } {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   const child = spawn(process.execPath, [KILN_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '' } });
   let stdout = '';
   let stderr = '';
