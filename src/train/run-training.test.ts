@@ -143,6 +143,20 @@ describe('runTraining on an RGB dataset', () => {
     assert.notDeepEqual(figures(other), figures(first));
     assert.ok(first.val_acc > 0.6, `val_acc ${first.val_acc}`);
   });
+
+  test('a CNN with more pooling blocks than the images allow is refused before training, naming conv and the largest count', async () => {
+    const small = (count: number): ImageSet => ({ images: new Float32Array(count * 4 * 4 * 3), labels: Uint8Array.from({ length: count }, (_, i) => i % 3), count, height: 4, width: 4, channels: 3 });
+    const tiny: LabelledDataset = { ...data, train: small(30), validation: small(6), test: small(6) };
+    const spec: ModelSpec = { kind: 'cnn', convChannels: [4, 4, 4], kernelSize: 3, pool: 'max', batchNorm: false, convDropout: 0, denseUnits: [], dropout: 0 };
+    const epochs: number[] = [];
+    await assert.rejects(
+      runTraining(config(spec, 'too-deep'), { data: tiny, progress: null, callbacks: [{ onEpochEnd: (_c, m) => void epochs.push(m.epoch) }] }),
+      (error: Error & { code?: string; field?: string }) =>
+        error.code === 'KILN_ERR_INVALID_HYPERPARAMETER' && error.field === 'conv' && /would pool a 4x4 input below 1x1.*at most 2/.test(error.message),
+    );
+    assert.deepEqual(epochs, []);
+    assert.equal(existsSync(join(home, 'too-deep')), false);
+  });
 });
 
 // dist/src/train/run-training.test.js → repository root is three levels up.

@@ -1,7 +1,7 @@
 /**
  * train/run-training — one complete training run from configuration to a saved model folder:
- * verified data (any LabelledDataset) → seeded split → model shaped by the data → fit (early stopping, checkpoints) → best weights
- * restored → test → `kiln-model.json`. The CLI's `kiln train` and the tuner's objective both
+ * verified data (any LabelledDataset) → seeded split → model shaped by the data → fit (early
+ * stopping, checkpoints) → best weights restored → test → `kiln-model.json`. The CLI's `kiln train` and the tuner's objective both
  * call this, so a trial is exactly a `kiln train` run.
  */
 import { join } from 'node:path';
@@ -18,7 +18,7 @@ import {
   subsetImageSet,
 } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
-import { buildModel, countParameters, type InputSpec, type KilnModelMetadata, type Preprocessing, saveModelFolder } from '../models/index.js';
+import { buildModel, countParameters, type InputSpec, type KilnModelMetadata, type Preprocessing, saveModelFolder, validateSpecForInput } from '../models/index.js';
 import { type TrainingConfig, trainingParams, validateTrainingConfig } from './config.js';
 import { type Callback, EarlyStopping, type EpochMetrics, ModelCheckpoint, ProgressBar, type ProgressStream, type StopReason } from './callbacks.js';
 import type { MetricSink } from './metrics.js';
@@ -67,10 +67,12 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
   const data = hooks.data ?? fashionMnistDataset(await loadFashionMnist({ dataDir: config.dataDir, log }));
+  const input = inputOf(data);
+  // A model the images cannot take (too many pooling blocks) is refused before any copy or work.
+  validateSpecForInput(config.spec, input);
   const { train: fullTrain, validation } = trainAndValidation(data, config);
   const limit = config.trainLimit ?? fullTrain.count;
   const train = limit < fullTrain.count ? subsetImageSet(fullTrain, Array.from({ length: limit }, (_, i) => i)) : fullTrain;
-  const input = inputOf(data);
   const model = buildModel(config.spec, input, new Random(config.seed ^ 0x5eed));
   const checkpoint = new ModelCheckpoint({ monitor: 'val_acc', topK: config.checkpointTopK });
   const callbacks: Callback[] = [checkpoint];
