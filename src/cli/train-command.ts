@@ -132,8 +132,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   ]);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false, device: parseDevice(flags.device) });
   log(describeEngine(engine));
-  const data = await loadFashionMnist({ dataDir: config.dataDir, log });
-  const dataset = fashionMnistDataset(data);
+  const data = fashionMnistDataset(await loadFashionMnist({ dataDir: config.dataDir, log }));
   const tracking = flags.tracking ? await openTracking({ uri: flags.trackingUri, home: config.home }) : null;
   try {
     const run = tracking
@@ -142,7 +141,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
           runName: flags.runName,
           params: trainingParams(config),
           tags: { ...engineTags(engine), 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
-          dataset: dataset.identity,
+          dataset: data.identity,
           datasetFiles: { sha256: data.sha256, sources: data.sources },
           logger: { onError: (error, lost) => log(`tracking: ${lost} metric points could not be stored: ${String(error)}`) },
         })
@@ -150,7 +149,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     if (tracking && run) {
       log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
       // Samples help a reviewer in the UI; losing them must not cost the training.
-      await logDatasetSamples(tracking, run, dataset).catch((error: unknown) => log(`tracking: the dataset's sample images could not be logged: ${String(error)}`));
+      await logDatasetSamples(tracking, run, data).catch((error: unknown) => log(`tracking: the dataset's sample images could not be logged: ${String(error)}`));
     }
     if (run) log = logFunction(logger.child({ run_id: run.runId }));
     const epochLog = new EpochLog(logs.logger('trainer', run ? { run_id: run.runId } : {}, { terminal: false }));

@@ -114,7 +114,7 @@ const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url))
 /** The engine, the data and the study loop load only when a study runs (not for `kiln --help` or `kiln serve`). */
 async function loadTrainingModules() {
   const [engine, data, studyRun] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../pipeline/study-run.js')]);
-  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
+  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, loadFashionMnist: data.loadFashionMnist, fashionMnistDataset: data.fashionMnistDataset, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
 }
 
 export async function tune(
@@ -137,10 +137,10 @@ export async function tune(
     if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
     // The cores are divided among the workers' BLAS pools.
     const threads = checked.threads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
-    const { initEngine, describeEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
+    const { initEngine, describeEngine, loadFashionMnist, fashionMnistDataset, runStudy } = await loadTrainingModules();
     const engine = await initEngine({ threads, quiet: false, device: config.device ?? 'auto' });
     log(describeEngine(engine));
-    const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
+    const data = fashionMnistDataset(await loadFashionMnist({ dataDir: flags.dataDir, log }));
     const session = await openTracking({ uri: flags.trackingUri, home });
     tracking = session;
     const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
@@ -175,10 +175,10 @@ async function tuneWorker(): Promise<void> {
   const logs = new LogSink({ dir: task.logDir, terminal: process.stderr, rotation: { rotate: false } });
   const workerLog = logFunction(logs.logger('trainer', { study: task.config.study.name, worker: task.index }));
   const log = (message: string): void => workerLog(`[worker ${task.index}] ${message}`);
-  const { initEngine, describeEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
+  const { initEngine, describeEngine, loadFashionMnist, fashionMnistDataset, runStudyWorker } = await loadTrainingModules();
   const engine = await initEngine({ threads: task.threads, quiet: true, device: task.config.device ?? 'auto' });
   log(describeEngine(engine));
-  const data = await loadFashionMnist({ dataDir: task.dataDir });
+  const data = fashionMnistDataset(await loadFashionMnist({ dataDir: task.dataDir }));
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
   try {
     await runStudyWorker({

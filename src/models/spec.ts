@@ -36,6 +36,14 @@ export interface CnnSpec {
 
 export type ModelSpec = MlpSpec | CnnSpec;
 
+/** What a model's input and output look like: NHWC images of height x width x channels, `classes` outputs. */
+export interface InputSpec {
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+}
+
 /** The seed's default MLP: three hidden layers of 128 units, dropout 0.2. */
 export const DEFAULT_MLP: MlpSpec = { kind: 'mlp', hiddenUnits: [128, 128, 128], dropout: 0.2 };
 
@@ -123,4 +131,43 @@ export function specToParams(spec: ModelSpec): Record<string, string> {
     dense: spec.denseUnits.join(','),
     dropout: String(spec.dropout),
   };
+}
+
+/**
+ * How many 2x2 stride-2 pooling blocks an input of height x width allows: each one halves
+ * (rounding down) both sides, and the last must leave at least 1x1. 4 for 28x28, 5 for 32x32.
+ */
+export function maxPoolingBlocks(height: number, width: number): number {
+  let blocks = 0;
+  for (let h = height, w = width; h >= 2 && w >= 2; h = Math.floor(h / 2), w = Math.floor(w / 2)) blocks++;
+  return blocks;
+}
+
+/** The conv blocks a CNN may have on this input: the pooling limit, within LIMITS.convBlocks. */
+export function maxConvBlocks(input: Pick<InputSpec, 'height' | 'width'>): number {
+  return Math.min(LIMITS.convBlocks.max, maxPoolingBlocks(input.height, input.width));
+}
+
+/**
+ * validateSpec, plus what only the input can tell: a positive HxWxC, at least two classes, and
+ * no more pooling conv blocks than the spatial size allows (each halves it, none may go below 1x1).
+ */
+export function validateSpecForInput(spec: ModelSpec, input: InputSpec): ModelSpec {
+  validateSpec(spec);
+  const { height, width, channels, classes } = input;
+  if (![height, width, channels].every((d) => Number.isInteger(d) && d > 0)) {
+    throw new InvalidHyperparameterError('input', `expected a positive integer height x width x channels, got ${height}x${width}x${channels}`);
+  }
+  if (!Number.isInteger(classes) || classes < 2) throw new InvalidHyperparameterError('classes', `expected at least 2 classes, got ${String(classes)}`);
+  if (spec.kind === 'cnn' && spec.pool !== 'none') {
+    const allowed = maxPoolingBlocks(height, width);
+    if (spec.convChannels.length > allowed) {
+      const fix = allowed > 0 ? `use at most ${allowed} (e.g. --conv ${spec.convChannels.slice(0, allowed).join(',')})` : 'use --pool none';
+      throw new InvalidHyperparameterError(
+        'conv',
+        `${spec.convChannels.length} conv blocks with ${spec.pool} pooling would pool a ${height}x${width} input below 1x1 (each block halves it): ${fix}`,
+      );
+    }
+  }
+  return spec;
 }
