@@ -145,7 +145,10 @@ export function checkMemory(source: string, count: number, target: DecodeTarget,
   const bytesFor = (h: number, w: number, c: number): number => count * h * w * c * 4;
   const need = bytesFor(target.height, target.width, target.channels);
   if (need <= maxBytes) return;
-  const mib = (bytes: number): string => `${Math.ceil(bytes / 1024 ** 2).toLocaleString('en-US')} MiB`;
+  const mib = (bytes: number): string => {
+    const m = bytes / 1024 ** 2;
+    return `${m < 10 ? m.toFixed(2) : Math.round(m).toLocaleString('en-US')} MiB`;
+  };
   const half: [number, number] = [Math.max(1, Math.floor(target.height / 2)), Math.max(1, Math.floor(target.width / 2))];
   const hints = [`--image-size ${half[0]}x${half[1]}    # ${mib(bytesFor(half[0], half[1], target.channels))}`];
   if (color === 'rgb') hints.push(`--color gray    # ${mib(bytesFor(target.height, target.width, 1))}`);

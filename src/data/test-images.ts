@@ -27,7 +27,9 @@ export function pixelsFor(spec: ImageSpec): Uint8Array {
 /** Encodes an image of `spec` (with `pixels`, else seeded random ones). */
 export async function encodeImage(spec: ImageSpec, pixels = pixelsFor(spec)): Promise<Uint8Array> {
   const sharp = await loadSharp();
-  const image = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: spec.channels } });
+  const raw = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: spec.channels } });
+  // Without this, sharp writes one-channel raw input as an RGB file.
+  const image = spec.channels === 1 ? raw.toColourspace('b-w') : raw;
   const format = spec.format ?? 'png';
   const encoded = format === 'jpeg' ? image.jpeg({ quality: 95 }) : format === 'webp' ? image.webp({ lossless: true }) : image.png();
   return new Uint8Array(await encoded.toBuffer());
