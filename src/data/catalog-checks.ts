@@ -6,8 +6,9 @@
  * Each check collects every offender before throwing, so one run of Kiln names all of them:
  * fixing one file per run would be a slow way to clean a dataset.
  */
-import { open, realpath } from 'node:fs/promises';
-import { relative, isAbsolute, sep } from 'node:path';
+import { closeSync, openSync, readdirSync, readSync, realpathSync } from 'node:fs';
+import { realpath } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { sniffFormat } from '../imaging/decode.js';
 import { DataError, fixes } from './errors.js';
 import type { Catalog, SplitName } from './labelled.js';
@@ -31,27 +32,75 @@ export async function realpathOrNull(path: string): Promise<string | null> {
   return realpath(path).catch(() => null);
 }
 
-/** The accepted image format each file's first bytes announce, or null (not an image, or unreadable). */
-export async function sniffFiles(paths: readonly string[], concurrency = 32): Promise<(string | null)[]> {
+/**
+ * The accepted image format each file's first bytes announce, or null (not an image, or unreadable).
+ * Synchronous reads in batches: 16 bytes from each of 60,000 files take ~0.2 s this way, against
+ * several seconds through fs/promises (whose per-call overhead dwarfs the read); yielding between
+ * batches keeps the event loop responsive.
+ */
+export async function sniffFiles(paths: readonly string[], batch = 2000): Promise<(string | null)[]> {
   const out = new Array<string | null>(paths.length).fill(null);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    const head = new Uint8Array(16);
-    while (next < paths.length) {
-      const i = next++;
-      const handle = await open(paths[i], 'r').catch(() => null);
-      if (!handle) continue;
-      try {
-        head.fill(0);
-        const { bytesRead } = await handle.read(head, 0, head.length, 0);
-        out[i] = sniffFormat(head.subarray(0, bytesRead));
-      } finally {
-        await handle.close();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, worker));
+  const head = new Uint8Array(16);
+  for (let from = 0; from < paths.length; from += batch) {
+    if (from > 0) await new Promise<void>((done) => setImmediate(done));
+    for (let i = from; i < Math.min(paths.length, from + batch); i++) out[i] = sniffOne(paths[i], head);
+  }
   return out;
+}
+
+function sniffOne(path: string, head: Uint8Array): string | null {
+  const probe = probeFile(path, head);
+  return probe.kind === 'file' ? probe.format : null;
+}
+
+/** One open and one read: whether `path` is a readable file, a folder or missing, and its sniffed format. */
+export function probeFile(path: string, head: Uint8Array = new Uint8Array(16)): { kind: 'file' | 'folder' | 'missing'; format: string | null } {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return { kind: 'missing', format: null };
+  }
+  try {
+    head.fill(0);
+    const bytesRead = readSync(fd, head, 0, head.length, 0);
+    return { kind: 'file', format: sniffFormat(head.subarray(0, bytesRead)) };
+  } catch (error) {
+    return { kind: (error as NodeJS.ErrnoException).code === 'EISDIR' ? 'folder' : 'missing', format: null };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Real paths of many files in few folders, cheaply: each folder is resolved and listed once (which
+ * of its entries are symlinks); only a file that is itself a link costs a realpath of its own.
+ */
+export class RealPaths {
+  private readonly dirs = new Map<string, { real: string; links: Set<string> } | null>();
+
+  /** The real path of `path`, or null when its folder cannot be resolved. */
+  of(path: string): string | null {
+    const dir = dirname(path);
+    let entry = this.dirs.get(dir);
+    if (entry === undefined) {
+      try {
+        const links = new Set(readdirSync(dir, { withFileTypes: true }).filter((e) => e.isSymbolicLink()).map((e) => e.name));
+        entry = { real: realpathSync(dir), links };
+      } catch {
+        entry = null;
+      }
+      this.dirs.set(dir, entry);
+    }
+    if (!entry) return null;
+    const name = basename(path);
+    if (!entry.links.has(name)) return join(entry.real, name);
+    try {
+      return realpathSync(path);
+    } catch {
+      return null;
+    }
+  }
 }
 
 const list = (lines: readonly string[]): string => lines.map((line) => `  ${line}`).join('\n');

@@ -98,8 +98,10 @@ describe('catalogManifest', () => {
     await writeImage(join(root, 'outside.png'), { width: 4, height: 4, channels: 1, seed: 3 });
     await symlink(join(root, 'outside.png'), join(root, 'sub', 'link.png'));
     await writeFolder(join(root, 'sub', 'img'), { a: 1, b: 1 });
-    await writeFile(join(root, 'sub', 'm.csv'), 'path,label\nimg/a/000.png,a\n../outside.png,a\nlink.png,b\nimg/b/000.png,b\n');
-    await assert.rejects(catalogManifest(join(root, 'sub', 'm.csv'), 'csv'), refused('KILN_ERR_DATA_OUTSIDE_ROOT', 'line 3: ../outside.png', 'line 4: link.png ->'));
+    await symlink(join(root, 'img'), join(root, 'sub', 'linkdir'));
+    await writeFile(join(root, 'sub', 'm.csv'), 'path,label\nimg/a/000.png,a\n../outside.png,a\nlink.png,b\nimg/b/000.png,b\nlinkdir/a/001.png,a\n');
+    await assert.rejects(catalogManifest(join(root, 'sub', 'm.csv'), 'csv'),
+      refused('KILN_ERR_DATA_OUTSIDE_ROOT', 'line 3: ../outside.png', `line 4: link.png -> ${join(root, 'outside.png')}`, `line 6: linkdir/a/001.png -> ${join(root, 'img', 'a', '001.png')}`));
   }));
 
   test('rows naming files that are not images are refused with line numbers', () => withImages(async (root) => {
