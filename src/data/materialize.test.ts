@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import { mkdtemp, mkdir, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
 import { decodeFixed } from '../imaging/decode.js';
@@ -111,3 +113,151 @@ test('with skipBadImages the bad images are dropped and reported, the rest kept 
   assert.equal(result.pixels.length, 2 * 64);
   assert.deepEqual(Buffer.from(result.pixels.subarray(64)), Buffer.from(await decodeFixed(good[1]!, GRAY8)));
 });
+
+// ---------------------------------------------------------------------------------------------
+// The cache (data/tensor-cache): hit, miss on any change, corrupt files ignored.
+
+async function fourImages(root: string): Promise<Catalog> {
+  return writeCatalog(root, [
+    { relPath: 'a/1.png', label: 0, bytes: await grayPng(1) },
+    { relPath: 'a/2.png', label: 0, bytes: await grayPng(2) },
+    { relPath: 'b/3.png', label: 1, bytes: await grayPng(3) },
+    { relPath: 'b/4.png', label: 1, bytes: await grayPng(4) },
+  ]);
+}
+
+test('the second load of an unchanged catalog comes from the cache, with the same pixels, hashes and digest', async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  const lines: string[] = [];
+  const first = await materialize(catalog, GRAY8, { cacheDir, workers: 2 });
+  const second = await materialize(catalog, GRAY8, { cacheDir, log: (l) => lines.push(l) });
+  assert.equal(first.fromCache, false);
+  assert.equal(second.fromCache, true);
+  assert.deepEqual(Buffer.from(second.pixels), Buffer.from(first.pixels));
+  assert.deepEqual(second.sha256, first.sha256);
+  assert.equal(second.digest, first.digest);
+  assert.deepEqual(second.items, first.items);
+  assert.ok(existsSync(join(cacheDir, `${first.digest}.bin`)));
+  assert.match(lines.join('\n'), /4 images of set loaded from the cache/);
+});
+
+test('a file rewritten with other pixels but the same size misses the cache (its mtime changed)', async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  const first = await materialize(catalog, GRAY8, { cacheDir });
+  const path = catalog.items[2]!.path;
+  const before = statSync(path);
+  // Same size, different pixels: one byte of the IDAT's compressed stream rewritten would break the
+  // PNG, so write a same-sized file made the way a user's tool would: another image, padded to size.
+  const other = await sharp(Buffer.alloc(64, 200), { raw: { width: 8, height: 8, channels: 1 } }).png().toBuffer();
+  const replacement = Buffer.concat([other.subarray(0, other.length - 12), tEXt(before.size - other.length), other.subarray(other.length - 12)]);
+  assert.equal(replacement.length, before.size);
+  await writeFile(path, replacement);
+  await utimes(path, before.atime, new Date(before.mtimeMs + 5000));
+  const second = await materialize(catalog, GRAY8, { cacheDir });
+  assert.equal(second.fromCache, false);
+  assert.notEqual(second.digest, first.digest);
+  assert.deepEqual([...second.pixels.subarray(2 * 64, 3 * 64)], new Array(64).fill(200));
+  const third = await materialize(catalog, GRAY8, { cacheDir });
+  assert.equal(third.fromCache, true, 'the new version is cached in turn');
+  assert.equal(third.digest, second.digest);
+  assert.deepEqual((await readdir(cacheDir)).filter((f) => f.endsWith('.bin')), [`${second.digest}.bin`], "the earlier version's tensors are deleted");
+});
+
+test("a source's earlier tensors are kept while another source's index still uses them", async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  const twin = { ...catalog, source: `${catalog.source}/.` }; // same files and content, another source path
+  const first = await materialize(catalog, GRAY8, { cacheDir });
+  assert.equal((await materialize(twin, GRAY8, { cacheDir })).digest, first.digest);
+  const fewer = { ...catalog, items: catalog.items.slice(1) };
+  await materialize(fewer, GRAY8, { cacheDir });
+  assert.ok(existsSync(join(cacheDir, `${first.digest}.bin`)), 'the twin still points at it');
+  assert.equal((await materialize(twin, GRAY8, { cacheDir })).fromCache, true);
+});
+
+test('an added, a removed or a relabelled item misses the cache, and a different target has its own entry', async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  await materialize(catalog, GRAY8, { cacheDir });
+  const removed = { ...catalog, items: catalog.items.slice(1) };
+  assert.equal((await materialize(removed, GRAY8, { cacheDir })).fromCache, false);
+  const added = await writeCatalog(root, [{ relPath: 'b/5.png', label: 1, bytes: await grayPng(5) }]);
+  assert.equal((await materialize({ ...catalog, items: [...catalog.items, ...added.items] }, GRAY8, { cacheDir })).fromCache, false);
+  const relabelled = { ...catalog, items: catalog.items.map((item, i) => (i === 0 ? { ...item, label: 1 } : item)) };
+  assert.equal((await materialize(relabelled, GRAY8, { cacheDir })).fromCache, false);
+  assert.equal((await materialize(catalog, { height: 4, width: 4, channels: 1 }, { cacheDir })).fromCache, false);
+  assert.equal((await materialize(catalog, { height: 4, width: 4, channels: 1 }, { cacheDir })).fromCache, true);
+});
+
+test('a truncated, corrupted or garbage cache file is ignored and rewritten, never an error', async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const cacheDir = join(root, 'cache');
+  const first = await materialize(catalog, GRAY8, { cacheDir });
+  const bin = join(cacheDir, `${first.digest}.bin`);
+  const good = await readFile(bin);
+  const flipped = Buffer.from(good);
+  flipped[good.length - 300]! ^= 0xff; // a pixel: same length, wrong content
+  const damages: [string, string, Uint8Array][] = [
+    ['truncated tensors', bin, good.subarray(0, good.length - 10)],
+    ['a flipped pixel', bin, flipped],
+    ['garbage tensors', bin, Buffer.from('garbage')],
+    ['an empty tensor file', bin, new Uint8Array(0)],
+  ];
+  const [index] = await readdir(join(cacheDir, 'by-source'));
+  damages.push(['a garbage index', join(cacheDir, 'by-source', index!), Buffer.from('{"format":1,')]);
+  for (const [what, file, bytes] of damages) {
+    await writeFile(file, bytes);
+    const again = await materialize(catalog, GRAY8, { cacheDir });
+    assert.equal(again.fromCache, false, what);
+    assert.deepEqual(Buffer.from(again.pixels), Buffer.from(first.pixels), what);
+    assert.equal((await materialize(catalog, GRAY8, { cacheDir })).fromCache, true, `${what}: rewritten`);
+  }
+  await rm(bin);
+  assert.equal((await materialize(catalog, GRAY8, { cacheDir })).fromCache, false, 'a missing tensor file');
+});
+
+test('bad images are remembered by the cache: skipped again with skipBadImages, named again without', async () => {
+  const root = await tempRoot();
+  const catalog = await writeCatalog(root, [
+    { relPath: 'a/1.png', label: 0, bytes: await grayPng(1) },
+    { relPath: 'a/bad.png', label: 0, bytes: Buffer.from('nope') },
+    { relPath: 'b/2.png', label: 1, bytes: await grayPng(2) },
+  ]);
+  const cacheDir = join(root, 'cache');
+  await assert.rejects(materialize(catalog, GRAY8, { cacheDir }), /a\/bad\.png/);
+  const skipped = await materialize(catalog, GRAY8, { cacheDir, skipBadImages: true });
+  assert.equal(skipped.fromCache, true, 'the failed first load already cached the good images');
+  assert.deepEqual(skipped.bad.map((b) => b.relPath), ['a/bad.png']);
+  assert.deepEqual(skipped.items.map((i) => i.relPath), ['a/1.png', 'b/2.png']);
+  await assert.rejects(materialize(catalog, GRAY8, { cacheDir }), (error: unknown) => error instanceof DataError && /a\/bad\.png: /.test(error.message));
+});
+
+test('a cache directory that cannot be written is logged, and the load still succeeds', async () => {
+  const root = await tempRoot();
+  const catalog = await fourImages(root);
+  const blocker = join(root, 'not-a-dir');
+  await writeFile(blocker, 'a file where the cache directory should be');
+  const lines: string[] = [];
+  const result = await materialize(catalog, GRAY8, { cacheDir: blocker, log: (l) => lines.push(l) });
+  assert.equal(result.items.length, 4);
+  assert.match(lines.join('\n'), /could not cache the decoded images/);
+});
+
+/** A PNG tEXt chunk of exactly `size` bytes (12 bytes of framing included), to pad a file. */
+function tEXt(size: number): Buffer {
+  const data = Buffer.from(`k\0${'x'.repeat(size - 14)}`, 'latin1');
+  const type = Buffer.from('tEXt', 'latin1');
+  const chunk = Buffer.alloc(12 + data.length);
+  chunk.writeUInt32BE(data.length, 0);
+  type.copy(chunk, 4);
+  data.copy(chunk, 8);
+  chunk.writeUInt32BE(crc32(Buffer.concat([type, data])), 8 + data.length);
+  return chunk;
+}
