@@ -1,5 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { capSize, inferTarget, parseHeader, readHeader, sampleIndices } from './infer.js';
 import { tempDir } from './test-fixtures.js';
@@ -20,6 +21,12 @@ describe('image headers', () => {
       await writeImage(join(dir.path, 'x.webp'), { width: 6, height: 4, channels: 3, format: 'webp', seed: 2 });
       assert.deepEqual(await readHeader(join(dir.path, 'x.webp')), { width: 6, height: 4, gray: false });
       assert.equal(await readHeader(join(dir.path, 'missing.png')), null);
+      // A JPEG whose frame header comes after a 10 KB application segment (as with large EXIF blocks).
+      const jpeg = await encodeImage({ width: 5, height: 3, channels: 1, format: 'jpeg', seed: 4 });
+      const padding = new Uint8Array(10_000);
+      padding.set([0xff, 0xef, (10_000 - 2) >> 8, (10_000 - 2) & 0xff]);
+      await writeFile(join(dir.path, 'exif.jpg'), Buffer.concat([jpeg.subarray(0, 2), padding, jpeg.subarray(2)]));
+      assert.deepEqual(await readHeader(join(dir.path, 'exif.jpg')), { width: 5, height: 3, gray: true });
     } finally {
       await dir.cleanup();
     }
@@ -47,11 +54,40 @@ describe('inferTarget', () => {
       const colour = await inferTarget([big, big, paths[4]], {});
       assert.deepEqual(colour.target, { height: 48, width: 64, channels: 3 });
       assert.match(colour.description, /median 375x500 of 3 images, scaled to 48x64/);
-      assert.match(colour.description, /rgb: 2 of 3 images are colour/);
+      assert.match(colour.description, /rgb: .*big\.jpg has colour/);
 
       const given = await inferTarget(paths, { imageSize: [16, 16], color: 'rgb' });
       assert.deepEqual(given.target, { height: 16, width: 16, channels: 3 });
       assert.match(given.description, /as given/);
+    } finally {
+      await dir.cleanup();
+    }
+  });
+
+  test('images stored as colour but holding only gray pixels count as gray', async () => {
+    const dir = await tempDir('kiln-infer-');
+    try {
+      const grayPixels = (seed: number): Uint8Array => {
+        const out = new Uint8Array(10 * 10 * 3);
+        for (let p = 0; p < 100; p++) out.fill((p * 37 + seed) % 256, p * 3, p * 3 + 3);
+        return out;
+      };
+      const paths: string[] = [];
+      for (const [k, format] of (['png', 'jpeg', 'webp'] as const).entries()) {
+        paths.push(join(dir.path, `${k}.${format}`));
+        await writeImage(paths[k], { width: 10, height: 10, channels: 3, format, seed: k }, grayPixels(k));
+      }
+      const inferred = await inferTarget(paths, {});
+      assert.equal(inferred.color, 'gray');
+      assert.match(inferred.description, /gray: 3 of 3 images are stored as colour but hold only gray pixels/);
+      const coloured = grayPixels(9);
+      coloured[50 * 3] = 255;
+      coloured[50 * 3 + 1] = 0;
+      paths.push(join(dir.path, 'red.png'));
+      await writeImage(paths[3], { width: 10, height: 10, channels: 3, seed: 9 }, coloured);
+      const withColour = await inferTarget(paths, {});
+      assert.equal(withColour.color, 'rgb');
+      assert.match(withColour.description, /red\.png has colour/);
     } finally {
       await dir.cleanup();
     }
