@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Random } from '../common/random.js';
-import { encodeShape, TEST_CLASSES, writeTestImageFolder } from '../data/test-images.js';
+import { encodeShape, TEST_CLASSES, writeTestImageFolder } from '../data/test-shapes.js';
 import { openStore } from '../tracking/store/index.js';
 import { KILN_BIN, runKiln } from './test-helpers.js';
 
