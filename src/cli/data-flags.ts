@@ -5,6 +5,8 @@
  * validated and reported (`--dry-run`) the same way.
  */
 import type { Command } from 'commander';
+import type { DataOptions } from '../data/data-spec.js';
+import type { LabelledDataset } from '../data/labelled.js';
 import type { DataConfig } from '../pipeline/config-schema.js';
 import { CliError, InvalidOptionError } from './errors.js';
 import { optionInteger, optionNumber } from './parse.js';
@@ -55,4 +57,41 @@ export function checkDataDirWithData(flags: DataFlags, source: string | undefine
   if (flags.dataDir !== undefined && source !== undefined && source !== 'fashion-mnist') {
     throw new CliError('KILN_ERR_USAGE', `--data-dir is the folder of Fashion-MNIST's four files; it cannot be combined with --data ${source} (drop one of them)`);
   }
+}
+
+/** Where the data loads to and reports, beside what the configuration says. */
+export interface DataContext {
+  home: string;
+  dataDir?: string;
+  log?: (line: string) => void;
+  progress?: NodeJS.WritableStream | null;
+}
+
+/**
+ * The data options a command was asked for (Fashion-MNIST when `data` is absent), every value
+ * parsed, so that a bad one fails before the engine loads. The data area loads only here, so
+ * `kiln serve` and `kiln --help` never pay for it.
+ */
+export async function dataOptionsFor(data: Partial<DataConfig> | undefined, context: DataContext): Promise<DataOptions> {
+  const { parseByteSize, parseImageSize } = await import('../data/index.js');
+  const size = data?.image_size;
+  return {
+    home: context.home,
+    dataDir: context.dataDir,
+    log: context.log,
+    progress: context.progress ?? null,
+    ...(data?.source !== undefined ? { data: data.source } : {}),
+    ...(size !== undefined ? { imageSize: typeof size === 'number' ? [size, size] : parseImageSize(size) } : {}),
+    ...(data?.color !== undefined ? { color: data.color } : {}),
+    ...(data?.val_size !== undefined ? { valSize: data.val_size } : {}),
+    ...(data?.test_size !== undefined ? { testSize: data.test_size } : {}),
+    ...(data?.split_seed !== undefined ? { splitSeed: data.split_seed } : {}),
+    ...(data?.max_memory !== undefined ? { maxMemoryBytes: typeof data.max_memory === 'number' ? data.max_memory : parseByteSize(data.max_memory) } : {}),
+    ...(data?.skip_bad_images ? { skipBadImages: true } : {}),
+  };
+}
+
+export async function loadData(options: DataOptions): Promise<LabelledDataset> {
+  const { loadDataset } = await import('../data/index.js');
+  return loadDataset(options);
 }

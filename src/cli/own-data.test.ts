@@ -92,7 +92,7 @@ describe('your own images, end to end', () => {
     assert.equal(again.code, 0, again.stderr);
     assert.equal((again.json as { test_acc: number }).test_acc, result.test_acc, 'same data + same seed = same metrics (the second run reads the cache)');
 
-    const registered = await runKiln(['models', 'register', '--run-id', result.run_id, '--name', 'shapes', '--promote', '--home', home, '--json']);
+    const registered = await runKiln(['models', 'register', '--run', result.run_id, '--name', 'shapes', '--promote', '--home', home, '--json']);
     assert.equal(registered.code, 0, registered.stderr);
 
     const server = startKiln(['serve', '--model-uri', 'models:/shapes@champion', '--port', '0', '--home', home, '--json']);
