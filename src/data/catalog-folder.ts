@@ -86,7 +86,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
   const catalog: Catalog = { name: basename(source), source, root: source, sourceType: 'folder', classNames, items: kept, warnings };
   const used = new Set(kept.map((i) => i.relPath.slice(0, i.relPath.lastIndexOf('/'))));
   const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
-  checkClasses(catalog, { emptyFolders });
+  checkClasses(source, classNames, kept, { emptyFolders });
   return catalog;
 }
 
