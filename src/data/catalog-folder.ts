@@ -40,6 +40,7 @@ interface Walk {
   outside: string[];
   broken: string[];
   looseFiles: string[];
+  /** Real paths of the folders walked, the root and the split folders: a symlink loop is walked once. */
   visited: Set<string>;
 }
 
@@ -60,6 +61,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
 
   const classFolders: { split?: SplitName; className: string; path: string; relPath: string }[] = [];
   if (layout === 'split') {
+    for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
     for (const dir of splitDirs) {
       const inner = await listDir(walk, dir.path, dir.relPath);
       walk.looseFiles.push(...inner.files.map((f) => f.relPath));
@@ -135,8 +137,6 @@ async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs:
       const info = await stat(real);
       isDir = info.isDirectory();
       isFile = info.isFile();
-      if (isDir && walk.visited.has(real)) continue; // a link back up the tree: already listed
-      if (isDir) walk.visited.add(real);
     }
     if (isDir) dirs.push(entry);
     else if (isFile) files.push(entry);
@@ -144,8 +144,11 @@ async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs:
   return { dirs, files };
 }
 
-/** Every file below `dir` (recursively), appended to walk.files in name order. */
+/** Every file below `dir` (recursively), appended to walk.files in name order; each real folder once. */
 async function walkFiles(walk: Walk, dir: string, relDir: string): Promise<void> {
+  const real = await realpathOrNull(dir);
+  if (real === null || walk.visited.has(real)) return; // a link back up the tree: already listed
+  walk.visited.add(real);
   const { dirs, files } = await listDir(walk, dir, relDir);
   for (const f of files) walk.files.push({ path: f.path, relPath: f.relPath });
   for (const d of dirs) await walkFiles(walk, d.path, d.relPath);
