@@ -54,22 +54,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
     throw new DataError('KILN_ERR_DATA_NOT_FOUND', source, `${source} is not a folder.` + fixes(['--data ./my-images    # a folder with one subfolder per class']));
   }
   const walk: Walk = { rootReal, files: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
-  const top = await listDir(walk, source, '');
-  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
-  const layout = chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name));
-  walk.looseFiles.push(...top.files.map((f) => f.relPath));
-
-  const classFolders: { split?: SplitName; className: string; path: string; relPath: string }[] = [];
-  if (layout === 'split') {
-    for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
-    for (const dir of splitDirs) {
-      const inner = await listDir(walk, dir.path, dir.relPath);
-      walk.looseFiles.push(...inner.files.map((f) => f.relPath));
-      for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
-    }
-  } else {
-    for (const c of top.dirs) classFolders.push({ className: c.name, path: c.path, relPath: c.relPath });
-  }
+  const classFolders = await findClassFolders(walk, source);
 
   const classNames = [...new Set(classFolders.map((c) => c.className))].sort(byName);
   const items: CatalogItem[] = [];
@@ -90,6 +75,31 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
   const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
   checkClasses(source, classNames, kept, { emptyFolders });
   return catalog;
+}
+
+interface ClassFolder {
+  split?: SplitName;
+  className: string;
+  path: string;
+  relPath: string;
+}
+
+/** The class folders of either layout (see the header); loose files are noted in walk.looseFiles. */
+async function findClassFolders(walk: Walk, source: string): Promise<ClassFolder[]> {
+  const top = await listDir(walk, source, '');
+  walk.looseFiles.push(...top.files.map((f) => f.relPath));
+  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
+  if (chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name)) === 'classes') {
+    return top.dirs.map((c) => ({ className: c.name, path: c.path, relPath: c.relPath }));
+  }
+  const classFolders: ClassFolder[] = [];
+  for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
+  for (const dir of splitDirs) {
+    const inner = await listDir(walk, dir.path, dir.relPath);
+    walk.looseFiles.push(...inner.files.map((f) => f.relPath));
+    for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
+  }
+  return classFolders;
 }
 
 function chooseLayout(source: string, dirs: string[], splitDirs: string[]): 'split' | 'classes' {
