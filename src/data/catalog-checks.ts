@@ -11,7 +11,7 @@ import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { sniffFormat } from '../imaging/decode.js';
 import { DataError, fixes } from './errors.js';
-import type { Catalog, SplitName } from './labelled.js';
+import type { SplitName } from './labelled.js';
 
 /** Labels are stored as bytes (ImageSet.labels is a Uint8Array). */
 export const MAX_CLASSES = 256;
@@ -136,8 +136,12 @@ export function skippedWarning(what: string, files: readonly string[]): string {
  * training: the stratified split keeps one per class in train). Throws a DataError naming every
  * offending class.
  */
-export function checkClasses(catalog: Catalog, hint: { emptyFolders?: string[] } = {}): void {
-  const { classNames, items, source } = catalog;
+export function checkClasses(
+  source: string,
+  classNames: readonly string[],
+  items: readonly { label: number; split?: SplitName }[],
+  hint: { emptyFolders?: string[] } = {},
+): void {
   if (classNames.length > MAX_CLASSES) {
     throw new DataError('KILN_ERR_DATA_TOO_MANY_CLASSES', source, `${source} has ${classNames.length} classes; Kiln supports at most ${MAX_CLASSES}.` +
       fixes(['merge rare classes, or train on a subset of the classes']));
@@ -151,7 +155,7 @@ export function checkClasses(catalog: Catalog, hint: { emptyFolders?: string[] }
   const empty = [...new Set([...(hint.emptyFolders ?? []), ...classNames.filter((_, c) => any[c] === 0)])];
   const noTrain = classNames.filter((_, c) => any[c] > 0 && train[c] === 0);
   if (empty.length > 0 || noTrain.length > 0) {
-    const lines = [...empty.map((c) => `${c}: no images`), ...noTrain.map((c) => `${c}: no training images (only ${splitsOf(catalog, c).join('/')})`)];
+    const lines = [...empty.map((c) => `${c}: no images`), ...noTrain.map((c) => `${c}: no training images (only ${splitsOf(classNames, items, c).join('/')})`)];
     throw new DataError('KILN_ERR_DATA_EMPTY_CLASS', lines[0], `${empty.length + noTrain.length} class(es) of ${source} have nothing to learn from:\n${list(lines)}` +
       fixes(['add images to these classes (in train/ when the folder has split folders)', 'or delete the empty class folders / manifest labels']));
   }
@@ -163,7 +167,7 @@ export function checkClasses(catalog: Catalog, hint: { emptyFolders?: string[] }
   }
 }
 
-function splitsOf(catalog: Catalog, className: string): SplitName[] {
-  const label = catalog.classNames.indexOf(className);
-  return [...new Set(catalog.items.filter((i) => i.label === label).map((i) => i.split ?? 'train'))].sort();
+function splitsOf(classNames: readonly string[], items: readonly { label: number; split?: SplitName }[], className: string): SplitName[] {
+  const label = classNames.indexOf(className);
+  return [...new Set(items.filter((i) => i.label === label).map((i) => i.split ?? 'train'))].sort();
 }

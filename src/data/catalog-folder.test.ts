@@ -75,6 +75,14 @@ describe('catalogFolder: layouts', () => {
     const catalog = await catalogFolder(join(root, 'pets'));
     assert.ok(catalog.items.some((i) => i.relPath === 'dog/linked.png' && i.label === 1));
   }));
+
+  test('a symlink loop (a folder linking to itself or to the root) is walked once', () => withDir(async (root) => {
+    await writeFolder(root, { cat: 2, dog: 1 });
+    await symlink(join(root, 'cat'), join(root, 'cat', 'again'));
+    await symlink(root, join(root, 'dog', 'up'));
+    const catalog = await catalogFolder(root);
+    assert.deepEqual(catalog.items.map((i) => i.relPath), ['cat/000.png', 'cat/001.png', 'dog/000.png']);
+  }));
 });
 
 describe('catalogFolder: refusals name every offending file or class', () => {

@@ -40,6 +40,7 @@ interface Walk {
   outside: string[];
   broken: string[];
   looseFiles: string[];
+  /** Real paths of the folders walked, the root and the split folders: a symlink loop is walked once. */
   visited: Set<string>;
 }
 
@@ -53,21 +54,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
     throw new DataError('KILN_ERR_DATA_NOT_FOUND', source, `${source} is not a folder.` + fixes(['--data ./my-images    # a folder with one subfolder per class']));
   }
   const walk: Walk = { rootReal, files: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
-  const top = await listDir(walk, source, '');
-  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
-  const layout = chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name));
-  walk.looseFiles.push(...top.files.map((f) => f.relPath));
-
-  const classFolders: { split?: SplitName; className: string; path: string; relPath: string }[] = [];
-  if (layout === 'split') {
-    for (const dir of splitDirs) {
-      const inner = await listDir(walk, dir.path, dir.relPath);
-      walk.looseFiles.push(...inner.files.map((f) => f.relPath));
-      for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
-    }
-  } else {
-    for (const c of top.dirs) classFolders.push({ className: c.name, path: c.path, relPath: c.relPath });
-  }
+  const classFolders = await findClassFolders(walk, source);
 
   const classNames = [...new Set(classFolders.map((c) => c.className))].sort(byName);
   const items: CatalogItem[] = [];
@@ -86,8 +73,33 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
   const catalog: Catalog = { name: basename(source), source, root: source, sourceType: 'folder', classNames, items: kept, warnings };
   const used = new Set(kept.map((i) => i.relPath.slice(0, i.relPath.lastIndexOf('/'))));
   const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
-  checkClasses(catalog, { emptyFolders });
+  checkClasses(source, classNames, kept, { emptyFolders });
   return catalog;
+}
+
+interface ClassFolder {
+  split?: SplitName;
+  className: string;
+  path: string;
+  relPath: string;
+}
+
+/** The class folders of either layout (see the header); loose files are noted in walk.looseFiles. */
+async function findClassFolders(walk: Walk, source: string): Promise<ClassFolder[]> {
+  const top = await listDir(walk, source, '');
+  walk.looseFiles.push(...top.files.map((f) => f.relPath));
+  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
+  if (chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name)) === 'classes') {
+    return top.dirs.map((c) => ({ className: c.name, path: c.path, relPath: c.relPath }));
+  }
+  const classFolders: ClassFolder[] = [];
+  for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
+  for (const dir of splitDirs) {
+    const inner = await listDir(walk, dir.path, dir.relPath);
+    walk.looseFiles.push(...inner.files.map((f) => f.relPath));
+    for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
+  }
+  return classFolders;
 }
 
 function chooseLayout(source: string, dirs: string[], splitDirs: string[]): 'split' | 'classes' {
@@ -135,8 +147,6 @@ async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs:
       const info = await stat(real);
       isDir = info.isDirectory();
       isFile = info.isFile();
-      if (isDir && walk.visited.has(real)) continue; // a link back up the tree: already listed
-      if (isDir) walk.visited.add(real);
     }
     if (isDir) dirs.push(entry);
     else if (isFile) files.push(entry);
@@ -144,8 +154,11 @@ async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs:
   return { dirs, files };
 }
 
-/** Every file below `dir` (recursively), appended to walk.files in name order. */
+/** Every file below `dir` (recursively), appended to walk.files in name order; each real folder once. */
 async function walkFiles(walk: Walk, dir: string, relDir: string): Promise<void> {
+  const real = await realpathOrNull(dir);
+  if (real === null || walk.visited.has(real)) return; // a link back up the tree: already listed
+  walk.visited.add(real);
   const { dirs, files } = await listDir(walk, dir, relDir);
   for (const f of files) walk.files.push({ path: f.path, relPath: f.relPath });
   for (const d of dirs) await walkFiles(walk, d.path, d.relPath);

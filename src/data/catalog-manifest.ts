@@ -134,7 +134,7 @@ export async function catalogManifest(file: string, format: 'csv' | 'jsonl', opt
   const warnings: string[] = [];
   const kept = dropNonImages(source, items, checked, formats, options.skipBadImages === true, warnings);
   const catalog: Catalog = { name: sourceName(source), source, root, sourceType: 'manifest', classNames, items: kept, warnings };
-  checkClasses(catalog);
+  checkClasses(source, classNames, kept);
   return catalog;
 }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError } from './errors.js';
-import { parseByteSize, parseColor, parseImageSize, parseSplitSize, resolveDataSource, sourceName } from './data-spec.js';
+import { dataOptionsFromFlags, parseByteSize, parseColor, parseImageSize, parseSplitSize, resolveDataSource, sourceName } from './data-spec.js';
 import { tempDir } from './test-fixtures.js';
 
 const optionError = (field: string) => (error: unknown): boolean =>
@@ -39,6 +39,17 @@ describe('flag parsing', () => {
     assert.equal(parseByteSize('1.5G'), 1.5 * 1024 ** 3);
     assert.equal(parseByteSize('1000000'), 1e6);
     for (const bad of ['', '0', 'lots', '2 parsecs']) assert.throws(() => parseByteSize(bad), optionError('--max-memory'), bad);
+  });
+});
+
+describe('dataOptionsFromFlags', () => {
+  test('CLI strings and YAML numbers give the same options; nothing given, nothing set', () => {
+    const cli = dataOptionsFromFlags({ data: './pets', imageSize: '32', color: 'gray', valSize: '0.15', testSize: '100', splitSeed: '7', maxMemory: '2GiB', skipBadImages: true });
+    const yaml = dataOptionsFromFlags({ data: './pets', imageSize: 32, color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemory: '2GiB', skipBadImages: true });
+    assert.deepEqual(cli, { data: './pets', imageSize: [32, 32], color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemoryBytes: 2 * 1024 ** 3, skipBadImages: true });
+    assert.deepEqual(yaml, cli);
+    assert.deepEqual(dataOptionsFromFlags({}), {});
+    assert.throws(() => dataOptionsFromFlags({ splitSeed: 'abc' }), optionError('--split-seed'));
   });
 });
 

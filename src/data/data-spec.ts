@@ -148,3 +148,39 @@ export function sourceName(path: string): string {
   const ext = extname(base);
   return ext && MANIFEST_FORMATS[ext.toLowerCase()] ? base.slice(0, -ext.length) : base;
 }
+
+/** The data flags as a CLI or kiln.yml gives them: strings (or numbers, from YAML), all optional. */
+export interface DataFlags {
+  data?: string;
+  imageSize?: string | number;
+  color?: string;
+  valSize?: string | number;
+  testSize?: string | number;
+  splitSeed?: string | number;
+  maxMemory?: string | number;
+  skipBadImages?: boolean;
+  dataDir?: string;
+}
+
+/**
+ * DataOptions from flags (everything but home, log and progress), each checked with the parsers
+ * above, so `--image-size 32x48` on the command line and `imageSize: 32x48` in kiln.yml mean the same.
+ */
+export function dataOptionsFromFlags(flags: DataFlags): Omit<DataOptions, 'home' | 'log' | 'progress'> {
+  const text = (value: string | number): string => String(value);
+  const out: Omit<DataOptions, 'home' | 'log' | 'progress'> = {};
+  if (flags.data !== undefined) out.data = flags.data;
+  if (flags.imageSize !== undefined) out.imageSize = parseImageSize(text(flags.imageSize));
+  if (flags.color !== undefined) out.color = parseColor(flags.color);
+  if (flags.valSize !== undefined) out.valSize = parseSplitSize(text(flags.valSize), '--val-size');
+  if (flags.testSize !== undefined) out.testSize = parseSplitSize(text(flags.testSize), '--test-size');
+  if (flags.splitSeed !== undefined) {
+    const seed = Number(flags.splitSeed);
+    if (!Number.isSafeInteger(seed) || seed < 0) throw optionError('--split-seed', text(flags.splitSeed), 'a non-negative integer', ['--split-seed 42']);
+    out.splitSeed = seed;
+  }
+  if (flags.maxMemory !== undefined) out.maxMemoryBytes = parseByteSize(text(flags.maxMemory));
+  if (flags.skipBadImages !== undefined) out.skipBadImages = flags.skipBadImages;
+  if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
+  return out;
+}

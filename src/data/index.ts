@@ -124,6 +124,8 @@ export { type Batch, type BatchOptions, batches, epochOrder } from './batches.js
 export {
   type DataOptions,
   type DataSource,
+  type DataFlags,
+  dataOptionsFromFlags,
   DEFAULT_VAL_SIZE,
   DEFAULT_TEST_SIZE,
   DEFAULT_SPLIT_SEED,

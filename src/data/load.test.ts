@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, readFile, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeFixed } from '../imaging/decode.js';
 import { PNG_SIGNATURE } from '../imaging/png.js';
@@ -149,6 +149,22 @@ describe('loadDataset: refusals before any training', () => {
     const data = await loadDataset({ data: root, home: join(dir, 'home'), imageSize: [8, 8], color: 'gray', skipBadImages: true, log: (l) => lines.push(l) });
     assert.equal(sum(data.identity.counts.train) + sum(data.identity.counts.validation) + sum(data.identity.counts.test), 8);
     assert.match(lines.join('\n'), /skipped 2 image\(s\)[\s\S]*a\/broken\.png[\s\S]*b\/cut\.png/);
+  }));
+
+  test('a class left with no images once bad images are skipped is refused, naming it', () => withDir(async (dir) => {
+    const root = join(dir, 'pets');
+    await writeFolder(root, { a: 3, b: 3 });
+    await mkdir(join(root, 'c'));
+    await writeFile(join(root, 'c', 'only.png'), Uint8Array.from([...PNG_SIGNATURE, 9, 9, 9]));
+    await assert.rejects(loadDataset({ data: root, home: join(dir, 'home'), imageSize: [8, 8], color: 'gray', skipBadImages: true }), refused('KILN_ERR_DATA_EMPTY_CLASS', 'c: no images'));
+  }));
+
+  test('an IDX class list naming a class no label uses is refused as an empty class', () => withDir(async (dir) => {
+    const labels = Uint8Array.from({ length: 8 }, (_, i) => i % 2);
+    await writeFile(join(dir, 'train-images-idx3-ubyte'), encodeIdx('images', 8, new Uint8Array(8 * 4), 2, 2));
+    await writeFile(join(dir, 'train-labels-idx1-ubyte'), encodeIdx('labels', 8, labels));
+    await writeFile(join(dir, 'classes.txt'), 'yes\nno\nmaybe\n');
+    await assert.rejects(loadDataset({ data: dir, home: join(dir, 'home') }), refused('KILN_ERR_DATA_EMPTY_CLASS', 'maybe: no images'));
   }));
 
   test('images duplicated across train and test are reported as a warning with counts', () => withDir(async (dir) => {

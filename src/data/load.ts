@@ -41,7 +41,7 @@ interface Decoded {
   labels: Uint8Array;
   /** The split the source gives each item, if any. */
   given: (SplitName | undefined)[];
-  /** Item names for messages (relative paths, or `<file>#<index>` for IDX). */
+  /** Item names for messages (relative paths, or `<split> image #<index>` for IDX). */
   names: string[];
   /** A content hash per item (file bytes, or pixels for IDX), to spot duplicates across splits. */
   hashes: string[];
@@ -70,7 +70,7 @@ async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manif
     log,
   });
   if (m.bad.length > 0) log(`data: warning: skipped ${m.bad.length} image(s) that could not be decoded:\n${m.bad.map((b) => `  ${b.relPath}: ${b.reason}`).join('\n')}`);
-  checkClasses({ ...catalog, items: m.items });
+  checkClasses(catalog.source, catalog.classNames, m.items);
   const decoded: Decoded = {
     pixels: m.pixels,
     target: inferred.target,
@@ -99,10 +99,7 @@ async function loadIdx(source: Extract<DataSource, { kind: 'idx' }>, options: Da
   const total = parts.reduce((n, p) => n + p.count, 0);
   checkMemory(idx.source, total, target, color, options.maxMemoryBytes);
   const decoded = idxDecoded(parts, target, color);
-  const counts = new Array<number>(idx.classNames.length).fill(0);
-  for (const label of decoded.labels) counts[label]++;
-  checkClasses({ name: idx.name, source: idx.source, root: idx.source, sourceType: 'manifest', classNames: idx.classNames, warnings: [],
-    items: Array.from(decoded.labels, (label, i) => ({ path: '', relPath: decoded.names[i], label, split: decoded.given[i] })) });
+  checkClasses(idx.source, idx.classNames, Array.from(decoded.labels, (label, i) => ({ label, split: decoded.given[i] })));
   const spec = source.pairs ? `idx:${[source.pairs.images, source.pairs.labels, source.classes].filter(Boolean).join(',')}` : idx.source;
   const identity = { name: idx.name, digest: idx.digest, source: spec, sourceType: 'idx' as const };
   // The digest covers the file bytes at their own size; a colour expansion is a different tensor.

@@ -76,8 +76,7 @@ export async function materialize(catalog: Catalog, target: DecodeTarget, option
   // Stat before reading, so that a file changed meanwhile misses the next time; with no index for
   // this source, there is nothing to compare with, and the first decode takes the facts itself.
   if (hasIndex(cacheDir, catalog.source, target)) {
-    const numbers = statListing(catalog.items);
-    const hit = numbers && (await readCache(cacheDir, catalog.source, target, catalog.items, listingFingerprint(catalog.items, numbers)));
+    const hit = await readCache(cacheDir, catalog.source, target, catalog.items);
     if (hit) {
       if (hit.bad.length > 0 && !options.skipBadImages) throw badImagesError(catalog, hit.bad);
       const ms = Math.round(performance.now() - started);

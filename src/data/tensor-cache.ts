@@ -16,7 +16,7 @@
  * overwrites it), never an error.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, read, statSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -121,21 +121,19 @@ function isIndex(value: unknown): value is IndexFile {
 
 /**
  * The cached tensors of `items` (a catalog's, in order) from `source`, or null on any miss.
- * `fingerprint` is listingFingerprint(items, statListing(items)), computed before any file is read.
+ * The tensor file is read on libuv's thread pool while this thread stats every item for the
+ * fingerprint, so a hit costs about the stats alone.
  */
-export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[], fingerprint: string): Promise<CacheHit | null> {
+export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[]): Promise<CacheHit | null> {
   const index = await readJson(indexPath(cacheDir, source, target));
-  if (!isIndex(index) || index.fingerprint !== fingerprint || !sameTarget(index.target, target)) return null;
+  if (!isIndex(index) || !sameTarget(index.target, target)) return null;
+  const reading = readInBackground(tensorPath(cacheDir, index.digest));
+  const numbers = statListing(items);
+  const file = await reading;
+  if (!file || !numbers || listingFingerprint(items, numbers) !== index.fingerprint) return null;
   const badPaths = new Set(index.bad.map((b) => b.relPath));
   const kept: number[] = [];
   items.forEach((item, i) => badPaths.has(item.relPath) || kept.push(i));
-  let file: Buffer;
-  try {
-    // One read() of the whole file (the promise API reads in 512 KiB steps).
-    file = readFileSync(tensorPath(cacheDir, index.digest));
-  } catch {
-    return null;
-  }
   const parsed = parseBin(file, index.digest, target);
   if (!parsed || parsed.lines.length !== kept.length) return null;
   const sha256: string[] = new Array<string>(kept.length);
@@ -147,6 +145,29 @@ export async function readCache(cacheDir: string, source: string, target: Decode
     sha256[k] = line.slice(line.length - 64);
   }
   return { digest: index.digest, pixels: parsed.pixels, sha256, kept, bad: index.bad };
+}
+
+/** The whole file through one read() on the thread pool, started now; null if it cannot be read. */
+function readInBackground(path: string): Promise<Buffer | null> {
+  let fd: number;
+  let size: number;
+  try {
+    fd = openSync(path, 'r');
+    size = fstatSync(fd).size;
+  } catch {
+    return Promise.resolve(null);
+  }
+  if (size > 1 << 30) {
+    closeSync(fd); // beyond one read()'s reach: the promise API reads it in steps
+    return readFile(path).catch(() => null);
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  return new Promise((resolve) => {
+    read(fd, bytes, 0, size, 0, (error, length) => {
+      closeSync(fd);
+      resolve(error || length !== size ? null : bytes);
+    });
+  });
 }
 
 function parseBin(file: Buffer, digest: string, target: DecodeTarget): { pixels: Uint8Array; lines: string[] } | null {
