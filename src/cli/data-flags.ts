@@ -73,22 +73,19 @@ export interface DataContext {
  * `kiln serve` and `kiln --help` never pay for it.
  */
 export async function dataOptionsFor(data: Partial<DataConfig> | undefined, context: DataContext): Promise<DataOptions> {
-  const { parseByteSize, parseImageSize } = await import('../data/index.js');
-  const size = data?.image_size;
-  return {
-    home: context.home,
+  const { dataOptionsFromFlags } = await import('../data/index.js');
+  const parsed = dataOptionsFromFlags({
+    data: data?.source,
+    imageSize: data?.image_size,
+    color: data?.color,
+    valSize: data?.val_size,
+    testSize: data?.test_size,
+    splitSeed: data?.split_seed,
+    maxMemory: data?.max_memory,
+    skipBadImages: data?.skip_bad_images,
     dataDir: context.dataDir,
-    log: context.log,
-    progress: context.progress ?? null,
-    ...(data?.source !== undefined ? { data: data.source } : {}),
-    ...(size !== undefined ? { imageSize: typeof size === 'number' ? [size, size] : parseImageSize(size) } : {}),
-    ...(data?.color !== undefined ? { color: data.color } : {}),
-    ...(data?.val_size !== undefined ? { valSize: data.val_size } : {}),
-    ...(data?.test_size !== undefined ? { testSize: data.test_size } : {}),
-    ...(data?.split_seed !== undefined ? { splitSeed: data.split_seed } : {}),
-    ...(data?.max_memory !== undefined ? { maxMemoryBytes: typeof data.max_memory === 'number' ? data.max_memory : parseByteSize(data.max_memory) } : {}),
-    ...(data?.skip_bad_images ? { skipBadImages: true } : {}),
-  };
+  });
+  return { ...parsed, home: context.home, log: context.log, progress: context.progress ?? null };
 }
 
 export async function loadData(options: DataOptions): Promise<LabelledDataset> {

@@ -72,7 +72,7 @@ describe('loadDataset: own data', () => {
     assert.equal(data.normalization.std, Math.round(Math.sqrt(s2 / n - mean * mean) * 1e4) / 1e4);
   }));
 
-  test('the same folder and split seed give the same split and digest; another split seed another split', () => withDir(async (dir) => {
+  test('the same folder and split seed give the same split and digest; another split seed another split and another digest', () => withDir(async (dir) => {
     const root = join(dir, 'pets');
     await writeFolder(root, { a: 20, b: 20 }, { width: 8, height: 8, channels: 1 });
     const home = join(dir, 'home');
@@ -82,6 +82,7 @@ describe('loadDataset: own data', () => {
     assert.equal(first.identity.digest, again.identity.digest);
     assert.deepEqual(first.test.images, again.test.images);
     assert.notDeepEqual(first.test.images, other.test.images);
+    assert.notEqual(first.identity.digest, other.identity.digest, 'another test set is another dataset identity');
     assert.equal(first.identity.schema.color, 'gray');
   }));
 

@@ -219,6 +219,17 @@ function duplicateWarning(d: Decoded, splits: Record<SplitName, number[]>): stri
   return `${found.join(' and ')} are identical to training images (their scores will be optimistic), e.g.:\n${examples.map((e) => `  ${e}`).join('\n')}`;
 }
 
+/**
+ * The dataset's identity digest: the items' content digest (files, labels, size, colour) with the
+ * split each item landed in and the normalization, so two runs share a digest only when they saw
+ * the same tensors in the same roles (a different --split-seed is a different test set).
+ */
+function identityDigest(contentDigest: string, splits: Record<SplitName, number[]>, normalization: Normalization): string {
+  const hash = createHash('sha256').update(`${contentDigest}\nnormalization ${normalization.mean} ${normalization.std}\n`);
+  for (const name of ['train', 'validation', 'test'] as const) hash.update(`${name}:`).update(new Uint8Array(Uint32Array.from(splits[name]).buffer)).update('\n');
+  return hash.digest('hex');
+}
+
 function assemble(
   d: Decoded,
   classNames: string[],
@@ -239,7 +250,7 @@ function assemble(
     return counts;
   };
   const schema = { height: d.target.height, width: d.target.width, channels: d.target.channels, color: d.color, classNames: [...classNames] };
-  const identity: DatasetIdentity = { ...id, schema, counts: { train: perClass(splits.train), validation: perClass(splits.validation), test: perClass(splits.test) } };
+  const identity: DatasetIdentity = { ...id, digest: identityDigest(id.digest, splits, normalization), schema, counts: { train: perClass(splits.train), validation: perClass(splits.validation), test: perClass(splits.test) } };
   const fmt = (n: number): string => n.toLocaleString('en-US');
   const total = splits.train.length + splits.validation.length + splits.test.length;
   log(`data: ${options.data} (${id.sourceType}, ${classNames.length} classes, ${fmt(total)} images: train ${fmt(splits.train.length)} / val ${fmt(splits.validation.length)} / test ${fmt(splits.test.length)}), ` +
