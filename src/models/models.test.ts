@@ -77,6 +77,9 @@ describe('model builders', () => {
       [{ kind: 'mlp', hiddenUnits: [64], dropout: 1.5 }, /invalid dropout: expected a number in \[0, 0.9\], got 1.5/],
       [{ ...DEFAULT_CNN, kernelSize: 4 }, /invalid kernel: expected an odd size, got 4/],
       [{ ...DEFAULT_CNN, convChannels: [32, 64, 64, 64, 64] }, /invalid conv: expected 1 to 4/],
+      [{ ...DEFAULT_CNN, pool: 'median' as 'max' }, /invalid pool: expected one of max, avg, none, got "median"/],
+      [{ ...DEFAULT_CNN, convDropout: Number.NaN }, /invalid conv-dropout: expected a number in \[0, 0.9\], got NaN/],
+      [{ kind: 'rnn' } as unknown as ModelSpec, /invalid model: expected one of mlp, cnn, got "rnn"/],
     ];
     for (const [spec, message] of cases) {
       assert.throws(() => validateSpec(spec), (error: unknown) => error instanceof InvalidHyperparameterError && message.test(error.message));
