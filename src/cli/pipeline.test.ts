@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -77,6 +77,12 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
       assert.ok(untested.every((r) => !r.data.metrics.some((m) => m.key === 'test_acc')), 'other trials never touch the test set');
       const parent = await store.getRun(result.parent_run_id);
       assert.equal(parent.data.metrics.find((m) => m.key === 'n_complete')?.value, 2);
+      // Lineage: the study and its trials name one dataset; the study run holds its samples.
+      assert.equal(parent.inputs.dataset_inputs[0]?.dataset.name, 'fashion-mnist');
+      assert.equal(bestRun.inputs.dataset_inputs[0]?.dataset.digest, parent.inputs.dataset_inputs[0]?.dataset.digest);
+      const samples = await readdir(join(home, 'artifacts', parent.info.artifact_uri.replace(/^mlflow-artifacts:\/*/, ''), 'dataset', 'samples'));
+      assert.deepEqual(samples.length, 10);
+      assert.ok(samples.includes('9_Ankle_boot'), samples.join(', '));
     } finally {
       await store.close();
     }

@@ -25,7 +25,7 @@ async function api(url: string, path: string): Promise<Record<string, unknown>> 
 interface WireRun {
   info: { run_id: string; status: string; artifact_uri: string };
   data: { metrics: { key: string; value: number }[]; params: { key: string; value: string }[]; tags: { key: string; value: string }[] };
-  inputs: { dataset_inputs: { dataset: { name: string; digest: string } }[] };
+  inputs: { dataset_inputs: { dataset: { name: string; digest: string; schema?: string; profile?: string } }[] };
 }
 
 describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DATA }, () => {
@@ -59,6 +59,12 @@ describe('kiln train → tracking server → registry', { skip: SKIP_WITHOUT_DAT
     assert.equal(run.data.metrics.find((m) => m.key === 'test_acc')?.value, train.json.test_acc);
     assert.ok(run.data.tags.some((t) => t.key === 'mlflow.user'));
     assert.equal(run.inputs.dataset_inputs[0]?.dataset.name, 'fashion-mnist');
+    const schema = JSON.parse(run.inputs.dataset_inputs[0]?.dataset.schema ?? '{}') as { image?: object; class_names?: string[] };
+    assert.deepEqual([schema.image, schema.class_names?.[9]], [{ height: 28, width: 28, channels: 1, color: 'gray' }, 'Ankle boot']);
+    const profile = JSON.parse(run.inputs.dataset_inputs[0]?.dataset.profile ?? '{}') as { splits?: Record<string, { num_items: number }> };
+    assert.deepEqual([profile.splits?.train?.num_items, profile.splits?.test?.num_items], [60000, 10000]);
+    const samples = (await api(url, `artifacts/list?run_id=${runId}&path=dataset/samples/7_Sneaker`)) as { files: { path: string }[] };
+    assert.equal(samples.files.length, 8, 'eight Sneaker samples');
 
     // 55,000 images / 128 = 430 steps, logged every 50 steps: 8 points, all of them.
     const history = (await api(url, `metrics/get-history?run_id=${runId}&metric_key=train_loss_step`)) as { metrics: { step: number }[] };

@@ -5,8 +5,8 @@
  * published as schemas/kiln.schema.json so editors complete and check `kiln.yml`.
  */
 import { type Static, type TLiteral, type TSchema, type TUnion, Type } from '@sinclair/typebox';
-import { ValueErrorType } from '@sinclair/typebox/errors';
-import { Value } from '@sinclair/typebox/value';
+
+export { firstProblem, type SchemaProblem } from '../common/schema-problems.js';
 
 const strict = { additionalProperties: false } as const;
 
@@ -124,12 +124,38 @@ export const RegistrySchema = Type.Object(
   strict,
 );
 
+export const DataSchema = Type.Object(
+  {
+    source: Type.String({
+      minLength: 1,
+      description: 'what to learn from: fashion-mnist (default), a folder of class subfolders (optionally under train/ val/ test/), a .csv or .jsonl manifest, or a folder of IDX files (flag --data, env KILN_DATA)',
+    }),
+    image_size: Type.Optional(
+      Type.Union([integer(4, 1024, 'side of a square input'), Type.String({ pattern: '^[0-9]+(x[0-9]+)?$', description: 'N or HxW, e.g. 32 or 32x48' })], {
+        description: 'input size every image is resized to (default: the median size, capped at 64) (flag --image-size)',
+      }),
+    ),
+    color: Type.Optional(oneOf(['gray', 'rgb'], 'colour mode (default: gray when every image is gray, else rgb) (flag --color)')),
+    val_size: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'validation split when the data has none: a count, or a fraction below 1 of train (default 0.1) (flag --val-size)' })),
+    test_size: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'test split when the data has none: a count, or a fraction below 1 (default 0.2) (flag --test-size)' })),
+    split_seed: Type.Optional(Type.Integer({ description: 'seed of the stratified splits (default 42), independent of the study seed (flag --split-seed)' })),
+    max_memory: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1 }), Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?\\s*([KMGT]i?B|B)?$' })], {
+        description: 'largest decoded dataset to hold, bytes or e.g. 2GiB (default 1GiB) (flag --max-memory)',
+      }),
+    ),
+    skip_bad_images: Type.Optional(Type.Boolean({ description: 'skip (and count) images that cannot be decoded instead of stopping (flag --skip-bad-images)' })),
+  },
+  strict,
+);
+
 export const PipelineConfigSchema = Type.Object(
   {
     profile: Type.String({ description: 'profile this configuration came from' }),
     device: Type.Optional(
       oneOf(['auto', 'cpu', 'gpu'], 'what trains: auto (default) a hardware GPU when one is present, else the CPU; cpu; gpu (any WebGPU adapter, software ones included) (flag --device, env KILN_DEVICE)'),
     ),
+    data: Type.Optional(DataSchema),
     study: StudySchema,
     search_space: SearchSpaceSchema,
     training: TrainingSchema,
@@ -138,6 +164,7 @@ export const PipelineConfigSchema = Type.Object(
   strict,
 );
 
+export type DataConfig = Static<typeof DataSchema>;
 export type StudyConfig = Static<typeof StudySchema>;
 export type MlpSpace = Static<typeof MlpSpaceSchema>;
 export type CnnSpace = Static<typeof CnnSpaceSchema>;
@@ -179,108 +206,4 @@ export function publishedSchema(): Record<string, unknown> {
 /** The published schema's file content. */
 export function publishedSchemaText(): string {
   return `${JSON.stringify(publishedSchema(), null, 2)}\n`;
-}
-
-/** One reason a value fails a schema: the dotted key and what was expected there. */
-export interface SchemaProblem {
-  key: string;
-  message: string;
-}
-
-/** The first problem of `value` against `schema` (undefined when it is valid), keys relative to `prefix`. */
-export function firstProblem(schema: TSchema, value: unknown, prefix = ''): SchemaProblem | undefined {
-  const error = Value.Errors(schema, value).First();
-  if (error === undefined) return undefined;
-  const key = joinKey(prefix, error.path);
-  if (error.type === ValueErrorType.ObjectAdditionalProperties) {
-    const parent = error.path.slice(0, error.path.lastIndexOf('/'));
-    const allowed = Object.keys((schemaAt(schema, parent)?.properties as object | undefined) ?? {});
-    return { key, message: `unknown key (allowed: ${allowed.join(', ')})` };
-  }
-  if (error.type === ValueErrorType.ObjectRequiredProperty) return { key, message: `missing: expected ${expected(error.schema)}` };
-  if (error.type === ValueErrorType.Union) {
-    const branch = branchFor(error.schema, error.value);
-    if (branch === 'discriminator') {
-      const name = discriminatorOf(error.schema)!;
-      const allowed = (error.schema.anyOf as TSchema[]).map((b) => (b.properties as Record<string, TSchema>)[name]!.const as string);
-      return { key: joinKey(key, `/${name}`), message: `expected one of ${allowed.join(', ')}, got ${JSON.stringify((error.value as Record<string, unknown>)[name])}` };
-    }
-    if (branch) return firstProblem(branch, error.value, key);
-  }
-  return { key, message: `expected ${expected(error.schema)}, got ${JSON.stringify(error.value)}` };
-}
-
-function joinKey(prefix: string, pointer: string): string {
-  const parts = pointer.split('/').slice(1).map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'));
-  return [prefix, ...parts].filter((part) => part !== '').join('.');
-}
-
-function schemaAt(schema: TSchema, pointer: string): TSchema | undefined {
-  let node: TSchema | undefined = schema;
-  for (const part of pointer.split('/').slice(1)) node = (node?.properties as Record<string, TSchema> | undefined)?.[part] ?? (node?.additionalProperties as TSchema | undefined) ?? (node?.patternProperties ? (Object.values(node.patternProperties as object)[0] as TSchema) : undefined);
-  return node;
-}
-
-/** The property whose constant tells the branches of a union of mappings apart (`model` of a search space). */
-function discriminatorOf(union: TSchema): string | undefined {
-  const branches = union.anyOf as TSchema[];
-  if (!branches.every((b) => b.type === 'object' && b.properties)) return undefined;
-  const first = branches[0]!.properties as Record<string, TSchema>;
-  return Object.keys(first).find((name) => branches.every((b) => (b.properties as Record<string, TSchema>)[name]?.const !== undefined));
-}
-
-/** The branch of a union that a value meant: by its discriminator, else by its JSON type. */
-function branchFor(union: TSchema, value: unknown): TSchema | 'discriminator' | undefined {
-  const branches = union.anyOf as TSchema[];
-  const discriminator = discriminatorOf(union);
-  if (discriminator && typeof value === 'object' && value !== null) {
-    const tag = (value as Record<string, unknown>)[discriminator];
-    const match = branches.find((b) => (b.properties as Record<string, TSchema>)[discriminator]!.const === tag);
-    if (match) return match;
-    if (tag !== undefined) return 'discriminator';
-    // No tag (a file that changes a few keys of its profile's space): the branch that has those keys.
-    const keys = Object.keys(value);
-    return branches.find((b) => keys.every((key) => key in (b.properties as object))) ?? branches[0];
-  }
-  const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  const candidates = branches.filter((b) => jsonKinds(b).includes(kind));
-  return candidates.length === 1 ? candidates[0] : undefined;
-}
-
-function jsonKinds(schema: TSchema): string[] {
-  if (schema.anyOf) return (schema.anyOf as TSchema[]).flatMap(jsonKinds);
-  const type = schema.type as string | undefined;
-  return type === 'integer' ? ['number'] : type ? [type] : [];
-}
-
-/** What a schema accepts, in words. */
-function expected(schema: TSchema): string {
-  if (typeof schema.title === 'string') return schema.title;
-  if (schema.anyOf) {
-    const branches = schema.anyOf as TSchema[];
-    if (branches.every((b) => b.const !== undefined)) return `one of ${branches.map((b) => String(b.const)).join(', ')}`;
-    return branches.map(expected).join(' or ');
-  }
-  if (schema.const !== undefined) return JSON.stringify(schema.const);
-  switch (schema.type) {
-    case 'integer':
-    case 'number': {
-      const what = schema.type === 'integer' ? 'an integer' : 'a number';
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `${what} in [${String(schema.minimum)}, ${String(schema.maximum)}]`;
-      if (schema.exclusiveMinimum !== undefined) return `${what} above ${String(schema.exclusiveMinimum)}`;
-      return what;
-    }
-    case 'string':
-      return schema.minLength ? 'a non-empty string' : 'a string';
-    case 'boolean':
-      return 'true or false';
-    case 'null':
-      return 'null';
-    case 'object':
-      return 'a mapping';
-    case 'array':
-      return 'a list';
-    default:
-      return 'a valid value';
-  }
 }

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { effectiveValues, loadConfig, PROFILES, resolveConfig, validateConfig } from './config.js';
+import { effectiveValues, loadConfig, PROFILES, resolveConfig, searchSpaceFor, validateConfig } from './config.js';
 
 describe('pipeline configuration', () => {
   let dir = '';
@@ -34,6 +34,25 @@ describe('pipeline configuration', () => {
     assert.deepEqual([fromEnv.study.n_trials, fromEnv.training.epochs], [7, 1]);
     const fromFlags = await loadConfig({ file, env: { KILN_N_TRIALS: '7' }, overrides: { study: { n_trials: 9 } } });
     assert.equal(fromFlags.study.n_trials, 9);
+  });
+
+  test("a user's own data names the study and the registered model after it, unless a name was chosen", async () => {
+    const own = await loadConfig({ env: { KILN_DATA: '/data/pets/' } });
+    assert.deepEqual([own.data?.source, own.study.name, own.registry.model_name], ['/data/pets/', 'pets-quick', 'pets']);
+    const manifest = await loadConfig({ env: {}, overrides: { data: { source: './labels/shoes.csv', image_size: '32x48', color: 'rgb' } } });
+    assert.deepEqual([manifest.study.name, manifest.registry.model_name, manifest.data?.image_size], ['shoes-quick', 'shoes', '32x48']);
+    const file = join(dir, 'named.yml');
+    await writeFile(file, 'data:\n  source: ./pets\nstudy:\n  name: my-study\nregistry:\n  model_name: my-model\n  alias: champion\n  metric: test_acc\n');
+    const named = await loadConfig({ file, env: {} });
+    assert.deepEqual([named.study.name, named.registry.model_name], ['my-study', 'my-model']);
+    const builtin = await loadConfig({ env: {} });
+    assert.deepEqual([builtin.data, builtin.study.name, builtin.registry.model_name], [undefined, 'fashion-mnist-quick', 'fashion-mnist']);
+  });
+
+  test('a bad data setting is refused naming the key and its flag', async () => {
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', color: 'purple' } } }), /data\.color.*--color/s);
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', image_size: '32 by 32' } } }), /data\.image_size.*--image-size/s);
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', max_memory: 'lots' } } }), /data\.max_memory.*--max-memory/s);
   });
 
   test('a profile defined in the file can be selected', async () => {
@@ -194,5 +213,28 @@ describe('pipeline configuration', () => {
   test('an unknown profile lists the known ones; a bad environment value names its variable', async () => {
     await assert.rejects(loadConfig({ profile: 'fastest', env: {} }), /unknown profile "fastest" \(built in: seed, quick, best\)/);
     await assert.rejects(loadConfig({ env: { KILN_WORKERS: 'two' } }), /KILN_WORKERS=two is not a number/);
+  });
+
+  describe('search spaces scale with the input', () => {
+    test("on Fashion-MNIST's 28x28 (and any larger input) every built-in profile's space is exactly as written", () => {
+      for (const profile of Object.values(PROFILES)) {
+        for (const input of [{ height: 28, width: 28 }, { height: 16, width: 16 }, { height: 64, width: 48 }]) {
+          assert.equal(searchSpaceFor(profile.search_space, input), profile.search_space, `${profile.profile} at ${input.height}x${input.width}`);
+        }
+      }
+    });
+
+    test('conv blocks are limited by the spatial size; choices that become equal merge', () => {
+      const space = { ...PROFILES.best.search_space, conv_channels: { choices: ['16,32,64,64', '32,64,64', '32,64', '64'] } };
+      assert.deepEqual(searchSpaceFor(space, { height: 8, width: 12 }), { ...space, conv_channels: { choices: ['16,32,64', '32,64,64', '32,64', '64'] } });
+      assert.deepEqual(searchSpaceFor(space, { height: 3, width: 40 }), { ...space, conv_channels: { choices: ['16', '32', '64'] } });
+      assert.deepEqual(searchSpaceFor(PROFILES.best.search_space, { height: 2, width: 2 }), { ...PROFILES.best.search_space, conv_channels: { choices: ['32', '48', '64'] } });
+      const fixed = { ...space, conv_channels: '8,16,32' };
+      assert.deepEqual(searchSpaceFor(fixed, { height: 5, width: 5 }), { ...space, conv_channels: '8,16' });
+    });
+
+    test('an MLP space does not depend on the input', () => {
+      assert.equal(searchSpaceFor(PROFILES.quick.search_space, { height: 2, width: 2 }), PROFILES.quick.search_space);
+    });
   });
 });

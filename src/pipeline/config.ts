@@ -10,9 +10,10 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { KilnError } from '../common/errors.js';
+import { maxConvBlocks } from '../models/spec.js';
 import { firstProblem, KilnFileSchema, PipelineConfigSchema, type PipelineConfig, type RegistryConfig } from './config-schema.js';
 
-export type { Choices, CnnSpace, FloatRange, IntRange, MlpSpace, PipelineConfig, RegistryConfig, StudyConfig, TrainingBudget } from './config-schema.js';
+export type { Choices, CnnSpace, DataConfig, FloatRange, IntRange, MlpSpace, PipelineConfig, RegistryConfig, StudyConfig, TrainingBudget } from './config-schema.js';
 
 const REGISTRY: RegistryConfig = { model_name: 'fashion-mnist', alias: 'champion', metric: 'test_acc' };
 
@@ -52,6 +53,23 @@ export const PROFILES: Record<'seed' | 'quick' | 'best', PipelineConfig> = {
   },
 };
 
+/**
+ * The search space as a study on height x width images samples it. A CNN's conv blocks each
+ * halve the image (2x2 max pooling), so `conv_channels` choices keep at most as many blocks as
+ * the input allows (choices that become equal merge): a tuner never samples a model that cannot
+ * be built. From 16x16 up (Fashion-MNIST's 28x28 among them) the input allows the most blocks a
+ * CNN may have (4), so the space stays exactly as written.
+ */
+export function searchSpaceFor(space: PipelineConfig['search_space'], input: { height: number; width: number }): PipelineConfig['search_space'] {
+  if (space.model !== 'cnn') return space;
+  const blocks = maxConvBlocks(input);
+  const fit = (channels: string): string => channels.split(',').slice(0, Math.max(blocks, 1)).join(',');
+  const choices = typeof space.conv_channels === 'string' ? [space.conv_channels] : space.conv_channels.choices;
+  const scaled = [...new Set(choices.map(fit))];
+  if (scaled.length === choices.length && scaled.every((c, i) => c === choices[i])) return space;
+  return { ...space, conv_channels: typeof space.conv_channels === 'string' ? scaled[0]! : { choices: scaled } };
+}
+
 export class ConfigError extends KilnError {
   readonly key: string;
 
@@ -73,6 +91,13 @@ export const CONFIG_FLAGS: readonly { key: string; flag: string; env?: string; k
   { key: 'study.pruner', flag: '--pruner', kind: 'string' },
   { key: 'profile', flag: '--profile', env: 'KILN_PROFILE', kind: 'string' },
   { key: 'device', flag: '--device', env: 'KILN_DEVICE', kind: 'string' },
+  { key: 'data.source', flag: '--data', env: 'KILN_DATA', kind: 'string' },
+  { key: 'data.image_size', flag: '--image-size', kind: 'string' },
+  { key: 'data.color', flag: '--color', kind: 'string' },
+  { key: 'data.val_size', flag: '--val-size', kind: 'number' },
+  { key: 'data.test_size', flag: '--test-size', kind: 'number' },
+  { key: 'data.split_seed', flag: '--split-seed', kind: 'integer' },
+  { key: 'data.max_memory', flag: '--max-memory', kind: 'string' },
 ];
 
 /** Where a value came from, lowest precedence first. */
@@ -203,8 +228,33 @@ export async function resolveConfig(sources: ConfigSources = {}): Promise<Resolv
           `(set them in profiles.${selected.name} of ${path}, or with flags, to change them for this profile)`,
       ]
     : [];
-  const { device, study, search_space, training, registry } = merged;
-  return { config: validateConfig({ profile: selected.name, device, study, search_space, training, registry }, origins), origins, warnings };
+  const { device, data, study, search_space, training, registry } = merged;
+  const config = validateConfig({ profile: selected.name, device, ...(data === undefined ? {} : { data }), study, search_space, training, registry }, origins);
+  return { config: nameAfterData(config, origins), origins, warnings };
+}
+
+/** 'fashion-mnist' unless the data is a user's own: then the base name of its folder or manifest. */
+export function dataName(source: string | undefined): string {
+  if (source === undefined || source === 'fashion-mnist') return 'fashion-mnist';
+  const base = source.replace(/^idx:/, '').split(/[\\/,]/).filter(Boolean).pop() ?? 'data';
+  return base.replace(/\.(csv|jsonl)$/i, '').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'data';
+}
+
+/**
+ * A study and a registered model named after Fashion-MNIST by a profile are renamed after a user's
+ * own data (`pets-quick`, model `pets`), so that trials and champions of two datasets never mix.
+ * Names somebody chose (file, environment, flag) are kept.
+ */
+function nameAfterData(config: PipelineConfig, origins: Map<string, Origin>): PipelineConfig {
+  const name = dataName(config.data?.source);
+  if (name === 'fashion-mnist') return config;
+  const chosen = (key: string): boolean => {
+    const kind = originOf(key, origins)?.kind;
+    return kind === 'file' || kind === 'env' || kind === 'flag';
+  };
+  const study = chosen('study.name') ? config.study : { ...config.study, name: config.study.name.replace(/^fashion-mnist/, name) };
+  const registry = chosen('registry.model_name') ? config.registry : { ...config.registry, model_name: config.registry.model_name.replace(/^fashion-mnist/, name) };
+  return { ...config, study, registry };
 }
 
 interface SelectedProfile {
@@ -349,8 +399,8 @@ export function effectiveValues(resolved: ResolvedConfig): [string, unknown, Ori
     const distinct = [...new Map(applied.map((origin) => [describeOrigin(origin), origin])).values()];
     rows.push([key, value, distinct.length > 0 ? distinct : [{ kind: 'default', name: 'built-in' }]]);
   };
-  const { profile, device, study, search_space, training, registry } = resolved.config;
-  walk({ profile, device, study, search_space, training, registry }, '');
+  const { profile, device, data, study, search_space, training, registry } = resolved.config;
+  walk({ profile, device, ...(data === undefined ? {} : { data }), study, search_space, training, registry }, '');
   return rows;
 }
 

@@ -5,15 +5,18 @@
  * as a new version and promoted to the alias only if it beats the current holder; the study's
  * summary (best params, importances, trial counts) goes to the parent run.
  */
-import type { FashionMnist } from '../data/index.js';
+import type { LabelledDataset } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { loadModelFolder } from '../models/index.js';
 import {
   defaultStoreUri,
+  logDatasetSamples,
   promoteIfBetter,
   registerModelVersion,
+  type SampledDataset,
   startTrainingRun,
   type TrackingSession,
+  type TrainingRun,
 } from '../tracking/client/index.js';
 import { Trainer } from '../train/index.js';
 import { parameterImportances } from '../tune/importance.js';
@@ -39,7 +42,7 @@ export interface StudyRunOptions {
    */
   spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }) => Promise<number | null>;
   home: string;
-  data: FashionMnist;
+  data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession;
   /** Database holding the study (default: the tracking store when it is a database, else <home>/tracking.db). */
@@ -112,6 +115,15 @@ function count(trials: FrozenTrial[]): StudyRunResult['trials'] {
   return { complete: by('COMPLETE'), pruned: by('PRUNED'), failed: by('FAIL'), total: trials.length };
 }
 
+/** The dataset's sample images on the parent run; a failure costs the UI its pictures, not the study. */
+async function logSamples(tracking: TrackingSession, run: TrainingRun, dataset: SampledDataset, log: (line: string) => void): Promise<void> {
+  try {
+    await logDatasetSamples(tracking, run, dataset);
+  } catch (error) {
+    log(`tracking: the dataset's sample images could not be logged: ${String(error)}`);
+  }
+}
+
 export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult> {
   const { config, tracking, log } = options;
   const started = performance.now();
@@ -119,6 +131,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
   const deadline = Date.now() + config.study.timeout_s * 1000;
   const storageUri = studyStorageUri(options);
   const storage = await openStudyStorage(storageUri);
+  const dataset = options.data;
   const parent = await startTrainingRun(tracking, {
     runName: `${config.study.name}`,
     params: {
@@ -132,9 +145,11 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
       search_space: JSON.stringify(config.search_space),
     },
     tags: { 'kiln.study': config.study.name, 'kiln.run_type': 'study', 'mlflow.source.name': 'kiln tune' },
-    dataset: { name: 'fashion-mnist', sha256: options.data.sha256, sources: options.data.sources },
+    dataset: dataset.identity,
+    datasetFiles: { sha256: options.data.sha256, sources: options.data.sources },
   });
   log(`study ${config.study.name} (profile ${config.profile}): parent run ${parent.runId}`);
+  await logSamples(tracking, parent, dataset, log);
   options.onInterruptible?.(async () => {
     const studyId = await storage.getStudyIdByName(config.study.name);
     if (studyId !== undefined) {
@@ -279,7 +294,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
 export async function runStudyWorker(options: {
   config: PipelineConfig;
   home: string;
-  data: FashionMnist;
+  data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession;
   storageUri: string;

@@ -35,8 +35,16 @@ export function encodeMetric(metric: Metric): WireMetric {
   return Number.isFinite(metric.value) ? metric : { ...metric, value: encodeValue(metric.value) };
 }
 
+/** MLflow 3's optional metric fields (logged model, dataset, run), kept when present. */
+const LINK_FIELDS = ['model_id', 'dataset_name', 'dataset_digest', 'run_id'] as const;
+
 export function decodeMetric(metric: WireMetric): Metric {
-  return { key: metric.key, value: decodeValue(metric.value), timestamp: metric.timestamp, step: metric.step ?? 0 };
+  const decoded: Metric = { key: metric.key, value: decodeValue(metric.value), timestamp: metric.timestamp, step: metric.step ?? 0 };
+  for (const field of LINK_FIELDS) {
+    const value = metric[field];
+    if (typeof value === 'string' && value !== '') decoded[field] = value;
+  }
+  return decoded;
 }
 
 

@@ -4,6 +4,7 @@
  * the training-run lifecycle, and the registry rules (register, promote-if-better).
  */
 export * from './artifacts.js';
+export * from './dataset-input.js';
 export * from './fluent.js';
 export * from './registry.js';
 export * from './rest-store.js';

@@ -12,17 +12,23 @@ import { decodeMetric, encodeValue, type WireMetric } from '../wire.js';
 import type {
   Actor,
   AliasEvent,
+  CreateLoggedModelInput,
   DatasetInput,
   Experiment,
   LogBatch,
+  LoggedModel,
+  LoggedModelStatus,
   Metric,
+  ModelOutput,
   ModelVersion,
   Page,
+  Param,
   RegisteredModel,
   Run,
   RunInfo,
   RunStatus,
   SearchExperimentsQuery,
+  SearchLoggedModelsQuery,
   SearchRegistryQuery,
   SearchRunsQuery,
   Tag,
@@ -50,7 +56,20 @@ type Json = Record<string, unknown>;
 const API = '/api/2.0/mlflow/';
 
 function decodeRun(run: Run): Run {
-  return { ...run, data: { ...run.data, metrics: ((run.data?.metrics ?? []) as unknown as WireMetric[]).map(decodeMetric), params: run.data?.params ?? [], tags: run.data?.tags ?? [] }, inputs: run.inputs ?? { dataset_inputs: [] } };
+  return {
+    ...run,
+    data: { ...run.data, metrics: ((run.data?.metrics ?? []) as unknown as WireMetric[]).map(decodeMetric), params: run.data?.params ?? [], tags: run.data?.tags ?? [] },
+    inputs: run.inputs ?? { dataset_inputs: [] },
+    // MLflow's JSON leaves out empty lists (and an MLflow 2 server the whole field).
+    outputs: { model_outputs: (run.outputs?.model_outputs ?? []).map((o) => ({ model_id: o.model_id, step: Number(o.step ?? 0) })) },
+  };
+}
+
+function decodeLoggedModel(model: LoggedModel): LoggedModel {
+  return {
+    info: { ...model.info, tags: model.info?.tags ?? [], registrations: model.info?.registrations ?? [] },
+    data: { params: model.data?.params ?? [], metrics: ((model.data?.metrics ?? []) as unknown as WireMetric[]).map(decodeMetric) },
+  };
 }
 
 function withDefaults<T extends { tags?: Tag[] }>(entity: T): T {
@@ -217,6 +236,10 @@ export class RestStore implements TrackingStore {
     await this.call('POST', 'runs/log-inputs', { run_id: runId, datasets });
   }
 
+  async logOutputs(runId: string, models: ModelOutput[]): Promise<void> {
+    await this.call('POST', 'runs/outputs', { run_id: runId, models });
+  }
+
   // Registered models
   async createRegisteredModel(input: { name: string; tags?: Tag[]; description?: string }, actor: Actor = {}): Promise<RegisteredModel> {
     return this.model(await this.call('POST', 'registered-models/create', { ...input, ...actor }));
@@ -253,7 +276,7 @@ export class RestStore implements TrackingStore {
 
   // Model versions
   async createModelVersion(
-    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string },
+    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; model_id?: string },
     actor: Actor = {},
   ): Promise<ModelVersion> {
     return this.version(await this.call('POST', 'model-versions/create', { ...input, ...actor }));
@@ -304,6 +327,42 @@ export class RestStore implements TrackingStore {
   async getAliasHistory(name: string, alias?: string): Promise<AliasEvent[]> {
     const body = await this.call('GET', `registered-models/alias-history${query({ name, alias })}`);
     return (body.events ?? body.alias_history ?? []) as AliasEvent[];
+  }
+
+  // Logged models (MLflow 3): ids travel in the path, encoded.
+  async createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel> {
+    return decodeLoggedModel((await this.call('POST', 'logged-models', { ...input })).model as LoggedModel);
+  }
+
+  async getLoggedModel(modelId: string): Promise<LoggedModel> {
+    return decodeLoggedModel((await this.call('GET', `logged-models/${encodeURIComponent(modelId)}`)).model as LoggedModel);
+  }
+
+  async finalizeLoggedModel(modelId: string, status: LoggedModelStatus): Promise<LoggedModel> {
+    const body = await this.call('PATCH', `logged-models/${encodeURIComponent(modelId)}`, { model_id: modelId, status });
+    return decodeLoggedModel(body.model as LoggedModel);
+  }
+
+  async deleteLoggedModel(modelId: string): Promise<void> {
+    await this.call('DELETE', `logged-models/${encodeURIComponent(modelId)}`);
+  }
+
+  async searchLoggedModels(q: SearchLoggedModelsQuery): Promise<Page<LoggedModel>> {
+    const body = await this.call('POST', 'logged-models/search', { ...q });
+    return page(((body.models as LoggedModel[] | undefined) ?? []).map(decodeLoggedModel), body.next_page_token);
+  }
+
+  async setLoggedModelTags(modelId: string, tags: Tag[]): Promise<LoggedModel> {
+    const body = await this.call('PATCH', `logged-models/${encodeURIComponent(modelId)}/tags`, { model_id: modelId, tags });
+    return decodeLoggedModel(body.model as LoggedModel);
+  }
+
+  async deleteLoggedModelTag(modelId: string, key: string): Promise<void> {
+    await this.call('DELETE', `logged-models/${encodeURIComponent(modelId)}/tags/${encodeURIComponent(key)}`);
+  }
+
+  async logLoggedModelParams(modelId: string, params: Param[]): Promise<void> {
+    await this.call('POST', `logged-models/${encodeURIComponent(modelId)}/params`, { model_id: modelId, params });
   }
 
   async close(): Promise<void> {

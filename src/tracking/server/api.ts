@@ -11,6 +11,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ApiContext } from './endpoint.js';
 import { trackingArtifactRoutes } from './routes/artifacts.js';
 import { experimentRoutes } from './routes/experiments.js';
+import { loggedModelRoutes } from './routes/logged-models.js';
 import { metricRoutes } from './routes/metrics.js';
 import { modelVersionRoutes } from './routes/model-versions.js';
 import { registeredModelRoutes } from './routes/registered-models.js';
@@ -58,4 +59,5 @@ export const mlflowApi: FastifyPluginAsync<ApiContext & { bodyLimit: number }> =
   await app.register(trackingArtifactRoutes, context);
   await app.register(registeredModelRoutes, context);
   await app.register(modelVersionRoutes, context);
+  await app.register(loggedModelRoutes, context);
 };

@@ -30,7 +30,9 @@ const tag = message({ key: string, value: string }, ['key']);
 const tags = { type: 'array', items: tag };
 const param = message({ key: string, value: string }, ['key']);
 const metricValue = { anyOf: [{ type: 'number' }, { type: 'string', enum: [...NON_FINITE] }] };
-const metric = message({ key: string, value: metricValue, timestamp: int64, step: int64 }, ['key', 'value', 'timestamp']);
+/** MLflow 3: a metric value may name the logged model it measures and the dataset it was measured on. */
+const modelLink = { model_id: string, dataset_name: string, dataset_digest: string };
+const metric = message({ key: string, value: metricValue, timestamp: int64, step: int64, ...modelLink }, ['key', 'value', 'timestamp']);
 const viewType = { enum: ['ACTIVE_ONLY', 'DELETED_ONLY', 'ALL', 1, 2, 3, '1', '2', '3'] };
 const runStatus = { enum: ['RUNNING', 'SCHEDULED', 'FINISHED', 'FAILED', 'KILLED', 1, 2, 3, 4, 5, '1', '2', '3', '4', '5'] };
 const dataset = message(
@@ -38,6 +40,9 @@ const dataset = message(
   ['name', 'digest', 'source_type', 'source'],
 );
 const datasetInput = message({ tags, dataset }, ['dataset']);
+const loggedModelStatus = {
+  enum: ['LOGGED_MODEL_STATUS_UNSPECIFIED', 'LOGGED_MODEL_PENDING', 'LOGGED_MODEL_READY', 'LOGGED_MODEL_UPLOAD_FAILED', 0, 1, 2, 3, '0', '1', '2', '3'],
+};
 const searchPage = { max_results: int64, order_by: strings, page_token: string, filter: string };
 /** Kiln's audit fields, accepted beside MLflow's on registry writes. */
 const actor = { user_id: string, reason: string };
@@ -61,7 +66,7 @@ export const schemas = {
   restoreRun: message({ run_id: string }, ['run_id']),
   searchRuns: message({ ...searchPage, experiment_ids: strings, run_view_type: viewType, max_results: int32 }),
   logMetric: message(
-    { run_id: string, run_uuid: string, key: string, value: metricValue, timestamp: int64, step: int64 },
+    { run_id: string, run_uuid: string, key: string, value: metricValue, timestamp: int64, step: int64, ...modelLink },
     ['run_id', 'key', 'value', 'timestamp'],
   ),
   logParam: message({ run_id: string, run_uuid: string, key: string, value: string }, ['run_id', 'key']),
@@ -72,6 +77,7 @@ export const schemas = {
     ['run_id'],
   ),
   logInputs: message({ run_id: string, datasets: { type: 'array', items: datasetInput } }, ['run_id']),
+  logOutputs: message({ run_id: string, models: { type: 'array', items: message({ model_id: string, step: int64 }, ['model_id', 'step']) } }, ['run_id']),
   getMetricHistory: message(
     { run_id: string, run_uuid: string, metric_key: string, max_results: int32, page_token: string },
     ['run_id', 'metric_key'],
@@ -91,7 +97,7 @@ export const schemas = {
 
   // model_registry.proto — model versions
   createModelVersion: message(
-    { name: string, source: string, run_id: string, tags, run_link: string, description: string, ...actor },
+    { name: string, source: string, run_id: string, tags, run_link: string, description: string, model_id: string, ...actor },
     ['name', 'source'],
   ),
   getModelVersion: message({ name: string, version: string }, ['name', 'version']),
@@ -107,6 +113,27 @@ export const schemas = {
   deleteRegisteredModelAlias: message({ name: string, alias: string, ...actor }, ['name', 'alias']),
   getModelVersionByAlias: message({ name: string, alias: string }, ['name', 'alias']),
   getAliasHistory: message({ name: string, alias: string }, ['name']),
+
+  // service.proto — MLflow 3 logged models (model_id and tag_key also come from the path)
+  createLoggedModel: message(
+    { experiment_id: string, name: string, model_type: string, source_run_id: string, params: { type: 'array', items: param }, tags },
+    ['experiment_id'],
+  ),
+  getLoggedModel: message({ model_id: string }, ['model_id']),
+  finalizeLoggedModel: message({ model_id: string, status: loggedModelStatus }, ['model_id', 'status']),
+  deleteLoggedModel: message({ model_id: string }, ['model_id']),
+  searchLoggedModels: message({
+    experiment_ids: strings,
+    filter: string,
+    datasets: { type: 'array', items: message({ dataset_name: string, dataset_digest: string }, ['dataset_name']) },
+    max_results: int32,
+    order_by: { type: 'array', items: message({ field_name: string, ascending: { type: 'boolean' }, dataset_name: string, dataset_digest: string }, ['field_name']) },
+    page_token: string,
+  }),
+  setLoggedModelTags: message({ model_id: string, tags }, ['model_id']),
+  deleteLoggedModelTag: message({ model_id: string, tag_key: string }, ['model_id', 'tag_key']),
+  logLoggedModelParams: message({ model_id: string, params: { type: 'array', items: param } }, ['model_id']),
+  listLoggedModelArtifacts: message({ model_id: string, artifact_directory_path: string, page_token: string }, ['model_id']),
 
   // mlflow-artifacts (proxied artifact API)
   listProxiedArtifacts: message({ path: string }),

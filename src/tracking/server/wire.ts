@@ -9,7 +9,7 @@
  *   with `request.get_json(force=True)`, let a plain HTML form on any site post JSON to it.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Run, RunStatus, ViewType } from '../store/types.js';
+import type { LoggedModel, LoggedModelStatus, Run, RunStatus, ViewType } from '../store/types.js';
 import { TrackingError } from '../store/errors.js';
 
 export { NON_FINITE, decodeMetric, decodeValue, encodeMetric, encodeValue, type WireMetric } from '../wire.js';
@@ -17,6 +17,22 @@ import { encodeMetric } from '../wire.js';
 
 export function encodeRun(run: Run): unknown {
   return { ...run, data: { ...run.data, metrics: run.data.metrics.map(encodeMetric) } };
+}
+
+export function encodeLoggedModel(model: LoggedModel): unknown {
+  return { ...model, data: { ...model.data, metrics: model.data.metrics.map(encodeMetric) } };
+}
+
+const LOGGED_MODEL_STATUSES: Record<number, string> = {
+  0: 'LOGGED_MODEL_STATUS_UNSPECIFIED',
+  1: 'LOGGED_MODEL_PENDING',
+  2: 'LOGGED_MODEL_READY',
+  3: 'LOGGED_MODEL_UPLOAD_FAILED',
+};
+
+/** A LoggedModelStatus by name or number (the store refuses the ones it cannot finalize to). */
+export function loggedModelStatus(value: LoggedModelStatus | number | string): LoggedModelStatus {
+  return (/^\d+$/.test(String(value)) ? LOGGED_MODEL_STATUSES[Number(value)] : value) as LoggedModelStatus;
 }
 
 const VIEW_TYPES: Record<number, ViewType> = { 1: 'ACTIVE_ONLY', 2: 'DELETED_ONLY', 3: 'ALL' };

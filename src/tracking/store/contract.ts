@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { defineLoggedModelContract } from './contract-logged-models.js';
 import { TrackingError, type TrackingErrorCode } from './errors.js';
 import type { Metric, Run, TrackingStore } from './types.js';
 
@@ -710,5 +711,9 @@ export function defineContractTests(
       assert.equal(q2.next_page_token, undefined);
       await assert.rejects(store.searchModelVersions({ filter: "params.x = '1'" }), expectError('INVALID_PARAMETER_VALUE'));
     });
+
+    // ------------------------------------------------------------ logged models (MLflow 3)
+
+    defineLoggedModelContract({ store: () => store, unique, newExperiment: () => newExperiment() });
   });
 }

@@ -19,7 +19,9 @@
  *
  * ## Design
  *
- * One SQL implementation (sql-store.ts) over a small async driver (driver.ts) with two dialects:
+ * One SQL implementation (sql-store.ts, composing one module per entity: sql-experiments,
+ * sql-runs, sql-registry, sql-logged-models, joined by sql-model-links) over a small async
+ * driver (driver.ts) with two dialects:
  * sqlite.ts (better-sqlite3; WAL, busy_timeout 10 s, synchronous=NORMAL, BEGIN IMMEDIATE for
  * every write transaction; safe for several processes on one file) and postgres.ts (pg Pool).
  * migrations.ts versions the schema (`schema_version` table), applied on every open under a

@@ -250,6 +250,64 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    // MLflow 3's logged models: a model is an entity of its experiment with its own params,
+    // tags and metrics (each value also names the run that logged it and, optionally, the
+    // dataset), produced by runs (run_model_outputs) and registered as model versions
+    // (model_versions.model_id). Missing dataset names/digests are '' so the uniqueness of a
+    // metric point holds (NULLs would all differ).
+    version: 4,
+    description: 'MLflow 3 logged models',
+    statements: (t) => [
+      `CREATE TABLE logged_models (
+        model_id TEXT PRIMARY KEY,
+        experiment_id ${t.int} NOT NULL,
+        name TEXT NOT NULL,
+        artifact_location TEXT NOT NULL,
+        creation_timestamp_ms ${t.int} NOT NULL,
+        last_updated_timestamp_ms ${t.int} NOT NULL,
+        status TEXT NOT NULL,
+        status_message TEXT,
+        model_type TEXT,
+        source_run_id TEXT,
+        lifecycle_stage TEXT NOT NULL DEFAULT 'active'
+      )`,
+      'CREATE INDEX logged_models_experiment ON logged_models (experiment_id, lifecycle_stage, creation_timestamp_ms)',
+      `CREATE TABLE logged_model_tags (
+        model_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+      )`,
+      `CREATE TABLE logged_model_params (
+        model_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        PRIMARY KEY (model_id, key)
+      )`,
+      `CREATE TABLE logged_model_metrics (
+        model_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value ${t.real} NOT NULL,
+        is_nan ${t.int} NOT NULL DEFAULT 0,
+        timestamp ${t.int} NOT NULL,
+        step ${t.int} NOT NULL,
+        run_id TEXT NOT NULL,
+        experiment_id ${t.int} NOT NULL,
+        dataset_name TEXT NOT NULL DEFAULT '',
+        dataset_digest TEXT NOT NULL DEFAULT ''
+      )`,
+      'CREATE UNIQUE INDEX logged_model_metrics_point ON logged_model_metrics (model_id, key, step, timestamp, run_id, dataset_name, dataset_digest)',
+      `CREATE TABLE run_model_outputs (
+        run_uuid TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        step ${t.int} NOT NULL,
+        PRIMARY KEY (run_uuid, model_id, step)
+      )`,
+      'ALTER TABLE model_versions ADD COLUMN model_id TEXT',
+      'CREATE INDEX model_versions_model_id ON model_versions (model_id)',
+    ],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

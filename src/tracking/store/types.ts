@@ -29,6 +29,16 @@ export interface Metric {
   /** Epoch milliseconds. */
   timestamp: number;
   step: number;
+  /**
+   * MLflow 3: the logged model this value measures. On a log-batch or log-metric call the value
+   * is also recorded on that model (it must exist); run metrics never carry it back.
+   */
+  model_id?: string;
+  /** MLflow 3: the dataset the value was measured on (name, and digest when known). */
+  dataset_name?: string;
+  dataset_digest?: string;
+  /** MLflow 3: on a logged model's metrics, the run that logged the value. */
+  run_id?: string;
 }
 
 export interface Experiment {
@@ -76,10 +86,18 @@ export interface RunData {
   tags: Tag[];
 }
 
+/** MLflow 3: a logged model a run produced, and at which step. */
+export interface ModelOutput {
+  model_id: string;
+  step: number;
+}
+
 export interface Run {
   info: RunInfo;
   data: RunData;
   inputs: { dataset_inputs: DatasetInput[] };
+  /** MLflow 3: the logged models this run produced (created with it as source_run_id, or linked by log-outputs). */
+  outputs: { model_outputs: ModelOutput[] };
 }
 
 export interface ModelVersion {
@@ -94,6 +112,8 @@ export interface ModelVersion {
   source: string;
   run_id?: string;
   run_link?: string;
+  /** MLflow 3: the logged model this version registers (given, or read from a `models:/m-…` source). */
+  model_id?: string;
   status: ModelVersionStatus;
   status_message?: string;
   tags: Tag[];
@@ -128,6 +148,59 @@ export interface AliasEvent {
   user_id: string;
   timestamp: number;
   reason?: string;
+}
+
+/** MLflow 3 logged models: created PENDING, finalized READY or UPLOAD_FAILED. */
+export type LoggedModelStatus = 'LOGGED_MODEL_PENDING' | 'LOGGED_MODEL_READY' | 'LOGGED_MODEL_UPLOAD_FAILED';
+
+export interface LoggedModelInfo {
+  /** `m-` and 32 hex digits. */
+  model_id: string;
+  experiment_id: string;
+  name: string;
+  creation_timestamp_ms: number;
+  last_updated_timestamp_ms: number;
+  /** `<experiment artifact location>/models/<model_id>/artifacts`, as MLflow lays it out. */
+  artifact_uri: string;
+  status: LoggedModelStatus;
+  model_type?: string;
+  source_run_id?: string;
+  status_message?: string;
+  tags: Tag[];
+  /** The registered model versions made from this model. */
+  registrations: { name: string; version: string }[];
+}
+
+export interface LoggedModel {
+  info: LoggedModelInfo;
+  /** Params (immutable, like a run's) and every metric value logged against the model. */
+  data: { params: Param[]; metrics: Metric[] };
+}
+
+export interface CreateLoggedModelInput {
+  experiment_id: string;
+  /** Generated (`<adjective>-<noun>-<number>`) when absent. */
+  name?: string;
+  model_type?: string;
+  /** The run that produced the model: it must exist, and lists the model in its outputs (step 0). */
+  source_run_id?: string;
+  params?: Param[];
+  tags?: Tag[];
+}
+
+export interface SearchLoggedModelsQuery {
+  experiment_ids: string[];
+  /**
+   * MLflow's grammar (AND only): attributes `name`, `model_id`, `model_type`, `status`,
+   * `source_run_id`, `creation_timestamp`, `last_updated_timestamp`; `metrics.<key>` (the
+   * latest value per dataset), `params.<key>`, `tags.<key>`.
+   */
+  filter?: string;
+  /** Metric clauses (and nothing else) only look at values measured on these datasets. */
+  datasets?: { dataset_name: string; dataset_digest?: string }[];
+  max_results?: number;
+  order_by?: { field_name: string; ascending?: boolean; dataset_name?: string; dataset_digest?: string }[];
+  page_token?: string;
 }
 
 /** A page of results; `next_page_token` is absent on the last page. */
@@ -217,7 +290,7 @@ export interface TrackingStore {
 
   // Model versions
   createModelVersion(
-    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string },
+    input: { name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; model_id?: string },
     actor?: Actor,
   ): Promise<ModelVersion>;
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
@@ -233,6 +306,21 @@ export interface TrackingStore {
   deleteRegisteredModelAlias(name: string, alias: string, actor?: Actor): Promise<void>;
   getModelVersionByAlias(name: string, alias: string): Promise<ModelVersion>;
   getAliasHistory(name: string, alias?: string): Promise<AliasEvent[]>;
+
+  // Logged models (MLflow 3). Deleted models are gone for every call (soft delete, as MLflow).
+  createLoggedModel(input: CreateLoggedModelInput): Promise<LoggedModel>;
+  getLoggedModel(modelId: string): Promise<LoggedModel>;
+  /** Only LOGGED_MODEL_READY or LOGGED_MODEL_UPLOAD_FAILED. */
+  finalizeLoggedModel(modelId: string, status: LoggedModelStatus): Promise<LoggedModel>;
+  deleteLoggedModel(modelId: string): Promise<void>;
+  searchLoggedModels(query: SearchLoggedModelsQuery): Promise<Page<LoggedModel>>;
+  setLoggedModelTags(modelId: string, tags: Tag[]): Promise<LoggedModel>;
+  /** RESOURCE_DOES_NOT_EXIST when the model has no such tag. */
+  deleteLoggedModelTag(modelId: string, key: string): Promise<void>;
+  /** Params are immutable: a different value for a logged key is INVALID_PARAMETER_VALUE. */
+  logLoggedModelParams(modelId: string, params: Param[]): Promise<void>;
+  /** Records logged models as outputs of a run (MLflow 3's runs/outputs). */
+  logOutputs(runId: string, models: ModelOutput[]): Promise<void>;
 
   /** Releases connections and file handles. */
   close(): Promise<void>;

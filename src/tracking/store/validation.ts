@@ -163,6 +163,36 @@ export function validateModelName(name: unknown): string {
   return name;
 }
 
+/** MLflow's rule for logged model names: they become path segments and URI parts. */
+const LOGGED_MODEL_NAME_BAD_CHARS = ['/', ':', '.', '%', '"', "'"];
+
+export function validateLoggedModelName(name: unknown): string | undefined {
+  if (name === undefined || name === null) return undefined;
+  if (typeof name !== 'string' || name === '' || LOGGED_MODEL_NAME_BAD_CHARS.some((c) => name.includes(c))) {
+    throw invalid(
+      `Invalid model name (${JSON.stringify(name)}) provided. Model name must be a non-empty string and cannot contain the following characters: ${LOGGED_MODEL_NAME_BAD_CHARS.join(' ')}`,
+    );
+  }
+  if (name.length > MAX_MODEL_NAME_LENGTH) throw invalid(`Logged model name '${name.slice(0, 50)}...' exceeds the length limit of ${MAX_MODEL_NAME_LENGTH}.`);
+  return name;
+}
+
+/** Params of one call: each valid, and one value per key. */
+export function validateParams(params: Param[] | undefined): Param[] {
+  if (params === undefined || params === null) return [];
+  if (!Array.isArray(params)) throw invalid('params must be a list of {key, value}');
+  for (const param of params) validateParam(param);
+  const seen = new Map<string, string>();
+  for (const param of params) {
+    const before = seen.get(param.key);
+    if (before !== undefined && before !== param.value) {
+      throw invalid(`Duplicate parameter keys have been submitted: ["${param.key}"]. Please ensure the request contains only one param value per param key.`);
+    }
+    seen.set(param.key, param.value);
+  }
+  return params;
+}
+
 export function parseVersion(version: unknown): number {
   const text = String(version);
   if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {

@@ -3,10 +3,10 @@
  * study endpoints). Entity types come from the store and the tuner, so the UI and the server
  * cannot drift apart silently.
  */
-import type { AliasEvent, Experiment, Metric, ModelVersion, RegisteredModel, Run, ViewType } from '../../tracking/store/types.js';
+import type { AliasEvent, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run, ViewType } from '../../tracking/store/types.js';
 import type { ImportanceReport, StudyListItem, StudyReport } from '../../tune/report.js';
 
-export type { AliasEvent, Experiment, Metric, ModelVersion, RegisteredModel, Run, ViewType, ImportanceReport, StudyListItem, StudyReport };
+export type { AliasEvent, Experiment, LoggedModel, Metric, ModelVersion, RegisteredModel, Run, ViewType, ImportanceReport, StudyListItem, StudyReport };
 export type { TrialReport } from '../../tune/report.js';
 
 export interface ArtifactFile {
@@ -119,6 +119,13 @@ export const api = {
     call('POST', 'mlflow/registered-models/alias', {}, { name, alias, version, ...(reason ? { reason } : {}) }),
   aliasHistory: (name: string) => call<{ events?: AliasEvent[] }>('GET', 'mlflow/registered-models/alias-history', { name }).then((r) => r.events ?? []),
 
+  /** MLflow 3 logged models of some experiments (newest first), metric values decoded. */
+  searchLoggedModels: (q: { experiment_ids: string[]; filter?: string; max_results?: number; page_token?: string }) =>
+    call<{ models?: LoggedModel[]; next_page_token?: string }>('POST', 'mlflow/logged-models/search', {}, q).then((r) => ({
+      models: (r.models ?? []).map(decodeLoggedModel),
+      next_page_token: r.next_page_token,
+    })),
+
   listStudies: () => call<{ studies: StudyListItem[] }>('GET', 'kiln/studies').then((r) => r.studies),
   getStudy: (name: string) => call<{ study: StudyReport }>('GET', `kiln/studies/${encodeURIComponent(name)}`).then((r) => r.study),
   importances: (name: string) => call<{ importances: ImportanceReport }>('GET', `kiln/studies/${encodeURIComponent(name)}/importances`).then((r) => r.importances),
@@ -134,6 +141,14 @@ function decodeRun(run: Run): Run {
       tags: data.tags ?? [],
     },
     inputs: { dataset_inputs: run.inputs?.dataset_inputs ?? [] },
+    outputs: { model_outputs: run.outputs?.model_outputs ?? [] },
+  };
+}
+
+function decodeLoggedModel(model: LoggedModel): LoggedModel {
+  return {
+    info: { ...model.info, tags: model.info.tags ?? [], registrations: model.info.registrations ?? [] },
+    data: { params: model.data?.params ?? [], metrics: (model.data?.metrics ?? []).map((m) => ({ ...m, value: metricValue(m.value) })) },
   };
 }
 

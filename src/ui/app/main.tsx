@@ -3,7 +3,7 @@
  * routes to each page. Served by the tracking server at /, talking to its REST API.
  *
  * Routes: #/experiments · #/experiments/:id (runs) · #/runs/:id · #/compare?runs=a,b ·
- * #/studies · #/studies/:name · #/models · #/models/:name
+ * #/studies · #/studies/:name · #/models · #/models/:name · #/logged-models
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
@@ -11,6 +11,7 @@ import './styles.css';
 import { useRoute, type Route } from './router.js';
 import { ComparePage } from './pages/compare.js';
 import { ExperimentsPage } from './pages/experiments.js';
+import { LoggedModelsPage } from './pages/logged-models.js';
 import { ModelPage, ModelsPage } from './pages/models.js';
 import { RunPage } from './pages/run.js';
 import { RunsPage } from './pages/runs.js';
@@ -37,6 +38,8 @@ function page(route: Route) {
       return arg ? <StudyPage name={arg} key={arg} /> : <StudiesPage />;
     case 'models':
       return arg ? <ModelPage name={arg} key={arg} /> : <ModelsPage />;
+    case 'logged-models':
+      return <LoggedModelsPage route={route} />;
     default:
       return (
         <main>
@@ -102,6 +105,9 @@ function App() {
           </a>
           <a href="#/models" aria-current={current(['models'])}>
             Models
+          </a>
+          <a href="#/logged-models" aria-current={current(['logged-models'])}>
+            Logged models
           </a>
         </nav>
         <label class="theme">

@@ -8,7 +8,7 @@ import { schemas } from '../schemas.js';
 import { actorOf } from './registered-models.js';
 
 export const modelVersionRoutes: FastifyPluginAsync<ApiContext> = async (app, { store }) => {
-  endpoint<{ name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; user_id?: string; reason?: string }>(
+  endpoint<{ name: string; source: string; run_id?: string; tags?: Tag[]; run_link?: string; description?: string; model_id?: string; user_id?: string; reason?: string }>(
     app,
     'POST',
     '/model-versions/create',
@@ -22,6 +22,7 @@ export const modelVersionRoutes: FastifyPluginAsync<ApiContext> = async (app, { 
           tags: m.tags?.map((t) => ({ key: t.key, value: t.value ?? '' })),
           run_link: optional(m.run_link),
           description: optional(m.description),
+          model_id: optional(m.model_id),
         },
         actorOf(request, m),
       ),

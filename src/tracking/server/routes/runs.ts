@@ -1,12 +1,13 @@
 /**
  * tracking/server/routes/runs — service.proto's run endpoints (create, get, update, delete,
- * restore, search, and the logging calls). `run_uuid` is accepted wherever `run_id` is.
+ * restore, search, and the logging calls, with MLflow 3's runs/outputs and model_id on metrics).
+ * `run_uuid` is accepted wherever `run_id` is.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import type { DatasetInput, RunStatus, Tag, ViewType } from '../../store/types.js';
 import { endpoint, optional, type ApiContext } from '../endpoint.js';
 import { schemas } from '../schemas.js';
-import { decodeMetric, decodeValue, encodeRun, runStatus, viewType, type WireMetric } from '../wire.js';
+import { decodeMetric, encodeRun, runStatus, viewType, type WireMetric } from '../wire.js';
 
 const tagList = (tags: Tag[] | undefined): Tag[] | undefined => tags?.map((t) => ({ key: t.key, value: t.value ?? '' }));
 
@@ -69,13 +70,13 @@ export const runRoutes: FastifyPluginAsync<ApiContext> = async (app, { store, me
     },
   );
 
-  endpoint<{ run_id: string; key: string; value: number | string; timestamp: number; step?: number }>(
+  endpoint<WireMetric & { run_id: string }>(
     app,
     'POST',
     '/runs/log-metric',
     schemas.logMetric,
     async (m) => {
-      await store.logBatch(m.run_id, { metrics: [{ key: m.key, value: decodeValue(m.value), timestamp: m.timestamp, step: m.step ?? 0 }] });
+      await store.logBatch(m.run_id, { metrics: [decodeMetric(m)] });
       metrics.metricsLogged.inc();
       return {};
     },
@@ -117,6 +118,14 @@ export const runRoutes: FastifyPluginAsync<ApiContext> = async (app, { store, me
     await store.logInputs(
       m.run_id,
       (m.datasets ?? []).map((d) => ({ tags: tagList(d.tags) ?? [], dataset: d.dataset })),
+    );
+    return {};
+  });
+
+  endpoint<{ run_id: string; models?: { model_id: string; step: number }[] }>(app, 'POST', '/runs/outputs', schemas.logOutputs, async (m) => {
+    await store.logOutputs(
+      m.run_id,
+      (m.models ?? []).map((o) => ({ model_id: o.model_id, step: o.step })),
     );
     return {};
   });

@@ -1,11 +1,13 @@
 /**
  * ui/app/pages/run — one run: its description (MLflow's `mlflow.note.content` tag) and tags,
- * both editable, its params, dataset inputs, metric charts by step or by time, an artifact
+ * both editable, its params, its dataset (inputs, counts per class and split, sample images:
+ * ../dataset), metric charts by step or by time, an artifact
  * browser with previews, and the registered model versions made from it.
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, NOTE_TAG, PARENT_RUN_TAG, quote, type ArtifactFile } from '../api.js';
 import { Chart } from '../chart.js';
+import { DatasetSection } from '../dataset.js';
 import { Description, TagEditor } from '../editable.js';
 import { href, setQuery, type Route } from '../router.js';
 import { Badge, ErrorBox, fmtBytes, fmtDuration, fmtNum, fmtTime, Section, useLoad } from '../util.js';
@@ -212,32 +214,7 @@ export function RunPage({ route, runId }: { route: Route; runId: string }) {
           />
         </Section>
       </div>
-      <Section title="Dataset inputs" id="datasets">
-        {r.inputs.dataset_inputs.length === 0 ? (
-          <p class="muted">None logged.</p>
-        ) : (
-          <table class="grid">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Digest</th>
-                <th>Source</th>
-                <th>Context</th>
-              </tr>
-            </thead>
-            <tbody>
-              {r.inputs.dataset_inputs.map((d) => (
-                <tr>
-                  <td>{d.dataset.name}</td>
-                  <td class="mono">{d.dataset.digest}</td>
-                  <td class="mono wrap">{d.dataset.source_type}: {d.dataset.source}</td>
-                  <td>{d.tags.map((t) => `${t.key}=${t.value}`).join(', ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </Section>
+      <DatasetSection runId={runId} parentRunId={r.data.tags.find((t) => t.key === PARENT_RUN_TAG)?.value} inputs={r.inputs.dataset_inputs} />
       <Section title="Artifacts" id="artifacts">
         <Artifacts runId={runId} route={route} />
       </Section>
