@@ -15,8 +15,7 @@
  *   loadDataset the whole user path (catalog, inferred size and colour, materialize, split,
  *               normalize) into a fresh home, first and cached, reported alongside.
  * The same is repeated on a folder of the first 10,000 images (hard links; cached load target:
- * well under 1 s). The
- * pixels are checked equal to Pillow's (CRC-32 of the stacked array).
+ * well under 1 s). The pixels are checked equal to Pillow's (CRC-32 of the stacked array).
  * Options (env): BENCH_DATA_IMAGES (60000), BENCH_DATA_DIR (the PNG folder).
  * Human lines go to stderr; the last stdout line is one JSON object. Targets (issue 12):
  * first decode >= 2x Pillow's images/s; cached load >= 50x faster than the first decode.
@@ -212,8 +211,7 @@ async function main(): Promise<void> {
     };
     log(`bench:data: ${count}: ${JSON.stringify(results[String(count)])}`);
   }
-  const loadavg = loadavg1();
-  console.log(JSON.stringify({ bench: 'data', folder: FOLDER, images: IMAGES, cores: availableParallelism(), loadavg_1m_at_end: loadavg, timing: 'catalog (data/catalog-folder) included; page cache warm', results }));
+  console.log(JSON.stringify({ bench: 'data', folder: FOLDER, images: IMAGES, cores: availableParallelism(), loadavg_1m_at_end: loadavg1(), timing: 'catalog (data/catalog-folder) included; page cache warm', results }));
 }
 
 await main();
