@@ -23,6 +23,13 @@
  *                 catalog-checks.ts: ignored files, non-images, symlinks out of the root, class checks.
  *   idx-source.ts IDX pairs (+ classes.txt) of any size as pixels per split.
  *   infer.ts      decode size/colour from the flags, else from sampled image headers.
+ *   materialize.ts a Catalog decoded to a DecodeTarget (8-bit HWC), sha256 per file, content digest,
+ *                 every bad image named (KILN_ERR_DATA_BAD_IMAGES) or skipped; cached after the first time.
+ *   decode-pool.ts, decode-job.ts, decode-worker.ts  the first decode on every core: worker threads
+ *                 read, hash and (fast gray PNG path) decode each file once; sharp decodes the rest.
+ *   tensor-cache.ts decoded tensors under <cacheDir>/<digest>.bin, found again through a per-source
+ *                 listing fingerprint (relPath, label, split, size, mtime, ctime): a hit only stats files.
+ *   progress.ts   the first decode's progress bar (TTY) or log lines.
  *   stratify.ts   seeded stratified train/validation/test split.
  *   load.ts       loadDataset(options): spec → LabelledDataset (Fashion-MNIST unchanged by default).
  *
@@ -143,3 +150,4 @@ export { type IdxDataset, loadIdxSource } from './idx-source.js';
 export { type Inferred, inferTarget } from './infer.js';
 export { type StratifiedSplit, stratifiedSplit } from './stratify.js';
 export { loadDataset, checkMemory } from './load.js';
+export { type BadImage, type MaterializeOptions, datasetDigest, materialize } from './materialize.js';
