@@ -23,7 +23,7 @@ import { initEngine } from '../engine/index.js';
 import type { Preprocessing } from '../models/saved-model.js';
 import type { ModelSpec } from '../models/spec.js';
 import { type RunningServe, startServe } from './index.js';
-import { buildAndSave, type Built, pixelsOf, RGB_CLASSES, RGB_CNN, RGB_PRE } from './test-models.js';
+import { buildAndSave, type Built, GRAY_MLP, pixelsOf, RGB_CLASSES, RGB_CNN, RGB_PRE } from './test-models.js';
 
 /** float32 on both sides; the GPU sums in another order. Measured ~1e-7 on lavapipe. */
 const TOLERANCE = 1e-4;
@@ -119,11 +119,16 @@ describe('kiln serve --engine gpu (ONNX Runtime WebGPU)', () => {
   }
 
   test('the GPU predictor really runs in WebGPU: every node of Kiln\'s models is placed there, and without a GPU it cannot load', async () => {
-    for (const built of Object.values(models)) {
+    // Beside the two served CNNs (max pooling, batch norm): an MLP, and a CNN with average pooling.
+    const mlp = await buildAndSave(join(dir, 'mlp'), 'mlp', GRAY_MLP, { height: 28, width: 28, channels: 1, classes: 10 }, [...CLASS_NAMES], FASHION_PRE);
+    const avg = await buildAndSave(join(dir, 'avg'), 'avg', { ...FASHION_CNN, pool: 'avg', batchNorm: false }, { height: 28, width: 28, channels: 1, classes: 10 }, [...CLASS_NAMES], FASHION_PRE);
+    for (const built of [...Object.values(models), mlp, avg]) {
       // ONNX Runtime refuses to create the session if any node would fall back to the CPU.
       const session = await ort.InferenceSession.create(join(built.folder, 'model.onnx'), { executionProviders: ['webgpu'], extra: { session: { disable_cpu_ep_fallback: '1' } } });
       await session.release();
     }
+    mlp.model.dispose();
+    avg.model.dispose();
     // The predictor, given an adapter but in a process whose Vulkan has no driver, fails: it does not quietly run on the CPU.
     const script = `
       import { OnnxPredictor } from ${JSON.stringify(new URL('./predictor.js', import.meta.url).href)};
