@@ -1,10 +1,10 @@
 /**
  * engine/adapter — finding and naming a WebGPU adapter (Dawn over Vulkan), free of tfjs.
  *
- * Split from engine/gpu so that a process that only needs to know which GPU is there (`kiln
- * doctor`, `kiln serve --engine gpu`, which runs ONNX Runtime's own WebGPU execution provider)
- * loads Dawn but never TensorFlow.js. The rules: `--device auto` takes a hardware adapter only;
- * `gpu` also accepts a software one (lavapipe, how CI proves the GPU path).
+ * Split from engine/gpu so that a process that only needs to know which GPU is there (`kiln serve
+ * --engine gpu`, which runs ONNX Runtime's own WebGPU execution provider) loads Dawn but never
+ * TensorFlow.js. The rules: `--device auto` takes a hardware adapter only; `gpu` also accepts a
+ * software one (lavapipe, how CI proves the GPU path).
  */
 import type { DeviceChoice } from './device-choice.js';
 
