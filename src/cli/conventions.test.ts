@@ -111,7 +111,7 @@ describe('exit status 2 for a usage error, 1 for a failure at run time; codes th
     { args: ['serve', '--model-uri', 'x', '--port', 'http'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --port/ },
     { args: ['start', '--profile', 'seed', '--serve-port', '8o00'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --serve-port/ },
     { args: ['tune', '--profile', 'seed', '--metrics-port', '-5'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --metrics-port/ },
-    { args: ['serve', '--model-uri', 'x', '--engine', 'gpu'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --engine: expected auto, onnx or tfjs/ },
+    { args: ['serve', '--model-uri', 'x', '--engine', 'cuda'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --engine: expected auto, onnx, gpu or tfjs/ },
     { args: ['serve', '--model-uri', 'x', '--rate-limit', 'lots'], code: 'KILN_ERR_INVALID_OPTION', message: /^invalid --rate-limit: expected <max requests>\/<window seconds> like 600\/60, got "lots"$/ },
     { args: ['serve', '--model-uri', 'models:fashion'], code: 'KILN_ERR_MODEL_URI', message: /bad model URI/ },
     { args: ['train', '--threads', 'two'], code: 'KILN_ERR_INVALID_OPTION', message: /invalid --threads/ },

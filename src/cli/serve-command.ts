@@ -8,8 +8,10 @@ import { PREPROCESS_MODES } from '../models/metadata.js';
 import { resolveHome } from '../common/home.js';
 import { checkTrackingUriSources, optionInteger, parseChoice, parsePort, parseRateLimit } from './parse.js';
 import { checkModelUri } from '../serve/model-source.js';
+import { SERVE_ENGINES } from '../serve/model.js';
+import { GpuUnavailableError, servingAdapter } from '../serve/gpu-engine.js';
 import { startServe, type StartServeOptions } from '../serve/index.js';
-import { listeningOn } from './errors.js';
+import { CliError, listeningOn } from './errors.js';
 import { logFunction } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 
@@ -47,7 +49,7 @@ function serveSettings(flags: ServeFlags): Omit<StartServeOptions, 'modelUri' | 
       corsOrigins: flags.corsOrigin === 'none' ? [] : flags.corsOrigin.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''),
     },
     port: parsePort('--port', flags.port),
-    engine: parseChoice('--engine', flags.engine, ['auto', 'onnx', 'tfjs'] as const),
+    engine: parseChoice('--engine', flags.engine, SERVE_ENGINES),
     ...(flags.preprocess !== undefined ? { preprocess: parseChoice('--preprocess', flags.preprocess, PREPROCESS_MODES) } : {}),
     threads: optionInteger('--threads', flags.threads, { min: 0 }),
     maxBatch: optionInteger('--max-batch', flags.maxBatch, { min: 1 }),
@@ -58,6 +60,16 @@ function serveSettings(flags: ServeFlags): Omit<StartServeOptions, 'modelUri' | 
   };
 }
 
+/** `--engine gpu` without a WebGPU adapter fails here, before anything listens, with the way out. */
+async function checkGpu(): Promise<void> {
+  try {
+    await servingAdapter();
+  } catch (error) {
+    if (error instanceof GpuUnavailableError) throw new CliError(error.code, error.message, { hint: error.hint });
+    throw error;
+  }
+}
+
 export function registerServeCommand(program: Command): void {
   addLogDirOption(program.command('serve'))
     .description('serve a model over HTTP: POST /predict (image), /predict/batch, /invocations (MLflow), /v2/models/{name}/infer (KServe v2); /health, /ready, /metrics, /docs')
@@ -66,7 +78,7 @@ export function registerServeCommand(program: Command): void {
     .option('--port <port>', 'port (0 picks a free one)', '8000')
     .option('--tracking-uri <uri>', 'tracking server or store for models:/ URIs (default $KILN_TRACKING_URI, then the embedded store)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
-    .option('--engine <engine>', 'auto (ONNX Runtime, tfjs if the export fails), onnx or tfjs', 'auto')
+    .option('--engine <engine>', 'auto (ONNX Runtime on the CPU, tfjs if the export fails), onnx, gpu (ONNX Runtime on a WebGPU adapter: needs the GPU\'s Vulkan driver) or tfjs', 'auto')
     .option('--preprocess <mode>', "how uploads become model input, replacing the model's preprocessing.mode: auto (photos by Fashion-MNIST's own conversion), dataset or photo")
     .option('--threads <n>', 'ONNX Runtime intra-op threads', '1')
     .option('--max-batch <n>', 'most examples coalesced into one inference call', '64')
@@ -93,6 +105,7 @@ export function registerServeCommand(program: Command): void {
       }
       const home = resolveHome(flags.home);
       await checkModelUri(flags.modelUri, { home, trackingUri: flags.trackingUri });
+      if (settings.engine === 'gpu') await checkGpu();
       const logs = openCliLogs(flags);
       const logger = logs.logger('api');
       // Listened for before the server starts: it logs (e.g. "waiting for …") while it starts.
@@ -110,7 +123,9 @@ export function registerServeCommand(program: Command): void {
       const stopped = stopSignal.then(() => server.close());
       if (flags.json) {
         void server.ready.then((model) => {
-          if (model) console.log(JSON.stringify({ url: server.url, model: { name: model.name, version: model.version, engine: model.predictor.engine } }));
+          if (!model) return;
+          const gpu = model.predictor.adapter ? { device: 'gpu', adapter: model.predictor.adapter } : {};
+          console.log(JSON.stringify({ url: server.url, model: { name: model.name, version: model.version, engine: model.predictor.engine, ...gpu } }));
         });
       }
       await stopped;

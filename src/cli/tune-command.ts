@@ -12,6 +12,7 @@ import type { PipelineConfig, ResolvedConfig } from '../pipeline/config.js';
 import type { StudyRunResult } from '../pipeline/study-run.js';
 import { openTracking, type TrackingSession } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
+import type { WebGpuMemory } from '../observability/webgpu-metrics.js';
 import { EpochLog, LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 import { checkExplicitDataDir } from './data-dir.js';
@@ -118,7 +119,7 @@ const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url))
 /** The engine, the data and the study loop load only when a study runs (not for `kiln --help` or `kiln serve`). */
 async function loadTrainingModules() {
   const [engine, studyRun] = await Promise.all([import('../engine/index.js'), import('../pipeline/study-run.js')]);
-  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
+  return { tf: engine.tf, initEngine: engine.initEngine, describeEngine: engine.describeEngine, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
 }
 
 export async function tune(
@@ -142,9 +143,13 @@ export async function tune(
     // The cores are divided among the workers' BLAS pools.
     const threads = checked.threads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
     const dataOptions = await dataOptionsFor(config.data, { home, dataDir: flags.dataDir, log, progress: process.stderr });
-    const { initEngine, describeEngine, runStudy } = await loadTrainingModules();
+    const { tf, initEngine, describeEngine, runStudy } = await loadTrainingModules();
     const engine = await initEngine({ threads, quiet: false, device: config.device ?? 'auto' });
     log(describeEngine(engine));
+    if (metrics && engine.adapter !== null) {
+      metrics.addWebGpuMetrics({ adapter: engine.adapter, memory: () => tf.memory() as WebGpuMemory });
+      log('GPU metrics (WebGPU: adapter, tfjs memory, step wait): on');
+    }
     const data = await loadData(dataOptions);
     const session = await openTracking({ uri: flags.trackingUri, home });
     tracking = session;

@@ -5,13 +5,15 @@
  * A TrainingMetrics is a trainer Callback (so it sees every batch and epoch at no extra cost)
  * plus study-level gauges (trials by state, best value so far). Base units, bounded labels: the
  * only label is a trial state. The same endpoint carries the built-in host collector
- * (kiln_host_*, for runs without node-exporter) and, when nvidia-smi finds a GPU, kiln_gpu_*.
+ * (kiln_host_*, for runs without node-exporter) and, when nvidia-smi finds a GPU, kiln_gpu_*;
+ * when training runs on tfjs's WebGPU backend, what it sees of that GPU (observability/webgpu-metrics).
  */
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { BatchEnd, Callback, EpochMetrics, TrainingContext } from '../train/callbacks.js';
 import { type NvidiaSmiRunner, registerGpuMetrics } from './gpu-metrics.js';
 import { registerHostMetrics } from './host-metrics.js';
+import { registerWebGpuMetrics, type WebGpuMetrics, type WebGpuSource } from './webgpu-metrics.js';
 
 const TRIAL_STATES = ['running', 'complete', 'pruned', 'failed'] as const;
 export type TrialStateLabel = (typeof TRIAL_STATES)[number];
@@ -31,6 +33,7 @@ export class TrainingMetrics implements Callback {
   private readonly samples: Counter;
   private readonly trials: Gauge<'state'>;
   private readonly bestValue: Gauge;
+  private webgpu: WebGpuMetrics | null = null;
 
   /** `hostMetrics: false` leaves out the kiln_host_* collector (default: on unless $KILN_HOST_METRICS is 0). */
   constructor(options: { hostMetrics?: boolean } = {}) {
@@ -58,7 +61,16 @@ export class TrainingMetrics implements Callback {
     return (await registerGpuMetrics(this.registry, run ? { run } : {})) !== null;
   }
 
+  /**
+   * Adds the kiln_gpu_adapter_info, kiln_gpu_tfjs_memory_* and kiln_gpu_step_wait_* metrics, for
+   * training on tfjs's WebGPU backend (once; later calls are ignored).
+   */
+  addWebGpuMetrics(source: WebGpuSource): void {
+    this.webgpu ??= registerWebGpuMetrics(this.registry, source);
+  }
+
   onBatchEnd(context: TrainingContext, batch: BatchEnd): void {
+    if (this.webgpu && batch.stepSeconds !== undefined && batch.deviceWaitSeconds !== undefined) this.webgpu.observeStep(batch.stepSeconds, batch.deviceWaitSeconds);
     this.batchLoss.set(batch.loss);
     this.epoch.set(batch.epoch);
     this.epochProgress.set(batch.step / context.stepsPerEpoch);

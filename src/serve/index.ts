@@ -1,5 +1,5 @@
 /**
- * serve — Kiln's inference API: ONNX Runtime (tfjs fallback) behind Fastify, with micro-batching,
+ * serve — Kiln's inference API: ONNX Runtime (tfjs fallback; WebGPU when asked) behind Fastify, with micro-batching,
  * Prometheus metrics and models from a folder or the registry (`models:/<name>@<alias>`).
  *
  * @example
@@ -10,11 +10,13 @@ import { buildServeApp, type ServeApp, type ServeAppOptions } from './app.js';
 import { KilnError } from '../common/errors.js';
 import { TrackingError } from '../tracking/store/errors.js';
 import { type LoadOptions, loadServedModel, retireModel, type ServedModel } from './model.js';
+import { describePredictor } from './predictor.js';
 import { parseRegistryUri, type ResolvedModel, resolveModelUri } from './model-source.js';
 
 export * from './app.js';
 export * from './batcher.js';
 export * from './errors.js';
+export * from './gpu-engine.js';
 export * from './input-shape.js';
 export * from './model.js';
 export * from './model-source.js';
@@ -111,7 +113,7 @@ export async function startServe(options: StartServeOptions): Promise<RunningSer
     const previous = serve.current();
     const swapped = serve.setModel(model);
     serve.setNotReadyReason(null);
-    log(`${verb} ${model.name} version ${model.version}${previous ? ` (was version ${previous.version})` : ''} from ${resolved.source} with ${model.predictor.engine} on ${url}`);
+    log(`${verb} ${model.name} version ${model.version}${previous ? ` (was version ${previous.version})` : ''} from ${resolved.source} with ${describePredictor(model.predictor)} on ${url}`);
     await swapped;
     return model;
   };

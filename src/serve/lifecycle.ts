@@ -106,8 +106,7 @@ export class ServeLifecycle {
     const previous = this.model;
     next.batcher.onBatch = (size, seconds) => {
       this.metrics.batchSize.observe(size);
-      // Both engines run on the CPU today; a GPU execution provider would report device: 'gpu'.
-      this.metrics.inference.observe({ engine: next.predictor.engine, device: 'cpu' }, seconds);
+      this.metrics.inference.observe({ engine: next.predictor.engine, device: next.predictor.device }, seconds);
     };
     this.model = next;
     this.metrics.modelInfo.reset();

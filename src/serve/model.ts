@@ -3,9 +3,10 @@
  *
  * `loadServedModel(folder)` prefers ONNX Runtime: `model.onnx` when the folder has one, else the
  * tfjs model exported to ONNX in memory; it falls back to tfjs when asked (`engine: 'tfjs'`) or
- * when the export fails. A folder may hold only `model.onnx` + `kiln-model.json` (a model made
- * elsewhere, e.g. exported from PyTorch): kiln-model.json then states `inputShape` (the ONNX
- * input without its batch dimension), `classNames`, `preprocessing` and, optionally,
+ * when the export fails. `engine: 'gpu'` runs the same ONNX model in ONNX Runtime's WebGPU
+ * execution provider (serve/gpu-engine), never falling back to tfjs: the GPU was asked for.
+ * A folder may hold only `model.onnx` + `kiln-model.json` (a model made elsewhere, e.g. exported
+ * from PyTorch): kiln-model.json then states `inputShape` (the ONNX input without its batch dimension), `classNames`, `preprocessing` and, optionally,
  * `"output": "logits"` when the model ends without a softmax.
  */
 import { access } from 'node:fs/promises';
@@ -14,7 +15,11 @@ import { type KilnModelMetadata, ONNX_FILE, type PreprocessMode, readModelMetada
 import { KilnError } from '../common/errors.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
 import { describeInput, type InputGeometry, inputGeometry } from './input-shape.js';
+import { servingAdapter } from './gpu-engine.js';
 import { OnnxPredictor, type Predictor, TfjsPredictor } from './predictor.js';
+
+export const SERVE_ENGINES = ['auto', 'onnx', 'gpu', 'tfjs'] as const;
+export type ServeEngine = (typeof SERVE_ENGINES)[number];
 
 export interface ServedModel {
   name: string;
@@ -29,7 +34,8 @@ export interface ServedModel {
 }
 
 export interface LoadOptions extends BatcherOptions {
-  engine?: 'auto' | 'onnx' | 'tfjs';
+  /** 'auto' (default) and 'onnx' run ONNX Runtime on the CPU; 'gpu' on a WebGPU adapter; 'tfjs' the tfjs model on the CPU. */
+  engine?: ServeEngine;
   threads?: number;
   /** Replaces kiln-model.json's preprocessing.mode (`kiln serve --preprocess`); requests' `?preprocess=` still win. */
   preprocess?: PreprocessMode;
@@ -51,11 +57,16 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
   const input = checkedInput(metadata);
   const engine = options.engine ?? 'auto';
   const log = options.log ?? (() => {});
+  // The GPU is looked for before the model loads: without one, --engine gpu fails at once.
+  const gpu = engine === 'gpu' ? await servingAdapter() : undefined;
+  // Without tfjs to fall back on: an ONNX model is required.
+  const onnxOnly = engine === 'onnx' || engine === 'gpu';
   const onnxOptions = {
     threads: options.threads,
     inputShape: metadata.inputShape,
     classes: metadata.classNames.length,
     softmax: metadata.output === 'logits',
+    ...(gpu ? { gpu } : {}),
   };
   let predictor: Predictor | null = null;
   if (engine !== 'tfjs') {
@@ -73,12 +84,12 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
       try {
         predictor = await OnnxPredictor.create(exportOnnx(model, { name: metadata.name }), onnxOptions);
       } catch (error) {
-        if (engine === 'onnx') throw error;
+        if (onnxOnly) throw error;
         log(`ONNX export failed (${error instanceof Error ? error.message : String(error)}); serving with tfjs`);
       } finally {
         model.dispose();
       }
-    } else if (engine === 'onnx') {
+    } else if (onnxOnly) {
       throw new Error(`${folder} has neither ${ONNX_FILE} nor ${TOPOLOGY_FILE}`);
     }
   }

@@ -54,6 +54,12 @@ const infoSchema = {
     name: { type: 'string' },
     version: { type: 'string' },
     engine: { type: 'string' },
+    device: { type: 'string', enum: ['cpu', 'gpu'], description: "Where inference runs: 'gpu' under kiln serve --engine gpu" },
+    adapter: {
+      type: 'object',
+      description: 'The WebGPU adapter inference runs on (device gpu only)',
+      properties: { vendor: { type: 'string' }, architecture: { type: 'string' }, device: { type: 'string' }, description: { type: 'string' }, software: { type: 'boolean' } },
+    },
     source: { type: 'string' },
     input: {
       type: 'object',
@@ -109,6 +115,8 @@ export function modelSummary(served: ServedModel) {
     name: served.name,
     version: served.version,
     engine: served.predictor.engine,
+    device: served.predictor.device,
+    ...(served.predictor.adapter ? { adapter: served.predictor.adapter } : {}),
     source: served.source,
     input: {
       shape: [input.height, input.width, input.channels],

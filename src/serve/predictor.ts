@@ -5,17 +5,25 @@
  *
  *  - OnnxPredictor: ONNX Runtime (onnxruntime-node, CPU), one intra-op thread by default: on a
  *    small machine parallelism comes from serving many requests, not from splitting one matmul.
+ *    With `gpu: adapter` the same model runs in ONNX Runtime's WebGPU execution provider
+ *    (`kiln serve --engine gpu`; serve/gpu-engine names the adapter); ONNX Runtime keeps the
+ *    few nodes WebGPU lacks on the CPU (Kiln's own models have none).
  *  - TfjsPredictor: the tfjs model on Kiln's engine (wasm backend), the fallback. tfjs is
  *    imported only when this fallback is used, so an ONNX-served process never loads it.
  */
 import { readFile } from 'node:fs/promises';
 import type * as ort from 'onnxruntime-node';
 import type * as tf from '@tensorflow/tfjs';
+import { type AdapterInfo, adapterLabel } from '../engine/adapter.js';
 
 export type EngineName = 'onnxruntime' | 'tfjs';
 
 export interface Predictor {
   readonly engine: EngineName;
+  /** Where inference runs. */
+  readonly device: 'cpu' | 'gpu';
+  /** The GPU adapter, when device is 'gpu'. */
+  readonly adapter: AdapterInfo | null;
   /** Values per example (H * W * C). */
   readonly inputSize: number;
   readonly classes: number;
@@ -31,6 +39,13 @@ export interface OnnxOptions {
   classes: number;
   /** Apply softmax to the output (for models that end in logits). */
   softmax?: boolean;
+  /** Run on this GPU adapter through ONNX Runtime's WebGPU execution provider (default: the CPU). */
+  gpu?: AdapterInfo;
+}
+
+/** "onnxruntime" on the CPU; "onnxruntime (WebGPU on <adapter>)" on the GPU: for the startup line. */
+export function describePredictor(predictor: Predictor): string {
+  return predictor.adapter === null ? predictor.engine : `${predictor.engine} (WebGPU on ${adapterLabel(predictor.adapter)})`;
 }
 
 function softmaxRows(values: Float32Array, classes: number): Float32Array {
@@ -47,6 +62,8 @@ function softmaxRows(values: Float32Array, classes: number): Float32Array {
 
 export class OnnxPredictor implements Predictor {
   readonly engine = 'onnxruntime' as const;
+  readonly device: 'cpu' | 'gpu';
+  readonly adapter: AdapterInfo | null;
   readonly inputSize: number;
   readonly classes: number;
   private readonly inputName: string;
@@ -59,6 +76,8 @@ export class OnnxPredictor implements Predictor {
   ) {
     this.inputSize = options.inputShape.reduce((a, b) => a * b, 1);
     this.classes = options.classes;
+    this.device = options.gpu ? 'gpu' : 'cpu';
+    this.adapter = options.gpu ?? null;
     this.inputName = session.inputNames[0]!;
     this.outputName = session.outputNames[0]!;
   }
@@ -74,8 +93,18 @@ export class OnnxPredictor implements Predictor {
       graphOptimizationLevel: 'all',
       // Kiln's models are small: the arena's preallocated blocks cost more memory than they save time.
       enableCpuMemArena: false,
+      ...(options.gpu ? { executionProviders: ['webgpu'] } : {}),
     });
-    return new OnnxPredictor(runtime, session, options);
+    const predictor = new OnnxPredictor(runtime, session, options);
+    // WebGPU compiles its shaders on the first run (seconds on a software adapter): do it before
+    // the model is announced ready, and fail the load, not a request, if the GPU cannot run it.
+    if (options.gpu) {
+      await predictor.predict(new Float32Array(predictor.inputSize), 1).catch(async (error: unknown) => {
+        await session.release();
+        throw error;
+      });
+    }
+    return predictor;
   }
 
   async predict(batch: Float32Array, n: number): Promise<Float32Array> {
@@ -95,6 +124,8 @@ export class OnnxPredictor implements Predictor {
 
 export class TfjsPredictor implements Predictor {
   readonly engine = 'tfjs' as const;
+  readonly device = 'cpu' as const;
+  readonly adapter = null;
   readonly inputSize: number;
   readonly classes: number;
 

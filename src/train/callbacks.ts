@@ -47,6 +47,9 @@ export interface BatchEnd {
   learningRate?: number;
   samplesSeen: number;
   epochElapsedSeconds: number;
+  /** On the GPU (tfjs webgpu) only: this step's duration, and the part spent awaiting its results from the GPU. */
+  stepSeconds?: number;
+  deviceWaitSeconds?: number;
 }
 
 export interface Callback {

@@ -65,6 +65,13 @@ export function scheduledLearningRate(schedule: LrSchedule, peak: number, step: 
   return floor + 0.5 * (peak - floor) * (1 + Math.cos((Math.PI * Math.min(step, totalSteps)) / totalSteps));
 }
 
+/** What a training step reports besides its loss. */
+interface StepStats {
+  correct: number;
+  /** On the GPU path: seconds spent awaiting the step's results from the device. */
+  waitSeconds?: number;
+}
+
 export interface EvaluationResult {
   loss: number;
   acc: number;
@@ -140,7 +147,7 @@ export class Trainer {
         let lossSum = 0;
         let seen = 0;
         let correct = 0;
-        const stats = { correct: 0 };
+        const stats: StepStats = { correct: 0 };
         let step = 0;
         const iterator = batches(train, {
           batchSize: this.batchSize,
@@ -152,7 +159,9 @@ export class Trainer {
           optimizer.learningRate = scheduledLearningRate(schedule, this.learningRate, globalStep, stepsPerEpoch * this.maxEpochs);
           step += 1;
           globalStep += 1;
+          const stepStart = performance.now();
           const loss = await this.trainStep(model, optimizer, variables, batch.x, batch.y, batch.size, train, epochRng, stats);
+          const stepSeconds = (performance.now() - stepStart) / 1000;
           lossSum += loss * batch.size;
           seen += batch.size;
           correct += stats.correct;
@@ -167,6 +176,7 @@ export class Trainer {
             learningRate: optimizer.learningRate,
             samplesSeen: seen,
             epochElapsedSeconds: (performance.now() - epochStart) / 1000,
+            ...(stats.waitSeconds !== undefined ? { stepSeconds, deviceWaitSeconds: stats.waitSeconds } : {}),
           };
           for (const callback of this.callbacks) callback.onBatchEnd?.(context, info);
           if (performance.now() - lastYield >= yieldEvery) {
@@ -247,7 +257,7 @@ export class Trainer {
     size: number,
     set: ImageSet,
     rng: Random,
-    stats: { correct: number },
+    stats: StepStats,
   ): Promise<number> {
     if (!syncReadable()) return this.deviceTrainStep(model, optimizer, variables, x, y, size, set, rng, stats);
     const lossTensor = tf.tidy(() => {
@@ -274,7 +284,7 @@ export class Trainer {
     size: number,
     set: ImageSet,
     rng: Random,
-    stats: { correct: number },
+    stats: StepStats,
   ): Promise<number> {
     let correct: tf.Scalar | null = null;
     const lossTensor = tf.tidy(() => {
@@ -290,7 +300,10 @@ export class Trainer {
     });
     const counted = correct as tf.Scalar | null;
     try {
+      // The commands are recorded; from here the trainer idles until the GPU's results arrive.
+      const waitStart = performance.now();
       const [loss, right] = await Promise.all([lossTensor.data(), counted?.data()]);
+      stats.waitSeconds = (performance.now() - waitStart) / 1000;
       stats.correct = right?.[0] ?? 0;
       return loss[0];
     } finally {
