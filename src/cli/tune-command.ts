@@ -213,7 +213,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--sampler <name>', 'tpe or random')
     .option('--pruner <name>', 'median, percentile, successive-halving, hyperband or none')
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
-    .option('--storage <uri>', 'database holding the study (default: the tracking database)')
+    .option('--storage <uri>', 'database holding the study (default: where tracking goes: the tracking database, or the tracking server)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads')

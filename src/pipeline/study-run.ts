@@ -1,16 +1,15 @@
 /**
  * pipeline/study-run — a whole tuning study, as `kiln tune` and `kiln start` run it:
- * a parent tracking run, the study in the tracking database (resumed by name), trials as child
- * runs, then the best trial by validation accuracy tested on the canonical test set, registered
- * as a new version and promoted to the alias only if it beats the current holder; the study's
- * summary (best params, importances, trial counts) goes to the parent run.
+ * a parent tracking run, the study in the tracking database or on the tracking server (resumed by
+ * name), trials as child runs, then the best trial by validation accuracy tested on the canonical
+ * test set, registered as a new version and promoted to the alias only if it beats the current
+ * holder; the study's summary (best params, importances, trial counts) goes to the parent run.
  */
 import { fashionMnistDataset } from '../data/builtin.js';
 import type { FashionMnist } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { loadModelFolder } from '../models/index.js';
 import {
-  defaultStoreUri,
   logDatasetSamples,
   promoteIfBetter,
   registerModelVersion,
@@ -28,7 +27,7 @@ import { PercentilePruner } from '../tune/pruners/percentile.js';
 import { SuccessiveHalvingPruner } from '../tune/pruners/successive-halving.js';
 import { RandomSampler } from '../tune/samplers/random.js';
 import { TPESampler } from '../tune/samplers/tpe.js';
-import { openStudyStorage } from '../tune/storage/sql.js';
+import { openStudyStorage } from '../tune/storage/open.js';
 import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
 import type { TrainingMetrics } from '../observability/trainer-metrics.js';
@@ -46,7 +45,7 @@ export interface StudyRunOptions {
   data: FashionMnist;
   engine: EngineInfo;
   tracking: TrackingSession;
-  /** Database holding the study (default: the tracking store when it is a database, else <home>/tracking.db). */
+  /** Database holding the study (default: where tracking goes, a database or a tracking server). */
   storageUri?: string;
   log: (message: string) => void;
   /** Prometheus metrics of the trainer and the study, when exposed. */
@@ -105,10 +104,13 @@ export function makePruner(config: PipelineConfig): Pruner {
   }
 }
 
-/** The database URI the study lives in. */
-export function studyStorageUri(options: { storageUri?: string; tracking: TrackingSession; home: string }): string {
-  if (options.storageUri) return options.storageUri;
-  return options.tracking.remote ? defaultStoreUri(options.home) : options.tracking.uri;
+/**
+ * Where the study lives: `--storage` when given, else where tracking goes — the tracking
+ * database, or the tracking server (which keeps it in its own database, so its Studies page and
+ * every worker that knows only its URL share the study).
+ */
+export function studyStorageUri(options: { storageUri?: string; tracking: TrackingSession }): string {
+  return options.storageUri || options.tracking.uri;
 }
 
 function count(trials: FrozenTrial[]): StudyRunResult['trials'] {

@@ -3,7 +3,7 @@
  * itself): `node test-worker.js <sqlite-uri> <study> <nTrials> <sleepMs>` runs its trials,
  * each recording the worker's pid, and prints "trial <n>" as each starts.
  */
-import { openStudyStorage } from './storage/sql.js';
+import { openStudyStorage } from './storage/open.js';
 import { RandomSampler } from './samplers/random.js';
 import { createStudy } from './study.js';
 
