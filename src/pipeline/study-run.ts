@@ -28,6 +28,7 @@ import { SuccessiveHalvingPruner } from '../tune/pruners/successive-halving.js';
 import { RandomSampler } from '../tune/samplers/random.js';
 import { TPESampler } from '../tune/samplers/tpe.js';
 import { openStudyStorage } from '../tune/storage/open.js';
+import { createStudyIfAbsent, processSeed, roundTarget } from '../tune/shared-study.js';
 import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
 import type { TrainingMetrics } from '../observability/trainer-metrics.js';
@@ -37,10 +38,11 @@ import { type ObjectiveContext, trainingObjective } from './objective.js';
 export interface StudyRunOptions {
   config: PipelineConfig;
   /**
-   * Starts worker `index` (1 … workers-1) as another process running `nTrials` of the study;
-   * resolves when it exits, with its exit code. Without it, all trials run in this process.
+   * Starts worker `index` (1 … workers-1) as another process working on the study until it has
+   * `target` trials (counted for the study as a whole, tune/shared-study), its sampler seeded
+   * from `seed`; resolves when it exits, with its exit code. Without it, all trials run here.
    */
-  spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }) => Promise<number | null>;
+  spawnWorker?: (worker: StudyWorker) => Promise<number | null>;
   home: string;
   data: FashionMnist;
   engine: EngineInfo;
@@ -75,19 +77,33 @@ export interface StudyRunResult {
   seconds: number;
 }
 
-/** Splits `total` trials between `workers` as evenly as possible (the first get the extra). */
-export function trialShares(total: number, workers: number): number[] {
-  return Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
+/** What a worker process of `kiln tune --workers N` is handed. */
+export interface StudyWorker {
+  index: number;
+  parentRunId: string;
+  storageUri: string;
+  deadline: number;
+  /** The study-wide trial count to reach (tune/shared-study's round target). */
+  target: number;
+  /** The parent's sampler seed (its workers add index × 7919). */
+  seed: number;
 }
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
-export function makeSampler(config: PipelineConfig, workerIndex = 0): Sampler {
+/**
+ * The sampler of worker `workerIndex` seeded from `seed` (default the configured one). `shared`:
+ * the study is in a storage other processes may use (a database or a server), where the constant
+ * liar keeps workers from proposing the same point; alone on a study it changes nothing, as
+ * there is no other RUNNING trial to lie about.
+ */
+export function makeSampler(config: PipelineConfig, workerIndex = 0, options: { seed?: number; shared?: boolean } = {}): Sampler {
   // Each worker its own stream, or parallel workers would propose the same first points.
-  const seed = config.study.seed + workerIndex * 7919;
-  // Constant liar keeps parallel workers from proposing the same point.
-  return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar: config.study.workers > 1 });
+  const seed = ((options.seed ?? config.study.seed) + workerIndex * 7919) >>> 0;
+  const constantLiar = options.shared ?? config.study.workers > 1;
+  return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar });
 }
+
 
 export function makePruner(config: PipelineConfig): Pruner {
   switch (config.study.pruner) {
@@ -163,10 +179,13 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
     await parent.logger.end('KILLED');
   });
   try {
+    // The creator keeps the configured seed (reproducible); a process joining an existing study
+    // mixes it with its own entropy, or two processes would propose the same trials.
+    const seed = processSeed(config.study.seed, !(await createStudyIfAbsent(storage, config.study.name, 'maximize')));
     const study = await createStudy({
       studyName: config.study.name,
       direction: 'maximize',
-      sampler: makeSampler(config),
+      sampler: makeSampler(config, 0, { seed, shared: true }),
       pruner: makePruner(config),
       storage,
       loadIfExists: true,
@@ -196,12 +215,13 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
           },
         ]
       : [];
-    const shares = options.spawnWorker ? trialShares(config.study.n_trials, config.study.workers) : [config.study.n_trials];
+    // n_trials counts for the study as a whole: every process works until it has them, so the
+    // trials of a worker that dies are run by the others.
+    const target = await roundTarget(storage, study.studyId, config.study.n_trials);
     const spawnWorker = options.spawnWorker;
-    const workers = spawnWorker
-      ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri, deadline }) : Promise.resolve(0)))
-      : [];
-    await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s, callbacks: observe });
+    const extra = spawnWorker ? Math.max(0, Math.min(config.study.workers, config.study.n_trials) - 1) : 0;
+    const workers = Array.from({ length: extra }, (_, i) => spawnWorker!({ index: i + 1, parentRunId: parent.runId, storageUri, deadline, target, seed }));
+    await study.optimize(objective, { studyTarget: target, timeout: config.study.timeout_s, callbacks: observe });
     const exits = await Promise.all(workers);
     exits.forEach((code, i) => {
       if (code !== 0) log(`worker ${i + 1} exited with ${String(code)}; its unfinished trial is marked FAIL once its heartbeat is stale`);
@@ -303,7 +323,9 @@ export async function runStudyWorker(options: {
   storageUri: string;
   parentRunId: string;
   workerIndex: number;
-  nTrials: number;
+  /** The study-wide target and the parent's seed, as runStudy handed them (StudyWorker). */
+  target: number;
+  seed: number;
   /** The study's deadline, as runStudy set it (Date.now() ms). */
   deadline: number;
   log: (message: string) => void;
@@ -313,12 +335,12 @@ export async function runStudyWorker(options: {
   const storage = await openStudyStorage(options.storageUri);
   try {
     const study = await loadStudy(config.study.name, storage, {
-      sampler: makeSampler(config, options.workerIndex),
+      sampler: makeSampler(config, options.workerIndex, { seed: options.seed, shared: true }),
       pruner: makePruner(config),
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     });
     const objective = trainingObjective({ ...options, parentRunId: options.parentRunId });
-    await study.optimize(objective, { nTrials: options.nTrials, timeout: Math.max(0, (options.deadline - Date.now()) / 1000) });
+    await study.optimize(objective, { studyTarget: options.target, timeout: Math.max(0, (options.deadline - Date.now()) / 1000) });
   } finally {
     await storage.close();
   }

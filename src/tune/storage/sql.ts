@@ -197,11 +197,19 @@ export class SqlStudyStorage implements StudyStorage {
     ]);
     const failed: number[] = [];
     for (const { trial_id: id } of stale) {
-      const changed = await this.db.run("UPDATE trials SET state = 'FAIL', datetime_complete = ? WHERE trial_id = ? AND state = 'RUNNING' AND heartbeat < ?", [Date.now(), id, cutoff]);
-      if (changed === 1) {
-        failed.push(Number(id));
-        await this.setAttr('trial_attrs', 'trial_id', Number(id), 'system', 'fail_reason', `no heartbeat for ${graceMs} ms: its worker died`);
-      }
+      // State and reason in one transaction: a reader never sees the FAIL without its reason
+      // (shared-study.ts tells a lost trial from a failed one by it).
+      const changed = await this.db.transaction(async (tx) => {
+        const n = await tx.run("UPDATE trials SET state = 'FAIL', datetime_complete = ? WHERE trial_id = ? AND state = 'RUNNING' AND heartbeat < ?", [Date.now(), id, cutoff]);
+        if (n === 1) {
+          await tx.run(
+            "INSERT INTO trial_attrs (trial_id, kind, key, value_json) VALUES (?, 'system', 'fail_reason', ?) ON CONFLICT (trial_id, kind, key) DO UPDATE SET value_json = excluded.value_json",
+            [id, JSON.stringify(`no heartbeat for ${graceMs} ms: its worker died`)],
+          );
+        }
+        return n;
+      });
+      if (changed === 1) failed.push(Number(id));
     }
     return failed;
   }
