@@ -64,7 +64,8 @@ export async function roundTarget(storage: StudyStorage, studyId: number, nTrial
   return target;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
+// Not unref'd: a process waiting here for other workers must stay alive until it has looked again.
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The study-wide trial budget of one `optimize` call (see the module comment). */
 export class StudyTarget {
