@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type PostgresServer, postgresBinDir, startPostgres } from '../../tracking/store/postgres-server.js';
+import { type PostgresServer, postgresBinDir, startPostgres } from '../../db/postgres-server.js';
 import { defineStudyStorageContract } from './contract.js';
 import { openSqlStudyStorage } from './sql.js';
 

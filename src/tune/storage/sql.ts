@@ -12,7 +12,7 @@
  * const study = await createStudy({ studyName: 'mlp', storage, loadIfExists: true });
  */
 import { KilnError } from '../../common/errors.js';
-import { openDatabase, type SqlDriver, type SqlExecutor } from '../../tracking/store/index.js';
+import { openDatabase, type SqlDriver, type SqlExecutor } from '../../db/index.js';
 import { toExternal, toInternal } from '../distributions.js';
 import { IncompatibleDistributionError, StudyError, TrialFinishedError } from '../errors.js';
 import type { CategoricalChoice, Distribution, FrozenTrial, StudyDirection, StudyStorage, StudySummary, TrialState } from '../types.js';
