@@ -6,6 +6,9 @@
 # something is missing. The benchmark runs on Debian's system interpreter,
 # /usr/bin/python3 (not whatever python3 comes first on PATH, e.g. pyenv's),
 # because that is the interpreter python3-torch installs into.
+#
+# `setup-bench.sh data` installs only what bench:data's baseline needs (bench/data/pillow_baseline.py:
+# Pillow and NumPy, python3-pil and python3-numpy), without PyTorch.
 set -euo pipefail
 
 PYTHON=/usr/bin/python3
@@ -15,6 +18,20 @@ if [ "$(id -u)" -eq 0 ]; then
   SUDO=()
 else
   SUDO=(sudo)
+fi
+
+if [ "${1:-}" = data ]; then
+  data_missing=()
+  [ -x "$PYTHON" ] || data_missing+=(python3)
+  "$PYTHON" -c 'import PIL' >/dev/null 2>&1 || data_missing+=(python3-pil)
+  "$PYTHON" -c 'import numpy' >/dev/null 2>&1 || data_missing+=(python3-numpy)
+  if [ "${#data_missing[@]}" -ne 0 ]; then
+    echo "setup-bench: installing ${data_missing[*]} (bench:data's Pillow baseline)"
+    "${SUDO[@]}" apt-get update
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${data_missing[@]}"
+  fi
+  "$PYTHON" -c 'import PIL, numpy; print("setup-bench: Pillow", PIL.__version__, "numpy", numpy.__version__)'
+  exit 0
 fi
 
 missing=()

@@ -5,6 +5,8 @@
  * validated and reported (`--dry-run`) the same way.
  */
 import type { Command } from 'commander';
+import type { DataOptions } from '../data/data-spec.js';
+import type { LabelledDataset } from '../data/labelled.js';
 import type { DataConfig } from '../pipeline/config-schema.js';
 import { CliError, InvalidOptionError } from './errors.js';
 import { optionInteger, optionNumber } from './parse.js';
@@ -55,4 +57,38 @@ export function checkDataDirWithData(flags: DataFlags, source: string | undefine
   if (flags.dataDir !== undefined && source !== undefined && source !== 'fashion-mnist') {
     throw new CliError('KILN_ERR_USAGE', `--data-dir is the folder of Fashion-MNIST's four files; it cannot be combined with --data ${source} (drop one of them)`);
   }
+}
+
+/** Where the data loads to and reports, beside what the configuration says. */
+export interface DataContext {
+  home: string;
+  dataDir?: string;
+  log?: (line: string) => void;
+  progress?: NodeJS.WritableStream | null;
+}
+
+/**
+ * The data options a command was asked for (Fashion-MNIST when `data` is absent), every value
+ * parsed, so that a bad one fails before the engine loads. The data area loads only here, so
+ * `kiln serve` and `kiln --help` never pay for it.
+ */
+export async function dataOptionsFor(data: Partial<DataConfig> | undefined, context: DataContext): Promise<DataOptions> {
+  const { dataOptionsFromFlags } = await import('../data/index.js');
+  const parsed = dataOptionsFromFlags({
+    data: data?.source,
+    imageSize: data?.image_size,
+    color: data?.color,
+    valSize: data?.val_size,
+    testSize: data?.test_size,
+    splitSeed: data?.split_seed,
+    maxMemory: data?.max_memory,
+    skipBadImages: data?.skip_bad_images,
+    dataDir: context.dataDir,
+  });
+  return { ...parsed, home: context.home, log: context.log, progress: context.progress ?? null };
+}
+
+export async function loadData(options: DataOptions): Promise<LabelledDataset> {
+  const { loadDataset } = await import('../data/index.js');
+  return loadDataset(options);
 }

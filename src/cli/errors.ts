@@ -34,6 +34,7 @@ export const USAGE_ERROR_CODES: ReadonlySet<string> = new Set([
   'KILN_ERR_INVALID_TRACKING_URI',
   'KILN_ERR_CONFIG',
   'KILN_ERR_MODEL_URI',
+  'KILN_ERR_DATA_OPTION',
 ]);
 
 export const EXIT_RUNTIME_FAILURE = 1;

@@ -83,13 +83,14 @@ export function registerStartCommand(program: Command): void {
         // The study writes to the same database the server serves (one shared connection), so
         // runs appear in the server while they train.
         const result = await tune({ ...flags, trackingUri: flags.trackingUri ?? backendStoreUri, home: flags.home, metricsPort: flags.metricsPort ?? '8001' }, log, (fn) => (interrupt = fn), logs, resolved.config);
-        const modelUri = `models:/fashion-mnist@champion`;
+        const { model_name: modelName, alias } = resolved.config.registry;
+        const modelUri = `models:/${modelName}@${alias}`;
         log(
           `\nstudy ${result.study}: best val_acc ${result.best_value?.toFixed(4) ?? '-'}, test_acc ${result.test_acc?.toFixed(4) ?? '-'} ` +
             `(${result.trials.complete} complete, ${result.trials.pruned} pruned, ${result.trials.failed} failed, ${result.seconds.toFixed(1)} s)`,
         );
         log(`registered version ${result.version ?? '-'}: ${result.promotion ?? 'nothing registered'}`);
-        log(`champion: ${modelUri}  (study: ${trackingUrl}/#/studies/${encodeURIComponent(result.study)}, registry: ${trackingUrl}/#/models/fashion-mnist)`);
+        log(`champion: ${modelUri}  (study: ${trackingUrl}/#/studies/${encodeURIComponent(result.study)}, registry: ${trackingUrl}/#/models/${encodeURIComponent(modelName)})`);
         if (flags.serve) {
           const apiLogger = logs.logger('api');
           serving = await listeningOn('--serve-port', () =>

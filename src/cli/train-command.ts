@@ -11,10 +11,11 @@ import { DEFAULT_EXPERIMENT, finishTrainingRun, logDatasetSamples, openTracking,
 import { DEFAULT_TRAINING, trainingParams, validateTrainingConfig, type TrainingConfig } from '../train/config.js';
 import type { TrainingOutcome } from '../train/index.js';
 import { checkExplicitDataDir } from './data-dir.js';
+import { addDataOptions, checkDataDirWithData, type DataFlags, dataFlagValues, dataOptionsFor, loadData } from './data-flags.js';
 import { checkTrackingUriSources, optionInteger, parseInteger, parseIntegerList, parseNumber } from './parse.js';
 import { parseDevice } from '../engine/device-choice.js';
 
-interface TrainFlags {
+interface TrainFlags extends DataFlags {
   logDir?: string;
   model: string;
   layers?: string;
@@ -79,14 +80,17 @@ function specFromFlags(flags: TrainFlags): ModelSpec {
 async function dryRun(flags: TrainFlags): Promise<void> {
   const config = configFromFlags(flags);
   validateTrainingConfig(config);
+  const data = { source: 'fashion-mnist', ...(process.env.KILN_DATA ? { source: process.env.KILN_DATA } : {}), ...dataFlagValues(flags) };
+  await dataOptionsFor(data, { home: config.home }); // parses every data flag, so a bad one fails here too
   const { initEngine, describeEngine, engineTags } = await import('../engine/index.js');
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', quiet: true, device: parseDevice(flags.device) });
   if (flags.json) {
-    console.log(JSON.stringify({ params: trainingParams(config), engine: { ...engineTags(engine), adapter: engine.adapter, device_reason: engine.deviceReason ?? null } }));
+    console.log(JSON.stringify({ params: trainingParams(config), data, engine: { ...engineTags(engine), adapter: engine.adapter, device_reason: engine.deviceReason ?? null } }));
     return;
   }
   console.log(describeEngine(engine));
   for (const [key, value] of Object.entries(trainingParams(config))) console.log(`${key}: ${value}`);
+  for (const [key, value] of Object.entries(data)) console.log(`data.${key}: ${String(value)}`);
 }
 
 function configFromFlags(flags: TrainFlags): TrainingConfig {
@@ -119,21 +123,19 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const threads = flags.threads !== undefined ? optionInteger('--threads', flags.threads, { min: 1 }) : undefined;
   if (flags.tracking) checkTrackingUriSources(flags.trackingUri);
   await checkExplicitDataDir(config.dataDir);
+  const dataConfig = { ...(process.env.KILN_DATA ? { source: process.env.KILN_DATA } : {}), ...dataFlagValues(flags) };
+  checkDataDirWithData(flags, dataConfig.source);
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
   const logs = openCliLogs(flags);
   const logger = logs.logger('trainer');
   let log = logFunction(logger);
   // The engine (tfjs, wasm, OpenBLAS) loads only for commands that train: `kiln serve` never pays for it.
-  const [{ initEngine, describeEngine, engineTags }, { loadFashionMnist, fashionMnistDataset }, { runTraining }] = await Promise.all([
-    import('../engine/index.js'),
-    import('../data/index.js'),
-    import('../train/run-training.js'),
-  ]);
+  const dataOptions = await dataOptionsFor(dataConfig, { home: config.home, dataDir: config.dataDir, log: (line) => log(line), progress: out });
+  const [{ initEngine, describeEngine, engineTags }, { runTraining }] = await Promise.all([import('../engine/index.js'), import('../train/run-training.js')]);
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', threads, quiet: false, device: parseDevice(flags.device) });
   log(describeEngine(engine));
-  const data = await loadFashionMnist({ dataDir: config.dataDir, log });
-  const dataset = fashionMnistDataset(data);
+  const data = await loadData(dataOptions);
   const tracking = flags.tracking ? await openTracking({ uri: flags.trackingUri, home: config.home }) : null;
   try {
     const run = tracking
@@ -142,7 +144,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
           runName: flags.runName,
           params: trainingParams(config),
           tags: { ...engineTags(engine), 'kiln.engine.blas': String(engine.blas.enabled), 'kiln.model': config.spec.kind },
-          dataset: dataset.identity,
+          dataset: data.identity,
           datasetFiles: { sha256: data.sha256, sources: data.sources },
           logger: { onError: (error, lost) => log(`tracking: ${lost} metric points could not be stored: ${String(error)}`) },
         })
@@ -150,7 +152,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
     if (tracking && run) {
       log(`tracking: run ${run.runId} in experiment ${run.experimentId} (${tracking.uri})`);
       // Samples help a reviewer in the UI; losing them must not cost the training.
-      await logDatasetSamples(tracking, run, dataset).catch((error: unknown) => log(`tracking: the dataset's sample images could not be logged: ${String(error)}`));
+      await logDatasetSamples(tracking, run, data).catch((error: unknown) => log(`tracking: the dataset's sample images could not be logged: ${String(error)}`));
     }
     if (run) log = logFunction(logger.child({ run_id: run.runId }));
     const epochLog = new EpochLog(logs.logger('trainer', run ? { run_id: run.runId } : {}, { terminal: false }));
@@ -228,7 +230,7 @@ function addTrainOptions(command: Command): Command {
 }
 
 export function registerTrainCommands(program: Command): void {
-  addLogDirOption(addTrainOptions(program.command('train').description('train one model on Fashion-MNIST, test it, and save the model folder'))).action(
+  addLogDirOption(addDataOptions(addTrainOptions(program.command('train').description('train one model (on Fashion-MNIST, or your own images with --data), test it, and save the model folder')))).action(
     async (flags: TrainFlags) => {
       if (flags.dryRun) await dryRun(flags);
       else await train(flags);

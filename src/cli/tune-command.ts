@@ -15,10 +15,11 @@ import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.
 import { EpochLog, LogSink, logFunction, resolveLogDir } from '../observability/logging.js';
 import { addLogDirOption, openCliLogs } from './logs.js';
 import { checkExplicitDataDir } from './data-dir.js';
+import { addDataOptions, checkDataDirWithData, type DataFlags, dataOptionsFor, loadData } from './data-flags.js';
 import { CliError, listeningOn } from './errors.js';
 import { checkStoreUri, checkTrackingUriSources, optionInteger, optionNumber, parsePort } from './parse.js';
 
-export interface TuneFlags {
+export interface TuneFlags extends DataFlags {
   profile?: string;
   config?: string;
   workers?: string;
@@ -61,7 +62,9 @@ export async function resolveTuneConfig(flags: TuneFlags): Promise<ResolvedConfi
   const file = flags.config ?? (existsSync('kiln.yml') ? 'kiln.yml' : undefined);
   // The configuration module (and its schema library) loads only when a study is configured.
   const { CONFIG_FLAGS, resolveConfig } = await import('../pipeline/config.js');
-  return resolveConfig({ profile: flags.profile, file, overrides: flagOverrides(flags, CONFIG_FLAGS) });
+  const overrides = flagOverrides(flags, CONFIG_FLAGS);
+  if (flags.skipBadImages) overrides.data = { ...(overrides.data as Record<string, unknown> | undefined), skip_bad_images: true };
+  return resolveConfig({ profile: flags.profile, file, overrides });
 }
 
 export async function loadTuneConfig(flags: TuneFlags): Promise<PipelineConfig> {
@@ -91,6 +94,7 @@ export async function checkTuneFlags(flags: TuneFlags): Promise<{ threads: numbe
   checkTrackingUriSources(flags.trackingUri);
   if (flags.storage !== undefined) checkStoreUri(flags.storage, '--storage');
   await checkExplicitDataDir(flags.dataDir);
+  checkDataDirWithData(flags, flags.data ?? process.env.KILN_DATA);
   return { threads, metricsPort };
 }
 
@@ -108,8 +112,8 @@ const KILN_BIN = fileURLToPath(new URL('../../../bin/kiln.js', import.meta.url))
 
 /** The engine, the data and the study loop load only when a study runs (not for `kiln --help` or `kiln serve`). */
 async function loadTrainingModules() {
-  const [engine, data, studyRun] = await Promise.all([import('../engine/index.js'), import('../data/index.js'), import('../pipeline/study-run.js')]);
-  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, loadFashionMnist: data.loadFashionMnist, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
+  const [engine, studyRun] = await Promise.all([import('../engine/index.js'), import('../pipeline/study-run.js')]);
+  return { initEngine: engine.initEngine, describeEngine: engine.describeEngine, runStudy: studyRun.runStudy, runStudyWorker: studyRun.runStudyWorker };
 }
 
 export async function tune(
@@ -132,10 +136,11 @@ export async function tune(
     if (metrics && (await metrics.addGpuMetrics())) log('GPU metrics (nvidia-smi): on');
     // The cores are divided among the workers' BLAS pools.
     const threads = checked.threads ?? (workers > 1 ? Math.max(1, Math.floor(availableParallelism() / workers)) : undefined);
-    const { initEngine, describeEngine, loadFashionMnist, runStudy } = await loadTrainingModules();
+    const dataOptions = await dataOptionsFor(config.data, { home, dataDir: flags.dataDir, log, progress: process.stderr });
+    const { initEngine, describeEngine, runStudy } = await loadTrainingModules();
     const engine = await initEngine({ threads, quiet: false, device: config.device ?? 'auto' });
     log(describeEngine(engine));
-    const data = await loadFashionMnist({ dataDir: flags.dataDir, log });
+    const data = await loadData(dataOptions);
     const session = await openTracking({ uri: flags.trackingUri, home });
     tracking = session;
     const spawnWorker = (worker: StudyWorker): Promise<number | null> => {
@@ -170,10 +175,11 @@ async function tuneWorker(): Promise<void> {
   const logs = new LogSink({ dir: task.logDir, terminal: process.stderr, rotation: { rotate: false } });
   const workerLog = logFunction(logs.logger('trainer', { study: task.config.study.name, worker: task.index }));
   const log = (message: string): void => workerLog(`[worker ${task.index}] ${message}`);
-  const { initEngine, describeEngine, loadFashionMnist, runStudyWorker } = await loadTrainingModules();
+  const { initEngine, describeEngine, runStudyWorker } = await loadTrainingModules();
   const engine = await initEngine({ threads: task.threads, quiet: true, device: task.config.device ?? 'auto' });
   log(describeEngine(engine));
-  const data = await loadFashionMnist({ dataDir: task.dataDir });
+  // The parent decoded the data first: a worker reads the cache.
+  const data = await loadData(await dataOptionsFor(task.config.data, { home: task.home, dataDir: task.dataDir }));
   const tracking = await openTracking({ uri: task.trackingUri, home: task.home });
   try {
     await runStudyWorker({
@@ -198,7 +204,7 @@ async function tuneWorker(): Promise<void> {
 }
 
 export function addTuneOptions(command: Command): Command {
-  return addLogDirOption(command)
+  return addDataOptions(addLogDirOption(command))
     .option('--profile <name>', 'seed, quick (default) or best, or a profile defined in the config file')
     .option('--config <file>', 'YAML configuration (default ./kiln.yml when present)')
     .option('--workers <n>', 'trials run in parallel')

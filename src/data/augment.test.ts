@@ -106,4 +106,54 @@ describe('augmentBatch', () => {
       }
     }
   });
+
+  describe('colour (HWC) images', () => {
+    /** Channel `ch` of an HWC image, as a gray image. */
+    const plane = (x: Float32Array, pixels: number, c: number, ch: number): Float32Array => Float32Array.from({ length: pixels }, (_, i) => x[i * c + ch]);
+
+    test('a flip moves whole pixels: every channel mirrored, the channel order kept', () => {
+      // 1 row, 3 pixels, RGB.
+      const x = Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      augmentBatch(x, 1, { rotationDegrees: 0, flipProbability: 1, height: 1, width: 3, channels: 3 }, new Random(1));
+      assert.deepEqual([...x], [7, 8, 9, 4, 5, 6, 1, 2, 3]);
+    });
+
+    test('flip + rotation of a 24x40 RGB image equals the same augmentation of each channel alone', () => {
+      const h = 24;
+      const w = 40;
+      const n = 6;
+      const rgb = new Float32Array(n * h * w * 3);
+      const rng = new Random(4);
+      for (let i = 0; i < rgb.length; i++) rgb[i] = rng.float() * 4 - 2;
+      const options = { rotationDegrees: 25, flipProbability: 0.5, height: h, width: w, fill: -1.25 };
+      const augmented = rgb.slice();
+      augmentBatch(augmented, n, { ...options, channels: 3 }, new Random(9));
+      for (let ch = 0; ch < 3; ch++) {
+        const gray = new Float32Array(n * h * w);
+        for (let k = 0; k < n; k++) gray.set(plane(rgb.subarray(k * h * w * 3), h * w, 3, ch), k * h * w);
+        augmentBatch(gray, n, { ...options, channels: 1 }, new Random(9)); // same seed: same flips and angles
+        for (let k = 0; k < n; k++) {
+          assert.deepEqual(plane(augmented.subarray(k * h * w * 3), h * w, 3, ch), gray.subarray(k * h * w, (k + 1) * h * w), `image ${k} channel ${ch}`);
+        }
+      }
+      assert.notDeepEqual(augmented, rgb);
+    });
+
+    test("pixels rotated in take the given fill (a dataset's normalized black), in every channel", () => {
+      const fill = -0.75;
+      const x = new Float32Array(16 * 16 * 3).fill(3);
+      const rng = new Random(12);
+      let corner = 3;
+      for (let attempt = 0; attempt < 10 && Math.abs(corner - 3) < 1; attempt++) {
+        x.fill(3);
+        augmentBatch(x, 1, { rotationDegrees: 45, flipProbability: 0, height: 16, width: 16, channels: 3, fill }, rng);
+        corner = x[0];
+      }
+      for (let ch = 0; ch < 3; ch++) assert.ok(Math.abs(x[ch] - fill) < Math.abs(x[ch] - 3), `corner channel ${ch}: ${x[ch]} should be near the fill ${fill}`);
+      assert.equal(x[0], x[1]);
+      assert.equal(x[1], x[2]);
+      const centre = (8 * 16 + 8) * 3;
+      assert.ok(Math.abs(x[centre] - 3) < 1e-5, 'centre keeps its value');
+    });
+  });
 });

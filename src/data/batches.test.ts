@@ -81,6 +81,17 @@ describe('batches', () => {
     assert.deepEqual(small.images, before);
   });
 
+  test("augmentation takes the set's height, width and channels: an RGB batch is flipped pixel by pixel", () => {
+    // Two 2x3 RGB images whose values name (image, row, column, channel).
+    const values = Float32Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => i);
+    const rgb: ImageSet = { images: values, labels: Uint8Array.from([0, 1]), count: 2, height: 2, width: 3, channels: 3 };
+    const [batch] = [...batches(rgb, { batchSize: 2, shuffle: false, seed: 1, augment: { rotationDegrees: 0, flipProbability: 1 } })];
+    const at = (k: number, r: number, c: number, ch: number): number => ((k * 2 + r) * 3 + c) * 3 + ch;
+    for (let k = 0; k < 2; k++) {
+      for (let r = 0; r < 2; r++) for (let c = 0; c < 3; c++) for (let ch = 0; ch < 3; ch++) assert.equal(batch!.x[at(k, r, c, ch)], values[at(k, r, 2 - c, ch)]);
+    }
+  });
+
   test('a 60,000-image epoch takes far under a second', (t) => {
     const big = syntheticSet(60000);
     for (const b of batches(big, { batchSize: 128, shuffle: true, seed: 1 })) void b; // warm-up

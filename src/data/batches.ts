@@ -2,7 +2,7 @@
  * data/batches — the epoch iterator.
  *
  * `batches(set, options)` visits every image exactly once per epoch (seeded shuffle when
- * `shuffle`), yielding { x, y, size } with x = size*height*width floats and y = size labels; the
+ * `shuffle`), yielding { x, y, size } with x = size*height*width*channels floats (HWC) and y = size labels; the
  * last partial batch is included unless `dropLast`.
  *
  * Buffers: by default ONE x/y buffer pair is allocated per call and REUSED for every batch — a
@@ -32,7 +32,10 @@ export interface BatchOptions {
   dropLast?: boolean;
   /** Allocate new arrays per batch instead of reusing one buffer pair. Default false. */
   fresh?: boolean;
-  /** Augment each batch in place after gathering it (uses the same generator, after the shuffle). */
+  /**
+   * Augment each batch in place after gathering it (uses the same generator, after the shuffle).
+   * Height, width and channels come from the set; `fill` should be the set's normalized black.
+   */
   augment?: AugmentOptions;
 }
 
@@ -76,7 +79,7 @@ export function* batches(set: ImageSet, options: BatchOptions): Generator<Batch>
       x.set(images.subarray(i * size, i * size + size), k * size);
       y[k] = labels[i];
     }
-    if (options.augment && rng) augmentBatch(x, n, { height: set.height, width: set.width, ...options.augment }, rng);
+    if (options.augment && rng) augmentBatch(x, n, { ...options.augment, height: set.height, width: set.width, channels: set.channels }, rng);
     yield { x, y, size: n };
   }
 }

@@ -18,8 +18,16 @@
  *   builtin.ts    Fashion-MNIST wrapped as a LabelledDataset.
  *   samples.ts    a few images per class back out of the tensors, as PNG (the run's dataset samples).
  *   batches.ts    epoch iterator (seeded shuffle, reused buffers by default, dropLast, optional augment).
+ *   data-spec.ts  DataOptions, --data / --image-size / --val-size / --max-memory parsing and defaults.
+ *   catalog-folder.ts, catalog-manifest.ts  a folder (ImageFolder) or CSV/JSONL manifest as a Catalog;
+ *                 catalog-checks.ts: ignored files, non-images, symlinks out of the root, class checks.
+ *   idx-source.ts IDX pairs (+ classes.txt) of any size as pixels per split.
+ *   infer.ts      decode size/colour from the flags, else from sampled image headers.
+ *   stratify.ts   seeded stratified train/validation/test split.
+ *   load.ts       loadDataset(options): spec → LabelledDataset (Fashion-MNIST unchanged by default).
  *
  * Typical use:
+ *   const dataset = await loadDataset({ data: './pets', home, log: console.log }); // any source
  *   const data = await loadFashionMnist({ log: console.log });
  *   const { train, validation } = splitTrainValidation(data.train, { seed: 42 });
  *   for (const { x, y, size } of batches(train, { batchSize: 128, shuffle: true, rng: epochRng })) { ... }
@@ -113,3 +121,25 @@ export {
 } from './samples.js';
 export { type AugmentOptions, augmentBatch } from './augment.js';
 export { type Batch, type BatchOptions, batches, epochOrder } from './batches.js';
+export {
+  type DataOptions,
+  type DataSource,
+  type DataFlags,
+  dataOptionsFromFlags,
+  DEFAULT_VAL_SIZE,
+  DEFAULT_TEST_SIZE,
+  DEFAULT_SPLIT_SEED,
+  DEFAULT_MAX_MEMORY_BYTES,
+  MAX_INFERRED_SIDE,
+  parseImageSize,
+  parseColor,
+  parseSplitSize,
+  parseByteSize,
+  resolveDataSource,
+} from './data-spec.js';
+export { catalogFolder } from './catalog-folder.js';
+export { catalogManifest, parseCsv } from './catalog-manifest.js';
+export { type IdxDataset, loadIdxSource } from './idx-source.js';
+export { type Inferred, inferTarget } from './infer.js';
+export { type StratifiedSplit, stratifiedSplit } from './stratify.js';
+export { loadDataset, checkMemory } from './load.js';

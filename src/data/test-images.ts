@@ -1,76 +1,56 @@
 /**
- * data/test-images — a small RGB image dataset that the test suite draws itself (no downloads):
- * coloured shapes on noisy backgrounds, saved as real JPEG, PNG and WebP files of varying sizes in
- * the ImageFolder layout. Each class is a hue family (e.g. 'ember': reds and oranges) with a random
- * shape, so a small model learns it in a few epochs but no single pixel gives it away. Not used by
- * Kiln itself.
+ * data/test-images — helpers for the user-dataset tests: real image files (PNG, JPEG, WebP),
+ * written with sharp into temp folders in the layouts Kiln reads. Not used by production code.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import sharp from 'sharp';
+import { dirname, join } from 'node:path';
 import { Random } from '../common/random.js';
+import { loadSharp } from '../imaging/decode.js';
 
-/** Class name → base hue in degrees. */
-export const TEST_CLASSES: Readonly<Record<string, number>> = { ember: 10, moss: 120, sky: 215 };
-
-function hslToRgb(h: number, s: number, l: number): [number, number, number] {
-  const a = s * Math.min(l, 1 - l);
-  const f = (n: number): number => {
-    const k = (n + h / 30) % 12;
-    return Math.round(255 * (l - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
-  };
-  return [f(0), f(8), f(4)];
+export interface ImageSpec {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  format?: 'png' | 'jpeg' | 'webp';
+  /** Seeds the pixels: different seeds give different images. */
+  seed: number;
 }
 
-/** Raw RGB pixels of one image of the class whose base hue is `hue`. */
-export function drawShape(rng: Random, hue: number, width: number, height: number): Buffer {
-  const pixels = Buffer.alloc(width * height * 3);
-  const background = 120 + rng.int(100);
-  const [r, g, b] = hslToRgb((hue + (rng.float() - 0.5) * 40 + 360) % 360, 0.55 + rng.float() * 0.4, 0.35 + rng.float() * 0.25);
-  const cx = width * (0.35 + rng.float() * 0.3);
-  const cy = height * (0.35 + rng.float() * 0.3);
-  const radius = Math.min(width, height) * (0.2 + rng.float() * 0.15);
-  const shape = rng.int(3); // disc, square, diamond
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const dx = Math.abs(x - cx);
-      const dy = Math.abs(y - cy);
-      const inside = shape === 0 ? dx * dx + dy * dy < radius * radius : shape === 1 ? Math.max(dx, dy) < radius : dx + dy < radius * 1.3;
-      const noise = rng.int(31) - 15;
-      const at = (y * width + x) * 3;
-      pixels[at] = inside ? r : background + noise;
-      pixels[at + 1] = inside ? g : background + noise;
-      pixels[at + 2] = inside ? b : background + noise;
-    }
-  }
-  return pixels;
+/** Seeded random pixels, HWC. */
+export function pixelsFor(spec: ImageSpec): Uint8Array {
+  const rng = new Random(spec.seed);
+  const out = new Uint8Array(spec.width * spec.height * spec.channels);
+  for (let i = 0; i < out.length; i++) out[i] = rng.int(256);
+  return out;
 }
 
-/** One encoded image (JPEG, PNG or WebP by `format`) of a class. */
-export async function encodeShape(rng: Random, hue: number, format: 'jpeg' | 'png' | 'webp', size = 40 + rng.int(57)): Promise<Buffer> {
-  const width = size;
-  const height = Math.round(size * (0.75 + rng.float() * 0.5));
-  const image = sharp(drawShape(rng, hue, width, height), { raw: { width, height, channels: 3 } });
-  return format === 'jpeg' ? image.jpeg({ quality: 85 }).toBuffer() : format === 'png' ? image.png().toBuffer() : image.webp({ quality: 85 }).toBuffer();
+/** Encodes an image of `spec` (with `pixels`, else seeded random ones). */
+export async function encodeImage(spec: ImageSpec, pixels = pixelsFor(spec)): Promise<Uint8Array> {
+  const sharp = await loadSharp();
+  const raw = sharp(pixels, { raw: { width: spec.width, height: spec.height, channels: spec.channels } });
+  // Without this, sharp writes one-channel raw input as an RGB file.
+  const image = spec.channels === 1 ? raw.toColourspace('b-w') : raw;
+  const format = spec.format ?? 'png';
+  const encoded = format === 'jpeg' ? image.jpeg({ quality: 95 }) : format === 'webp' ? image.webp({ lossless: true }) : image.png();
+  return new Uint8Array(await encoded.toBuffer());
+}
+
+/** Writes one image file (creating folders). */
+export async function writeImage(path: string, spec: ImageSpec, pixels?: Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  await writeFile(path, await encodeImage(spec, pixels));
 }
 
 /**
- * Writes `perClass` images of each TEST_CLASSES class under `root/<class>/`, formats rotating
- * through JPEG, PNG and WebP. Returns the file paths per class.
+ * Writes `counts[dir]` images into each `root/dir` (e.g. { cat: 3, dog: 4 } or
+ * { 'train/cat': 3, 'test/cat': 1 }), named 000.png, 001.png, …; seeds are unique across the call.
  */
-export async function writeTestImageFolder(root: string, perClass: number, seed = 7): Promise<Record<string, string[]>> {
-  const rng = new Random(seed);
-  const formats = ['jpeg', 'png', 'webp'] as const;
-  const written: Record<string, string[]> = {};
-  for (const [name, hue] of Object.entries(TEST_CLASSES)) {
-    await mkdir(join(root, name), { recursive: true });
-    written[name] = [];
-    for (let i = 0; i < perClass; i++) {
-      const format = formats[i % formats.length]!;
-      const path = join(root, name, `${name}-${String(i).padStart(4, '0')}.${format === 'jpeg' ? 'jpg' : format}`);
-      await writeFile(path, await encodeShape(rng, hue, format));
-      written[name]!.push(path);
-    }
+export async function writeFolder(root: string, counts: Record<string, number>, spec: Omit<ImageSpec, 'seed'> = { width: 8, height: 8, channels: 1 }, seed = 1): Promise<void> {
+  let next = seed * 100_000;
+  for (const [dir, count] of Object.entries(counts)) {
+    await mkdir(join(root, dir), { recursive: true });
+    const ext = spec.format === 'jpeg' ? 'jpg' : (spec.format ?? 'png');
+    await Promise.all(Array.from({ length: count }, (_, k) => writeImage(join(root, dir, `${String(k).padStart(3, '0')}.${ext}`), { ...spec, seed: next + k })));
+    next += count;
   }
-  return written;
 }

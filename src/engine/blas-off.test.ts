@@ -1,6 +1,6 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { engineInfo, initEngine, tf } from './index.js';
+import { createAdamSlots, engineInfo, exclusiveView, initEngine, simdAdamStep, tf } from './index.js';
 import { Random } from '../common/random.js';
 import { TOLERANCE, parity, spec, withGrads } from './test-util.js';
 
@@ -60,6 +60,50 @@ describe("engine with blas: 'off' (plain wasm + own Conv2DBackpropFilter)", () =
       const err = await parity([spec(rng, [2, 9, 9, 3]), spec(rng, [f, f, 3, 4])], withGrads(rng, (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad)));
       assert.ok(err <= TOLERANCE, `f=${f} stride=${stride} pad=${pad}: max rel error ${err}`);
     }
+  });
+
+  test('weights written in place (exclusiveView, the SIMD Adam step) are seen by the next stock matmul and conv, bias included', async () => {
+    await initEngine({ blas: 'off' });
+    const rng = new Random(77);
+    /** A variable whose storage is its own (in-place writers need refCount 1). */
+    const own = (shape: number[]): tf.Variable => {
+      const init = tf.tensor(spec(rng, shape).values, shape);
+      const v = tf.variable(init);
+      init.dispose();
+      return v;
+    };
+    const w = own([6, 4]);
+    const b = own([4]);
+    const filter = own([3, 3, 2, 4]);
+    const x = tf.tensor(spec(rng, [3, 6]).values, [3, 6]) as tf.Tensor2D;
+    const image = tf.tensor(spec(rng, [1, 5, 5, 2]).values, [1, 5, 5, 2]) as tf.Tensor4D;
+    const forward = (wi: tf.Tensor, bi: tf.Tensor, fi: tf.Tensor): number[][] => {
+      const dense = tf.fused.matMul({ a: x, b: wi as tf.Tensor2D, bias: bi, activation: 'relu' });
+      const conv = tf.fused.conv2d({ x: image, filter: fi as tf.Tensor4D, strides: 1, pad: 'same', bias: bi });
+      const plain = tf.conv2d(image, fi as tf.Tensor4D, 1, 'valid');
+      const out = [dense, conv, plain].map((t) => Array.from(t.dataSync()));
+      tf.dispose([dense, conv, plain]);
+      return out;
+    };
+    /** What fresh tensors holding the variables' current values give (fresh ids: nothing cached). */
+    const reference = (): number[][] => {
+      const copies = [w, b, filter].map((v) => tf.tensor(v.dataSync(), v.shape));
+      const out = forward(copies[0]!, copies[1]!, copies[2]!);
+      tf.dispose(copies);
+      return out;
+    };
+    forward(w, b, filter); // the stock kernels pack w, b and the filter here
+    for (const v of [w, b, filter]) exclusiveView(v)!.set(spec(rng, v.shape).values);
+    assert.deepEqual(forward(w, b, filter), reference(), 'after exclusiveView writes');
+    const step = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7, stepSize: 0.5, inverseRootCorrection2: 1 / Math.sqrt(0.001) };
+    for (const v of [w, b, filter]) {
+      const slots = createAdamSlots(v);
+      const grad = tf.tensor(spec(rng, v.shape).values, v.shape);
+      assert.equal(simdAdamStep(v, grad, slots, step), true);
+      tf.dispose([grad, slots.m, slots.v]);
+    }
+    assert.deepEqual(forward(w, b, filter), reference(), 'after a SIMD Adam step');
+    tf.dispose([w, b, filter, x, image]);
   });
 
   test('re-initialising with BLAS switches the pack (when OpenBLAS is present)', async (t) => {

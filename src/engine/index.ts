@@ -11,7 +11,9 @@
  *    MaxPoolGrad and leading-axes Sum (bias gradients) in tight typed-array loops / sgemv;
  *  - the fallback: without OpenBLAS (or with `blas: 'off'`) the stock wasm kernels run, plus the
  *    engine's own Conv2DBackpropFilter (which wasm lacks, so CNNs could not train otherwise).
- *    The fast path needs `sudo apt-get install libopenblas0-pthread` (or KILN_BLAS_LIBRARY=path);
+ *    The fast path needs `sudo apt-get install libopenblas0-pthread` (or KILN_BLAS_LIBRARY=path).
+ *    The stock matmul/conv cache weights packed by tensor id, so the engine's in-place writers
+ *    (SIMD Adam, exclusiveView) make them repack (packed-weights.ts);
  *  - parity tests of every replaced kernel against the reference 'cpu' backend (*.test.ts) and a
  *    micro-benchmark of training steps (bench-kernels.ts);
  *  - the GPU path (gpu.ts): `device: 'gpu'` (or 'auto' with a hardware adapter) selects tfjs's

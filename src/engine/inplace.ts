@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { currentWasmBackend, type WasmBackend } from './wasm-heap.js';
 import { forgetConvCols } from './conv.js';
+import { forgetPackedWeights } from './packed-weights.js';
 
 function view(backend: WasmBackend, tensor: tf.Tensor): Float32Array | null {
   const data = backend.dataIdMap.get(tensor.dataId);
@@ -32,5 +33,6 @@ export function exclusiveView(tensor: tf.Tensor): Float32Array | null {
   const data = backend.dataIdMap.get(tensor.dataId);
   if (data === undefined || data.refCount !== 1) return null;
   forgetConvCols(tensor.dataId); // derived data cached by the conv kernels goes stale
+  forgetPackedWeights(backend, tensor.dataId); // and so do the stock kernels' packed weights
   return view(backend, tensor);
 }

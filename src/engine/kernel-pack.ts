@@ -28,12 +28,15 @@ import {
 import { leadingSum, maxPoolGrad } from './pool-reduce.js';
 import { tile } from './tile.js';
 import { asWasmBackend, heapF32, offsetOf, sizeOf } from './wasm-heap.js';
+import { setStockKernelsPack, withoutPackedCopies } from './packed-weights.js';
 
 export type KernelMode = 'blas' | 'js' | 'none';
 
 const BACKEND = 'wasm';
 /** Kernel configs that were registered before the pack (null: there was none). */
 const originals = new Map<string, KernelConfig | null>();
+/** Stock kernels that cache their weights packed by tensor id (see packed-weights.ts). */
+const PACKING_KERNELS: ReadonlySet<string> = new Set([tf.BatchMatMul, tf._FusedMatMul, tf.Conv2D, tf.FusedConv2D]);
 
 type KernelArgs = { inputs: NamedTensorInfoMap; backend: object; attrs?: NamedAttrMap };
 type Impl = (args: KernelArgs, fallback: KernelFunc) => TensorInfo | TensorInfo[] | null;
@@ -234,6 +237,7 @@ export function uninstallKernelPack(): void {
     if (config !== null) tf.registerKernel(config);
   }
   originals.clear();
+  setStockKernelsPack(true);
 }
 
 /** Installs the pack in the given mode (replacing a previous install); returns the kernel names. */
@@ -245,10 +249,15 @@ export function installKernelPack(mode: KernelMode, blas: Blas | null): string[]
   const impls = buildImpls(mode, blas);
   for (const name of impls.keys()) originals.set(name, tf.getKernel(name, BACKEND) ?? null);
   const installed: string[] = [];
+  // Under BLAS nothing writes weights in place with the stock kernels in mind: the few calls that
+  // fall back to a packing kernel repack their inputs instead.
+  setStockKernelsPack(mode !== 'blas');
   for (const [name, impl] of impls) {
     const original = originals.get(name) ?? null;
+    const guard = mode === 'blas' && PACKING_KERNELS.has(name);
     const fallback: KernelFunc = (args) => {
       if (original === null) throw new Error(`kiln engine: no fallback for ${name}`);
+      if (guard) return withoutPackedCopies(asWasmBackend(args.backend), args.inputs, () => original.kernelFunc(args));
       return original.kernelFunc(args);
     };
     const counter = { calls: 0, fallbacks: 0 };

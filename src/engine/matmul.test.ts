@@ -1,6 +1,7 @@
 import { test, describe, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { initEngine, tf, type EngineInfo } from './index.js';
+import { exclusiveView, initEngine, tf, type EngineInfo } from './index.js';
+import { kernelPackStats } from './kernel-pack.js';
 import { Random } from '../common/random.js';
 import { TOLERANCE, parity, spec, withGrads } from './test-util.js';
 
@@ -119,6 +120,32 @@ describe('engine matmul kernels vs cpu', () => {
       return [y, gx];
     });
     assert.ok(err <= TOLERANCE, `max rel error ${err}`);
+  });
+
+  test('a matmul that falls back to the stock kernel (prelu) sees weights written in place since its last call', (t) => {
+    if (!info.blas.enabled) {
+      t.skip('OpenBLAS not available');
+      return;
+    }
+    const rng = new Random(16);
+    const init = tf.tensor(spec(rng, [5, 3]).values, [5, 3]);
+    const w = tf.variable(init);
+    init.dispose(); // the variable's storage is its own (exclusiveView needs that)
+    const x = tf.tensor(spec(rng, [4, 5]).values, [4, 5]) as tf.Tensor2D;
+    const alpha = tf.scalar(0.1);
+    const prelu = (b: tf.Tensor): number[] => {
+      const y = tf.fused.matMul({ a: x, b: b as tf.Tensor2D, activation: 'prelu', preluActivationWeights: alpha });
+      const values = Array.from(y.dataSync());
+      y.dispose();
+      return values;
+    };
+    const before = kernelPackStats()._FusedMatMul?.fallbacks ?? 0;
+    prelu(w); // the stock kernel packs w here
+    exclusiveView(w)!.set(spec(rng, [5, 3]).values);
+    const copy = tf.tensor(w.dataSync(), [5, 3]);
+    assert.deepEqual(prelu(w), prelu(copy));
+    assert.equal((kernelPackStats()._FusedMatMul?.fallbacks ?? 0) - before, 3, 'every call fell back to the stock kernel');
+    tf.dispose([w, x, alpha, copy]);
   });
 
   test('a wrong kernel would be detected (the parity check is not vacuous)', async () => {

@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { adamWasmBase64 } from './adam-wasm.js';
 import { heapModule } from './heap-module.js';
+import { forgetPackedWeights } from './packed-weights.js';
 import { currentWasmBackend, type WasmBackend } from './wasm-heap.js';
 
 type AdamExport = (w: number, g: number, m: number, v: number, n: number, b1: number, b2: number, step: number, irc2: number, eps: number) => void;
@@ -70,5 +71,7 @@ export function simdAdamStep(variable: tf.Variable, grad: tf.Tensor, slots: Adam
   const v = map.get(slots.v.dataId);
   if (w === undefined || g === undefined || m === undefined || v === undefined || m.refCount !== 1 || v.refCount !== 1) return false;
   adam(w.memoryOffset, g.memoryOffset, m.memoryOffset, v.memoryOffset, variable.size, step.beta1, step.beta2, step.stepSize, step.inverseRootCorrection2, step.epsilon);
+  // The stock matmul/conv kernels keep the weights packed by tensor id: make them repack.
+  forgetPackedWeights(backend, variable.dataId);
   return true;
 }

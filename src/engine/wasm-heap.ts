@@ -17,8 +17,15 @@ interface WasmTensorData {
   refCount: number;
 }
 
+/** The wasm module's own tensor registry (ids → offset and size), as tfjs-backend-wasm wraps it. */
+export interface WasmTensorRegistry {
+  registerTensor(id: number, size: number, memoryOffset: number): void;
+  /** Forgets the id and runs its disposal callbacks (cached XNNPACK operators); frees nothing. */
+  disposeData(id: number): void;
+}
+
 export interface WasmBackend {
-  wasm: { HEAPF32: Float32Array; HEAP32: Int32Array; HEAPU8: Uint8Array };
+  wasm: { HEAPF32: Float32Array; HEAP32: Int32Array; HEAPU8: Uint8Array; tfjs?: WasmTensorRegistry };
   /** get() of a dataId the backend does not hold tries to move it from another backend: check has() first. */
   dataIdMap: { get(dataId: object): WasmTensorData | undefined; has(dataId: object): boolean };
   makeOutput(shape: number[], dtype: DataType): TensorInfo;

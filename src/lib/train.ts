@@ -1,7 +1,8 @@
 /**
  * kiln-ml/train — Kiln's training loop: Trainer (fit / validate / test) over TensorFlow.js models,
  * its callbacks (early stopping, top-k checkpoints, pruning, progress), optimisers and losses,
- * and the MetricSink interface a tracking RunLogger implements.
+ * the MetricSink interface a tracking RunLogger implements, and the datasets it learns from
+ * (loadDataset: Fashion-MNIST or your own images).
  *
  * Importing it loads TensorFlow.js; the tracking and tuning entry points do not.
  *
@@ -10,3 +11,13 @@
  * const stop = new EarlyStopping({ monitor: 'val_loss', patience: 3 });
  */
 export * from '../train/index.js';
+export {
+  loadDataset,
+  loadFashionMnist,
+  fashionMnistDataset,
+  type DataOptions,
+  type LabelledDataset,
+  type DatasetIdentity,
+  type ImageSet,
+  type Normalization,
+} from '../data/index.js';

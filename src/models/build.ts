@@ -1,22 +1,18 @@
 /**
  * models/build — turns a ModelSpec into a tfjs LayersModel.
  *
- * Every model takes NHWC images [batch, 28, 28, 1] (the MLP flattens them itself, so serving
- * never needs to know the family) and ends in two named layers: `logits` (linear Dense) and
+ * Every model takes NHWC images [batch, height, width, channels] of any size and colour (the
+ * MLP flattens them itself, so serving never needs to know the family), has any number (>= 2)
+ * of classes, and ends in two named layers: `logits` (linear Dense) and
  * `probabilities` (Softmax). The trainer stops at `logits` to use the numerically stable
  * softmax cross-entropy; inference runs the whole model. Initialisers are seeded from the
  * caller's Random so that the same seed gives the same starting weights.
  */
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../common/random.js';
-import { type ModelSpec, validateSpec } from './spec.js';
+import { type InputSpec, type ModelSpec, validateSpecForInput } from './spec.js';
 
-export interface InputSpec {
-  height: number;
-  width: number;
-  channels: number;
-  classes: number;
-}
+export type { InputSpec } from './spec.js';
 
 export const FASHION_MNIST_INPUT: InputSpec = { height: 28, width: 28, channels: 1, classes: 10 };
 
@@ -31,7 +27,7 @@ export const PROBABILITIES_LAYER = 'probabilities';
  * model.predict(tf.zeros([1, 28, 28, 1])); // [1, 10] probabilities
  */
 export function buildModel(spec: ModelSpec, input: InputSpec, rng: Random): tf.Sequential {
-  validateSpec(spec);
+  validateSpecForInput(spec, input);
   const seed = (): number => rng.uint32();
   const kernel = (): tf.serialization.Serializable => tf.initializers.glorotUniform({ seed: seed() });
   const inputShape = [input.height, input.width, input.channels];

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../common/errors.js';
+import type { DatasetIdentity } from '../data/labelled.js';
 import type { ModelSpec } from './spec.js';
 
 export const METADATA_FILE = 'kiln-model.json';
@@ -55,12 +56,19 @@ export interface KilnModelMetadata {
   spec: ModelSpec;
   hyperparameters: Record<string, string | number | boolean>;
   metrics: Record<string, number>;
-  dataset: { name: string; sha256: Record<string, string> };
+  dataset: ModelDataset;
   engine: Record<string, string | number | boolean | null>;
   versions: Record<string, string>;
   parameters: number;
   createdAt: string;
 }
+
+/**
+ * The data a model was trained on. `name` and `sha256` are in every file; the rest (the
+ * dataset's identity: digest, source, schema, item counts per split and class) is absent from
+ * files written before a model could train on a user's own images.
+ */
+export type ModelDataset = { name: string; sha256: Record<string, string> } & Partial<Pick<DatasetIdentity, 'digest' | 'source' | 'sourceType' | 'schema' | 'counts'>>;
 
 export async function readModelMetadata(folder: string): Promise<KilnModelMetadata> {
   const path = join(folder, METADATA_FILE);

@@ -9,7 +9,7 @@ import { Random } from '../common/random.js';
 import { initEngine } from '../engine/index.js';
 import { buildModel, countParameters, FASHION_MNIST_INPUT, LOGITS_LAYER, PROBABILITIES_LAYER } from './build.js';
 import { type KilnModelMetadata, loadModelFolder, METADATA_FILE, saveModelFolder } from './saved-model.js';
-import { DEFAULT_CNN, DEFAULT_MLP, type ModelSpec, specToParams, validateSpec } from './spec.js';
+import { DEFAULT_CNN, DEFAULT_MLP, type InputSpec, maxConvBlocks, maxPoolingBlocks, type ModelSpec, specToParams, validateSpec } from './spec.js';
 
 function metadataFor(spec: ModelSpec, model: tf.LayersModel): KilnModelMetadata {
   return {
@@ -77,10 +77,88 @@ describe('model builders', () => {
       [{ kind: 'mlp', hiddenUnits: [64], dropout: 1.5 }, /invalid dropout: expected a number in \[0, 0.9\], got 1.5/],
       [{ ...DEFAULT_CNN, kernelSize: 4 }, /invalid kernel: expected an odd size, got 4/],
       [{ ...DEFAULT_CNN, convChannels: [32, 64, 64, 64, 64] }, /invalid conv: expected 1 to 4/],
+      [{ ...DEFAULT_CNN, pool: 'median' as 'max' }, /invalid pool: expected one of max, avg, none, got "median"/],
+      [{ ...DEFAULT_CNN, convDropout: Number.NaN }, /invalid conv-dropout: expected a number in \[0, 0.9\], got NaN/],
+      [{ kind: 'rnn' } as unknown as ModelSpec, /invalid model: expected one of mlp, cnn, got "rnn"/],
     ];
     for (const [spec, message] of cases) {
       assert.throws(() => validateSpec(spec), (error: unknown) => error instanceof InvalidHyperparameterError && message.test(error.message));
     }
+  });
+});
+
+describe('model builders on any input shape', () => {
+  before(async () => {
+    await initEngine({ quiet: true });
+  });
+
+  const shapes: InputSpec[] = [
+    { height: 32, width: 32, channels: 3, classes: 3 },
+    { height: 24, width: 40, channels: 3, classes: 7 },
+    { height: 17, width: 17, channels: 1, classes: 2 },
+    { height: 64, width: 48, channels: 3, classes: 12 },
+  ];
+  for (const input of shapes) {
+    const { height, width, channels, classes } = input;
+    test(`MLP and CNN on ${height}x${width}x${channels} with ${classes} classes: one probability per class`, () => {
+      const cnn: ModelSpec = { ...DEFAULT_CNN, convChannels: [4, 8, 8], denseUnits: [16], batchNorm: true };
+      for (const spec of [DEFAULT_MLP, cnn]) {
+        const model = buildModel(spec, input, new Random(2));
+        assert.deepEqual(model.inputs[0].shape, [null, height, width, channels]);
+        const probabilities = model.predict(tf.randomNormal([2, height, width, channels], 0, 1, 'float32', 3)) as tf.Tensor;
+        assert.deepEqual(probabilities.shape, [2, classes]);
+        for (const row of probabilities.arraySync() as number[][]) assert.ok(Math.abs(row.reduce((a, b) => a + b) - 1) < 1e-5);
+        probabilities.dispose();
+        model.dispose();
+      }
+    });
+  }
+
+  test('every pooling block halves the spatial size (rounding down): 24x40 → 12x20 → 6x10 → 3x5', () => {
+    const model = buildModel({ ...DEFAULT_CNN, convChannels: [2, 2, 2], denseUnits: [] }, { height: 24, width: 40, channels: 3, classes: 3 }, new Random(1));
+    const pools = model.layers.filter((l) => l.getClassName() === 'MaxPooling2D').map((l) => (l.outputShape as number[]).slice(1, 3));
+    assert.deepEqual(pools, [
+      [12, 20],
+      [6, 10],
+      [3, 5],
+    ]);
+    model.dispose();
+  });
+
+  test('how many pooling blocks an input allows: the last one must leave at least 1x1', () => {
+    assert.equal(maxPoolingBlocks(28, 28), 4);
+    assert.equal(maxPoolingBlocks(32, 32), 5);
+    assert.equal(maxPoolingBlocks(17, 17), 4);
+    assert.equal(maxPoolingBlocks(8, 64), 3);
+    assert.equal(maxPoolingBlocks(3, 3), 1);
+    assert.equal(maxPoolingBlocks(1, 40), 0);
+    assert.equal(maxConvBlocks({ height: 64, width: 64 }), 4, 'never above the CNN limit');
+    assert.equal(maxConvBlocks({ height: 5, width: 9 }), 2);
+  });
+
+  test('a CNN whose blocks would pool below 1x1 is refused, naming the field and the largest allowed count', () => {
+    const tiny: InputSpec = { height: 6, width: 10, channels: 3, classes: 3 };
+    const refused = (spec: ModelSpec, input: InputSpec, message: RegExp): void => {
+      assert.throws(
+        () => buildModel(spec, input, new Random(1)),
+        (error: unknown) => error instanceof InvalidHyperparameterError && error.field === 'conv' && message.test(error.message),
+      );
+    };
+    refused({ ...DEFAULT_CNN, convChannels: [8, 8, 8] }, tiny, /invalid conv: 3 conv blocks with max pooling would pool a 6x10 input below 1x1.*at most 2 \(e\.g\. --conv 8,8\)/);
+    refused({ ...DEFAULT_CNN, pool: 'avg', convChannels: [8, 8] }, { ...tiny, height: 3 }, /2 conv blocks with avg pooling would pool a 3x10 input below 1x1.*at most 1/);
+    refused({ ...DEFAULT_CNN, convChannels: [8] }, { ...tiny, height: 1 }, /use --pool none/);
+    // Without pooling nothing shrinks; at the limit the model builds.
+    buildModel({ ...DEFAULT_CNN, pool: 'none', convChannels: [2, 2, 2, 2], denseUnits: [] }, tiny, new Random(1)).dispose();
+    buildModel({ ...DEFAULT_CNN, convChannels: [2, 2] }, tiny, new Random(1)).dispose();
+  });
+
+  test('fewer than two classes, or a non-positive input size, is refused', () => {
+    const check = (input: InputSpec, field: string): void => {
+      assert.throws(() => buildModel(DEFAULT_MLP, input, new Random(1)), (error: unknown) => error instanceof InvalidHyperparameterError && error.field === field);
+    };
+    check({ height: 8, width: 8, channels: 3, classes: 1 }, 'classes');
+    check({ height: 0, width: 8, channels: 3, classes: 3 }, 'input');
+    check({ height: 8, width: 8, channels: 2.5, classes: 3 }, 'input');
   });
 });
 

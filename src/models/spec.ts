@@ -4,7 +4,9 @@
  * A spec is plain data: it is what the CLI parses, what the tuner samples, what the tracking
  * server records as params and what `kiln-model.json` stores, so it must round-trip through JSON.
  */
+import { Type } from '@sinclair/typebox';
 import { InvalidHyperparameterError } from '../common/errors.js';
+import { firstProblem } from '../common/schema-problems.js';
 
 /** The seed's multilayer perceptron: Flatten → (Dense + ReLU + Dropout) × layers → Dense → Softmax. */
 export interface MlpSpec {
@@ -36,6 +38,14 @@ export interface CnnSpec {
 
 export type ModelSpec = MlpSpec | CnnSpec;
 
+/** What a model's input and output look like: NHWC images of height x width x channels, `classes` outputs. */
+export interface InputSpec {
+  height: number;
+  width: number;
+  channels: number;
+  classes: number;
+}
+
 /** The seed's default MLP: three hidden layers of 128 units, dropout 0.2. */
 export const DEFAULT_MLP: MlpSpec = { kind: 'mlp', hiddenUnits: [128, 128, 128], dropout: 0.2 };
 
@@ -61,49 +71,47 @@ export const LIMITS = {
   denseLayers: { min: 0, max: 4 },
 } as const;
 
-function checkInteger(field: string, value: number, min: number, max: number): void {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new InvalidHyperparameterError(field, `expected an integer in [${min}, ${max}], got ${String(value)}`);
-  }
-}
+const sizes = (field: string, count: { min: number; max: number }, unit: { min: number; max: number }) =>
+  Type.Array(Type.Integer({ minimum: unit.min, maximum: unit.max }), {
+    minItems: count.min,
+    maxItems: count.max,
+    title: `${count.min} to ${count.max} comma-separated sizes (--${field})`,
+  });
+const rate = () => Type.Number({ minimum: LIMITS.dropout.min, maximum: LIMITS.dropout.max });
 
-function checkRate(field: string, value: number): void {
-  const { min, max } = LIMITS.dropout;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    throw new InvalidHyperparameterError(field, `expected a number in [${min}, ${max}], got ${String(value)}`);
-  }
-}
+/** A spec in the shape of the `kiln train` flags that set it, so a problem is named by its flag. */
+const SpecFlagsSchema = Type.Union([
+  Type.Object({ model: Type.Literal('mlp'), layers: sizes('layers', LIMITS.hiddenLayers, LIMITS.units), dropout: rate() }, { additionalProperties: false }),
+  Type.Object(
+    {
+      model: Type.Literal('cnn'),
+      conv: sizes('conv', LIMITS.convBlocks, LIMITS.channels),
+      kernel: Type.Integer({ minimum: LIMITS.kernelSize.min, maximum: LIMITS.kernelSize.max }),
+      pool: Type.Union([Type.Literal('max'), Type.Literal('avg'), Type.Literal('none')]),
+      'batch-norm': Type.Boolean(),
+      'conv-dropout': rate(),
+      dense: sizes('dense', LIMITS.denseLayers, LIMITS.units),
+      dropout: rate(),
+    },
+    { additionalProperties: false },
+  ),
+]);
 
-function checkLayerList(field: string, values: number[], count: { min: number; max: number }, unit: { min: number; max: number }): void {
-  if (!Array.isArray(values) || values.length < count.min || values.length > count.max) {
-    throw new InvalidHyperparameterError(
-      field,
-      `expected ${count.min} to ${count.max} comma-separated sizes, got ${Array.isArray(values) ? values.length : 'none'}`,
-    );
-  }
-  values.forEach((value, i) => checkInteger(`${field}[${i}]`, value, unit.min, unit.max));
-}
-
-/** Throws InvalidHyperparameterError naming the first field outside its range. */
-export function validateSpec(spec: ModelSpec): ModelSpec {
-  if (spec.kind === 'mlp') {
-    checkLayerList('layers', spec.hiddenUnits, LIMITS.hiddenLayers, LIMITS.units);
-    checkRate('dropout', spec.dropout);
-    return spec;
-  }
+function flagShaped(spec: ModelSpec): unknown {
+  if (spec.kind === 'mlp') return { model: 'mlp', layers: spec.hiddenUnits, dropout: spec.dropout };
   if (spec.kind === 'cnn') {
-    checkLayerList('conv', spec.convChannels, LIMITS.convBlocks, LIMITS.channels);
-    checkInteger('kernel', spec.kernelSize, LIMITS.kernelSize.min, LIMITS.kernelSize.max);
-    if (spec.kernelSize % 2 === 0) throw new InvalidHyperparameterError('kernel', `expected an odd size, got ${spec.kernelSize}`);
-    if (!['max', 'avg', 'none'].includes(spec.pool)) {
-      throw new InvalidHyperparameterError('pool', `expected one of max, avg, none, got ${String(spec.pool)}`);
-    }
-    checkRate('conv-dropout', spec.convDropout);
-    checkLayerList('dense', spec.denseUnits, LIMITS.denseLayers, LIMITS.units);
-    checkRate('dropout', spec.dropout);
-    return spec;
+    return { model: 'cnn', conv: spec.convChannels, kernel: spec.kernelSize, pool: spec.pool, 'batch-norm': spec.batchNorm, 'conv-dropout': spec.convDropout, dense: spec.denseUnits, dropout: spec.dropout };
   }
-  throw new InvalidHyperparameterError('model', `expected mlp or cnn, got ${String((spec as { kind: unknown }).kind)}`);
+  return { model: (spec as { kind: unknown }).kind };
+}
+
+/** Throws InvalidHyperparameterError naming the first field outside its range (by its flag; a list item as layers[1]). */
+export function validateSpec(spec: ModelSpec): ModelSpec {
+  const problem = firstProblem(SpecFlagsSchema, flagShaped(spec));
+  if (problem) throw new InvalidHyperparameterError(problem.key.replace(/\.(\d+)/g, '[$1]'), problem.message);
+  // What a schema cannot say: a 'same'-padded kernel has a centre.
+  if (spec.kind === 'cnn' && spec.kernelSize % 2 === 0) throw new InvalidHyperparameterError('kernel', `expected an odd size, got ${spec.kernelSize}`);
+  return spec;
 }
 
 /** Flat params for tracking (`layers`, `units_0`, …), the form MLflow users expect to filter on. */
@@ -123,4 +131,43 @@ export function specToParams(spec: ModelSpec): Record<string, string> {
     dense: spec.denseUnits.join(','),
     dropout: String(spec.dropout),
   };
+}
+
+/**
+ * How many 2x2 stride-2 pooling blocks an input of height x width allows: each one halves
+ * (rounding down) both sides, and the last must leave at least 1x1. 4 for 28x28, 5 for 32x32.
+ */
+export function maxPoolingBlocks(height: number, width: number): number {
+  let blocks = 0;
+  for (let h = height, w = width; h >= 2 && w >= 2; h = Math.floor(h / 2), w = Math.floor(w / 2)) blocks++;
+  return blocks;
+}
+
+/** The conv blocks a CNN may have on this input: the pooling limit, within LIMITS.convBlocks. */
+export function maxConvBlocks(input: Pick<InputSpec, 'height' | 'width'>): number {
+  return Math.min(LIMITS.convBlocks.max, maxPoolingBlocks(input.height, input.width));
+}
+
+/**
+ * validateSpec, plus what only the input can tell: a positive HxWxC, at least two classes, and
+ * no more pooling conv blocks than the spatial size allows (each halves it, none may go below 1x1).
+ */
+export function validateSpecForInput(spec: ModelSpec, input: InputSpec): ModelSpec {
+  validateSpec(spec);
+  const { height, width, channels, classes } = input;
+  if (![height, width, channels].every((d) => Number.isInteger(d) && d > 0)) {
+    throw new InvalidHyperparameterError('input', `expected a positive integer height x width x channels, got ${height}x${width}x${channels}`);
+  }
+  if (!Number.isInteger(classes) || classes < 2) throw new InvalidHyperparameterError('classes', `expected at least 2 classes, got ${String(classes)}`);
+  if (spec.kind === 'cnn' && spec.pool !== 'none') {
+    const allowed = maxPoolingBlocks(height, width);
+    if (spec.convChannels.length > allowed) {
+      const fix = allowed > 0 ? `use at most ${allowed} (e.g. --conv ${spec.convChannels.slice(0, allowed).join(',')})` : 'use --pool none';
+      throw new InvalidHyperparameterError(
+        'conv',
+        `${spec.convChannels.length} conv blocks with ${spec.pool} pooling would pool a ${height}x${width} input below 1x1 (each block halves it): ${fix}`,
+      );
+    }
+  }
+  return spec;
 }

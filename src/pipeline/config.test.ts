@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { effectiveValues, loadConfig, PROFILES, resolveConfig, validateConfig } from './config.js';
+import { effectiveValues, loadConfig, PROFILES, resolveConfig, searchSpaceFor, validateConfig } from './config.js';
 
 describe('pipeline configuration', () => {
   let dir = '';
@@ -213,5 +213,28 @@ describe('pipeline configuration', () => {
   test('an unknown profile lists the known ones; a bad environment value names its variable', async () => {
     await assert.rejects(loadConfig({ profile: 'fastest', env: {} }), /unknown profile "fastest" \(built in: seed, quick, best\)/);
     await assert.rejects(loadConfig({ env: { KILN_WORKERS: 'two' } }), /KILN_WORKERS=two is not a number/);
+  });
+
+  describe('search spaces scale with the input', () => {
+    test("on Fashion-MNIST's 28x28 (and any larger input) every built-in profile's space is exactly as written", () => {
+      for (const profile of Object.values(PROFILES)) {
+        for (const input of [{ height: 28, width: 28 }, { height: 16, width: 16 }, { height: 64, width: 48 }]) {
+          assert.equal(searchSpaceFor(profile.search_space, input), profile.search_space, `${profile.profile} at ${input.height}x${input.width}`);
+        }
+      }
+    });
+
+    test('conv blocks are limited by the spatial size; choices that become equal merge', () => {
+      const space = { ...PROFILES.best.search_space, conv_channels: { choices: ['16,32,64,64', '32,64,64', '32,64', '64'] } };
+      assert.deepEqual(searchSpaceFor(space, { height: 8, width: 12 }), { ...space, conv_channels: { choices: ['16,32,64', '32,64,64', '32,64', '64'] } });
+      assert.deepEqual(searchSpaceFor(space, { height: 3, width: 40 }), { ...space, conv_channels: { choices: ['16', '32', '64'] } });
+      assert.deepEqual(searchSpaceFor(PROFILES.best.search_space, { height: 2, width: 2 }), { ...PROFILES.best.search_space, conv_channels: { choices: ['32', '48', '64'] } });
+      const fixed = { ...space, conv_channels: '8,16,32' };
+      assert.deepEqual(searchSpaceFor(fixed, { height: 5, width: 5 }), { ...space, conv_channels: '8,16' });
+    });
+
+    test('an MLP space does not depend on the input', () => {
+      assert.equal(searchSpaceFor(PROFILES.quick.search_space, { height: 2, width: 2 }), PROFILES.quick.search_space);
+    });
   });
 });

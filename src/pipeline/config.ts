@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { KilnError } from '../common/errors.js';
+import { maxConvBlocks } from '../models/spec.js';
 import { firstProblem, KilnFileSchema, PipelineConfigSchema, type PipelineConfig, type RegistryConfig } from './config-schema.js';
 
 export type { Choices, CnnSpace, DataConfig, FloatRange, IntRange, MlpSpace, PipelineConfig, RegistryConfig, StudyConfig, TrainingBudget } from './config-schema.js';
@@ -51,6 +52,23 @@ export const PROFILES: Record<'seed' | 'quick' | 'best', PipelineConfig> = {
     registry: REGISTRY,
   },
 };
+
+/**
+ * The search space as a study on height x width images samples it. A CNN's conv blocks each
+ * halve the image (2x2 max pooling), so `conv_channels` choices keep at most as many blocks as
+ * the input allows (choices that become equal merge): a tuner never samples a model that cannot
+ * be built. From 16x16 up (Fashion-MNIST's 28x28 among them) the input allows the most blocks a
+ * CNN may have (4), so the space stays exactly as written.
+ */
+export function searchSpaceFor(space: PipelineConfig['search_space'], input: { height: number; width: number }): PipelineConfig['search_space'] {
+  if (space.model !== 'cnn') return space;
+  const blocks = maxConvBlocks(input);
+  const fit = (channels: string): string => channels.split(',').slice(0, Math.max(blocks, 1)).join(',');
+  const choices = typeof space.conv_channels === 'string' ? [space.conv_channels] : space.conv_channels.choices;
+  const scaled = [...new Set(choices.map(fit))];
+  if (scaled.length === choices.length && scaled.every((c, i) => c === choices[i])) return space;
+  return { ...space, conv_channels: typeof space.conv_channels === 'string' ? scaled[0]! : { choices: scaled } };
+}
 
 export class ConfigError extends KilnError {
   readonly key: string;

@@ -5,15 +5,14 @@
  * Trials are compared on validation accuracy and never tested: only the study's best is.
  */
 import { join } from 'node:path';
-import { fashionMnistDataset } from '../data/builtin.js';
-import type { FashionMnist } from '../data/index.js';
+import type { LabelledDataset } from '../data/index.js';
 import { type EngineInfo, engineTags } from '../engine/index.js';
 import type { ModelSpec } from '../models/index.js';
 import { finishTrainingRun, startTrainingRun, type TrackingSession } from '../tracking/client/index.js';
 import { type Callback, DEFAULT_TRAINING, Deadline, EpochEndHook, runTraining, trainingParams, type TrainingConfig } from '../train/index.js';
 import { TrialPruned } from '../tune/errors.js';
 import type { BaseTrial } from '../tune/trial.js';
-import type { FloatRange, IntRange, PipelineConfig } from './config.js';
+import { type FloatRange, type IntRange, type PipelineConfig, searchSpaceFor } from './config.js';
 
 function int(trial: BaseTrial, name: string, value: number | IntRange): number {
   if (typeof value === 'number') return value;
@@ -29,9 +28,12 @@ function pick<T extends string | number | boolean>(trial: BaseTrial, name: strin
   return typeof value === 'object' ? trial.suggestCategorical(name, value.choices) : value;
 }
 
-/** Samples a model spec and learning rate from the configured search space. */
-export function sampleTrainingChoice(trial: BaseTrial, config: PipelineConfig): { spec: ModelSpec; learningRate: number } {
-  const space = config.search_space;
+/**
+ * Samples a model spec and learning rate from the configured search space, as scaled to the
+ * data's image size (searchSpaceFor) when `input` is given.
+ */
+export function sampleTrainingChoice(trial: BaseTrial, config: PipelineConfig, input?: { height: number; width: number }): { spec: ModelSpec; learningRate: number } {
+  const space = input ? searchSpaceFor(config.search_space, input) : config.search_space;
   const learningRate = float(trial, 'lr', config.training.lr);
   if (space.model === 'mlp') {
     const layers = int(trial, 'n_layers', space.n_layers);
@@ -57,7 +59,8 @@ export function sampleTrainingChoice(trial: BaseTrial, config: PipelineConfig): 
 export interface ObjectiveContext {
   config: PipelineConfig;
   home: string;
-  data: FashionMnist;
+  /** The study's data: every trial trains on it, and its image size scales the search space. */
+  data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession | null;
   parentRunId: string | null;
@@ -77,10 +80,10 @@ export function trialModelPath(home: string, study: string, trialNumber: number)
 
 export function trainingObjective(context: ObjectiveContext): (trial: BaseTrial) => Promise<number> {
   const { config, tracking, log } = context;
-  const dataset = fashionMnistDataset(context.data).identity;
+  const dataset = context.data.identity;
   const datasetFiles = { sha256: context.data.sha256, sources: context.data.sources };
   return async (trial) => {
-    const { spec, learningRate } = sampleTrainingChoice(trial, config);
+    const { spec, learningRate } = sampleTrainingChoice(trial, config, context.data.train);
     const training: TrainingConfig = {
       ...DEFAULT_TRAINING,
       spec,

@@ -5,8 +5,7 @@
  * test set, registered as a new version and promoted to the alias only if it beats the current
  * holder; the study's summary (best params, importances, trial counts) goes to the parent run.
  */
-import { fashionMnistDataset } from '../data/builtin.js';
-import type { FashionMnist } from '../data/index.js';
+import type { LabelledDataset } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { loadModelFolder } from '../models/index.js';
 import {
@@ -44,7 +43,7 @@ export interface StudyRunOptions {
    */
   spawnWorker?: (worker: StudyWorker) => Promise<number | null>;
   home: string;
-  data: FashionMnist;
+  data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession;
   /** Database holding the study (default: where tracking goes, a database or a tracking server). */
@@ -150,7 +149,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
   const deadline = Date.now() + config.study.timeout_s * 1000;
   const storageUri = studyStorageUri(options);
   const storage = await openStudyStorage(storageUri);
-  const dataset = fashionMnistDataset(options.data);
+  const dataset = options.data;
   const parent = await startTrainingRun(tracking, {
     runName: `${config.study.name}`,
     params: {
@@ -317,7 +316,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
 export async function runStudyWorker(options: {
   config: PipelineConfig;
   home: string;
-  data: FashionMnist;
+  data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession;
   storageUri: string;

@@ -15,13 +15,14 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { accessLog, fastifyLogging, isLogger, type Logger } from '../observability/logging.js';
 import { type AccessOptions, accessPlugin } from './access.js';
-import { docsPlugin } from './docs.js';
+import { docsPlugin, type ModelDescription } from './docs.js';
 import { clientErrorHandler, errorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 import { intake, type IntakeLimits } from './intake.js';
 import { invocationsRoutes } from './invocations.js';
 import { kserveRoutes } from './kserve.js';
 import { type CloseOptions, lifecyclePlugin, ServeLifecycle } from './lifecycle.js';
+import { describeInput, expectedPixels } from './input-shape.js';
 import { createServeMetrics, type ServeMetrics } from './metrics.js';
 import type { ServedModel } from './model.js';
 import { homePage } from './page.js';
@@ -66,6 +67,19 @@ export interface ServeApp {
   close(options?: CloseOptions): Promise<void>;
 }
 
+function describeForDocs(served: ServedModel | null): ModelDescription | null {
+  if (!served) return null;
+  const { input } = served;
+  return {
+    name: served.name,
+    version: served.version,
+    input: describeInput(input),
+    shape: [input.height, input.width, input.channels],
+    pixels: expectedPixels(input),
+    classes: served.metadata.classNames,
+  };
+}
+
 export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   const limits: IntakeLimits = {
     maxUploadBytes: options.maxUploadBytes ?? 10 * 1024 * 1024,
@@ -84,7 +98,7 @@ export function buildServeApp(options: ServeAppOptions = {}): ServeApp {
   void app.register(lifecyclePlugin, { lifecycle, metrics });
   void app.register(accessPlugin, options.access ?? {});
   void app.register(intake, limits);
-  if (options.docs !== false) void app.register(docsPlugin);
+  if (options.docs !== false) void app.register(docsPlugin, { describeModel: () => describeForDocs(lifecycle.current()) });
   void app.register(homePage);
   void app.register(healthRoutes, context);
   void app.register(predictRoutes, context);

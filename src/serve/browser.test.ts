@@ -9,6 +9,7 @@ import { initEngine } from '../engine/index.js';
 import { TEST_CNN_BN, writeTestModelFolder } from '../models/onnx/test-helpers.js';
 import { launchChromium, SKIP_WITHOUT_CHROMIUM } from '../ui/e2e/browser.js';
 import { buildServeApp, loadServedModel, type ServeApp } from './index.js';
+import { buildAndSave, type Built, GRAY_CLASSES, GRAY_MLP, GRAY_PRE, pixelsOf, RGB_CLASSES, RGB_CNN, RGB_PRE } from './test-models.js';
 
 /** A page that records console errors (CSP violations among them) and requests to other origins. */
 async function watchedPage(browser: Browser, origin: string): Promise<{ page: Page; problems: string[] }> {
@@ -131,6 +132,72 @@ describe('the API pages in a real browser (Chromium)', { skip: SKIP_WITHOUT_CHRO
       assert.equal(new URL(response.url()).searchParams.get('preprocess'), mode === '' ? null : mode);
       await page.locator('#path', { hasText: `Preprocessing: ${body.preprocessing}` }).waitFor({ timeout: 15_000 });
     }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+});
+
+describe('the home page follows the served model (Chromium)', { skip: SKIP_WITHOUT_CHROMIUM }, () => {
+  let dir: string;
+  let serve: ServeApp;
+  let url: string;
+  let browser: Browser;
+  let rgb: Built;
+  let gray: Built;
+
+  before(async () => {
+    await initEngine({ quiet: true });
+    dir = await mkdtemp(join(tmpdir(), 'kiln-pages-shapes-'));
+    rgb = await buildAndSave(join(dir, 'rgb'), 'pets', RGB_CNN, { height: 32, width: 32, channels: 3, classes: 3 }, RGB_CLASSES, RGB_PRE);
+    gray = await buildAndSave(join(dir, 'gray'), 'shapes', GRAY_MLP, { height: 20, width: 24, channels: 1, classes: 4 }, GRAY_CLASSES, GRAY_PRE);
+    serve = buildServeApp({ defaultMetrics: false });
+    await serve.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = serve.app.server.address();
+    url = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await serve?.close();
+    rgb?.model.dispose();
+    gray?.model.dispose();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  test('an RGB model: the page says "32x32 RGB" and its classes, offers no canvas nor photo mode, and an upload gets a bar per class', async () => {
+    await serve.setModel(await loadServedModel(rgb.folder, { maxWaitMs: 0 }));
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.locator('#expects', { hasText: '32x32 RGB' }).waitFor({ timeout: 15_000 });
+    assert.match((await page.textContent('#expects')) ?? '', /classes: cat, dog, fox/);
+    assert.equal(await page.locator('#pad').isVisible(), false, 'no drawing canvas for an RGB model');
+    assert.equal(await page.locator('#mode').isVisible(), false, 'no photo mode for an RGB model');
+    const file = join(dir, 'pet.jpg');
+    await writeFile(file, await sharp(pixelsOf(48, 40, 3, 5), { raw: { width: 48, height: 40, channels: 3 } }).jpeg().toBuffer());
+    await page.setInputFiles('#file', file);
+    await page.click('#predict');
+    await page.locator('#bars li').nth(2).waitFor({ timeout: 15_000 });
+    const labels = await page.locator('#bars li .label').allTextContents();
+    assert.deepEqual([...labels].sort(), [...RGB_CLASSES].sort());
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
+  test('a 20x24 gray model: the canvas is offered, and a drawing is sent as 20x24 = 480 pixel values', async () => {
+    await serve.setModel(await loadServedModel(gray.folder, { maxWaitMs: 0 }));
+    const { page, problems } = await watchedPage(browser, url);
+    await page.goto(`${url}/`);
+    await page.locator('#expects', { hasText: '20x24 grayscale' }).waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('#pad').isVisible(), true);
+    await page.focus('#pad');
+    for (const key of ['Space', 'ArrowRight', 'ArrowRight', 'ArrowDown', 'ArrowDown']) await page.keyboard.press(key);
+    const sent = page.waitForRequest((request) => request.url().includes('/predict/batch'));
+    await page.click('#predict');
+    const images = ((await sent).postDataJSON() as { images: number[][] }).images;
+    assert.equal(images[0]!.length, 480);
+    assert.ok(images[0]!.some((v) => v > 0), 'the stroke is in the pixels');
+    await page.locator('#bars li').nth(3).waitFor({ timeout: 15_000 });
+    assert.deepEqual([...(await page.locator('#bars li .label').allTextContents())].sort(), [...GRAY_CLASSES].sort());
     assert.deepEqual(problems, []);
     await page.close();
   });

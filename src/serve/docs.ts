@@ -4,6 +4,10 @@
  * static files are read from @fastify/swagger-ui's bundled copy of swagger-ui-dist when a person
  * asks for them.
  *
+ * The document describes the model being served when it is asked for: its name and version, input
+ * (e.g. "32x32 RGB", and the pixel arrays one image may be sent as) and class names go into the
+ * info description, an `x-kiln-model` extension, and the descriptions of the JSON pixel inputs.
+ *
  * Why not register @fastify/swagger-ui itself: it pulls in @fastify/static and its routes for
  * every process, about 2–3 MB of resident memory in a server whose memory budget is 150 MB,
  * for a page most deployments never open.
@@ -68,11 +72,52 @@ const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-
  * Registers @fastify/swagger on the whole app (a root plugin: it must see every route added
  * after it) and the /docs routes.
  */
-const docsRoutes: FastifyPluginAsync = async (app) => {
+export interface DocsOptions {
+  /** The model being served, as the document should describe it; null before one is loaded. */
+  describeModel?: () => ModelDescription | null;
+}
+
+export interface ModelDescription {
+  name: string;
+  version: string;
+  /** e.g. "32x32 RGB" */
+  input: string;
+  shape: number[];
+  /** The pixel arrays one image may be sent as. */
+  pixels: string;
+  classes: string[];
+}
+
+const BASE_DESCRIPTION = 'Image classification: a Kiln model (e.g. the champion from the Kiln registry), served by ONNX Runtime.';
+
+type JsonObject = Record<string, unknown>;
+const child = (node: unknown, ...keys: string[]): JsonObject | null => {
+  let at = node;
+  for (const key of keys) at = at !== null && typeof at === 'object' ? (at as JsonObject)[key] : undefined;
+  return at !== null && typeof at === 'object' ? (at as JsonObject) : null;
+};
+
+/** The document with the served model described in it (a copy: @fastify/swagger caches its own). */
+function withModel(document: unknown, model: ModelDescription | null): unknown {
+  if (!model) return document;
+  const doc = structuredClone(document) as JsonObject;
+  const info = child(doc, 'info');
+  if (info) {
+    info.description = `${BASE_DESCRIPTION} Now serving ${model.name} version ${model.version}: ${model.input} images (input shape [${model.shape.join(', ')}]), ${model.classes.length} classes: ${model.classes.join(', ')}. Pixel arrays: ${model.pixels}.`;
+    info['x-kiln-model'] = { name: model.name, version: model.version, input_shape: model.shape, classes: model.classes };
+  }
+  const images = child(doc, 'paths', '/predict/batch', 'post', 'requestBody', 'content', 'application/json', 'schema', 'properties', 'images');
+  if (images) images.description = `Base64 image files, or pixel arrays: ${model.pixels}`;
+  const instances = child(doc, 'paths', '/invocations', 'post', 'requestBody', 'content', 'application/json', 'schema', 'properties', 'instances');
+  if (instances) instances.description = `Examples: pixel arrays (${model.pixels}) or base64 image files`;
+  return doc;
+}
+
+const docsRoutes: FastifyPluginAsync<DocsOptions> = async (app, options) => {
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Kiln inference API', version: '1', description: 'Fashion-MNIST classification: the champion model from the Kiln registry, served by ONNX Runtime.' },
+      info: { title: 'Kiln inference API', version: '1', description: BASE_DESCRIPTION },
     },
     transform: ({ schema, url, route }) => {
       // A multipart upload is parsed by the handler, not validated: it is described for the document only.
@@ -80,7 +125,7 @@ const docsRoutes: FastifyPluginAsync = async (app) => {
       return upload && schema ? { schema: { ...schema, consumes: ['multipart/form-data'], body: upload }, url } : { schema, url };
     },
   });
-  void app.register(async (docs) => registerDocs(docs, () => app.swagger()));
+  void app.register(async (docs) => registerDocs(docs, () => withModel(app.swagger(), options.describeModel?.() ?? null)));
 };
 export const docsPlugin = fp(docsRoutes);
 

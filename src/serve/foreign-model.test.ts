@@ -14,9 +14,11 @@ const PRE = { colorMode: 'grayscale', size: [28, 28], scale: 1 / 255, mean: 0.28
 
 /**
  * An ONNX file shaped like `torch.onnx.export` of a linear classifier: input `input.1`
- * [batch, 1, 28, 28] (NCHW), Flatten, Gemm with the weight transposed, output `logits`.
+ * [batch, ...input] (NCHW, default [1, 28, 28]), Flatten, Gemm with the weight transposed, output `logits`.
  */
-function torchStyleOnnx(weights: Float32Array, bias: Float32Array): Uint8Array {
+function torchStyleOnnx(weights: Float32Array, bias: Float32Array, input: number[] = [1, 28, 28]): Uint8Array {
+  const features = input.reduce((a, b) => a * b, 1);
+  const classes = bias.length;
   const raw = (values: Float32Array): Uint8Array => new Uint8Array(values.buffer.slice(values.byteOffset, values.byteOffset + values.byteLength));
   const dims = (shape: (number | string)[]) => ({ dim: shape.map((d) => (typeof d === 'string' ? { dim_param: d } : { dim_value: d })) });
   return encodeModel({
@@ -31,11 +33,11 @@ function torchStyleOnnx(weights: Float32Array, bias: Float32Array): Uint8Array {
         { name: '/fc/Gemm', op_type: 'Gemm', input: ['/Flatten_output_0', 'fc.weight', 'fc.bias'], output: ['logits'], attribute: [{ name: 'transB', type: AttributeType.INT, i: 1 }] },
       ],
       initializer: [
-        { name: 'fc.weight', dims: [10, 784], data_type: DataType.FLOAT, raw_data: raw(weights) },
-        { name: 'fc.bias', dims: [10], data_type: DataType.FLOAT, raw_data: raw(bias) },
+        { name: 'fc.weight', dims: [classes, features], data_type: DataType.FLOAT, raw_data: raw(weights) },
+        { name: 'fc.bias', dims: [classes], data_type: DataType.FLOAT, raw_data: raw(bias) },
       ],
-      input: [{ name: 'input.1', type: { tensor_type: { elem_type: DataType.FLOAT, shape: dims(['batch_size', 1, 28, 28]) } } }],
-      output: [{ name: 'logits', type: { tensor_type: { elem_type: DataType.FLOAT, shape: dims(['batch_size', 10]) } } }],
+      input: [{ name: 'input.1', type: { tensor_type: { elem_type: DataType.FLOAT, shape: dims(['batch_size', ...input]) } } }],
+      output: [{ name: 'logits', type: { tensor_type: { elem_type: DataType.FLOAT, shape: dims(['batch_size', classes]) } } }],
     },
     metadata_props: [],
   });
@@ -84,6 +86,48 @@ describe('serving an ONNX model made elsewhere', () => {
     for (const { label, probability } of answer.top_k) assert.ok(Math.abs(probability - exp[CLASSES.indexOf(label)]! / total) < 1e-5, label);
     assert.equal(answer.prediction, CLASSES[logits.indexOf(max)]);
     assert.equal(answer.model.name, 'my-torch-model');
+  });
+
+  test('a channels-first RGB model ([3, H, W]) gets images, pixel arrays and HWC tensors transposed, and NCHW tensors as they are', async () => {
+    const [H, W] = [6, 5];
+    const classes = ['red', 'green', 'blue'];
+    const rgbWeights = Float32Array.from({ length: 3 * 3 * H * W }, () => (rng.float() - 0.5) * 0.2);
+    const rgbBias = Float32Array.from({ length: 3 }, () => rng.float() - 0.5);
+    const pre = { ...PRE, colorMode: 'rgb', size: [H, W], mean: 0.5, std: 0.25 };
+    const rgbFolder = join(dir, 'torch-rgb');
+    await mkdir(rgbFolder);
+    await writeFile(join(rgbFolder, 'model.onnx'), torchStyleOnnx(rgbWeights, rgbBias, [3, H, W]));
+    await writeFile(join(rgbFolder, 'kiln-model.json'), JSON.stringify({ ...metadata, name: 'torch-rgb', inputShape: [3, H, W], classNames: classes, preprocessing: pre }));
+    const rgbServe = buildServeApp({ defaultMetrics: false });
+    await rgbServe.setModel(await loadServedModel(rgbFolder, { maxWaitMs: 0 }));
+    await rgbServe.app.listen({ port: 0, host: '127.0.0.1' });
+    const address = rgbServe.app.server.address();
+    const base = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+    try {
+      const hwc = Uint8Array.from({ length: H * W * 3 }, (_, i) => (i * 53 + 17) % 256);
+      const chw = Array.from({ length: 3 * H * W }, (_, i) => hwc[(i % (H * W)) * 3 + Math.floor(i / (H * W))]!);
+      const x = chw.map((p) => (p * pre.scale - pre.mean) / pre.std);
+      const logits = Array.from(rgbBias, (b, k) => b + x.reduce((sum, v, i) => sum + v * rgbWeights[k * x.length + i]!, 0));
+      const exp = logits.map((l) => Math.exp(l - Math.max(...logits)));
+      const want = exp.map((e) => e / exp.reduce((a, b) => a + b, 0));
+      const near = (got: number[], what: string): void => got.forEach((p, k) => assert.ok(Math.abs(p - want[k]!) < 1e-5, `${what}: ${classes[k]} ${p} vs ${want[k]}`));
+      const json = (path: string, body: unknown) => fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+      const png = await sharp(Buffer.from(hwc), { raw: { width: W, height: H, channels: 3 } }).png().toBuffer();
+      const form = new FormData();
+      form.append('file', new Blob([png], { type: 'image/png' }), 'x.png');
+      const answer = (await (await fetch(`${base}/predict?top_k=3`, { method: 'POST', body: form })).json()) as { top_k: { label: string; probability: number }[] };
+      near(classes.map((c) => answer.top_k.find((k) => k.label === c)!.probability), 'PNG upload');
+      const invocations = (await (await json('/invocations', { instances: [Array.from(hwc)] })).json()) as { predictions: number[][] };
+      near(invocations.predictions[0]!, 'pixel array');
+      for (const [shape, data] of [[[1, H, W, 3], Array.from(hwc)], [[1, 3 * H * W], Array.from(hwc)], [[1, 3, H, W], chw]] as const) {
+        const response = await json('/v2/models/torch-rgb/infer', { inputs: [{ name: 'input', shape, datatype: 'UINT8', data }] });
+        assert.equal(response.status, 200, JSON.stringify(shape));
+        near(((await response.json()) as { outputs: { data: number[] }[] }).outputs[0]!.data, `KServe ${JSON.stringify(shape)}`);
+      }
+    } finally {
+      await rgbServe.close();
+    }
   });
 
   test('a kiln-model.json that does not fit the model, or misses a field, fails to load with the field named', async () => {

@@ -1,9 +1,10 @@
 /**
  * serve/health — the operator's endpoints: GET /health (the process answers), GET /ready (200
- * once a model is loaded, 503 with the reason before) and GET /metrics (Prometheus).
+ * once a model is loaded, with the model's name, version, input and classes; 503 with the reason
+ * before) and GET /metrics (Prometheus).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { RouteContext } from './predict-routes.js';
+import { modelSummary, type RouteContext } from './predict-routes.js';
 
 export const healthRoutes: FastifyPluginAsync<Pick<RouteContext, 'lifecycle' | 'metrics'>> = async (app, { lifecycle, metrics }) => {
   app.get('/health', { schema: { summary: 'Liveness: the process answers', tags: ['health'], response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } }, async () => ({ status: 'ok' }));
@@ -14,7 +15,7 @@ export const healthRoutes: FastifyPluginAsync<Pick<RouteContext, 'lifecycle' | '
       const { code, message } = lifecycle.notReady();
       return reply.status(503).send({ status: 'not ready', error: { code, message } });
     }
-    return { status: 'ready', model: { name: model.name, version: model.version, engine: model.predictor.engine, source: model.source } };
+    return { status: 'ready', model: modelSummary(model) };
   });
 
   app.get('/metrics', { schema: { summary: 'Prometheus metrics', tags: ['health'] } }, async (_request, reply) => {

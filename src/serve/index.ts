@@ -15,6 +15,7 @@ import { parseRegistryUri, type ResolvedModel, resolveModelUri } from './model-s
 export * from './app.js';
 export * from './batcher.js';
 export * from './errors.js';
+export * from './input-shape.js';
 export * from './model.js';
 export * from './model-source.js';
 export * from './predictor.js';

@@ -12,7 +12,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PREPROCESS_MODES, type PreprocessMode, type Preprocessing } from '../models/metadata.js';
 import { badRequest, ClientGoneError, isClientAbort, ServeError } from './errors.js';
-import { decodeBase64, decodeImage, flattenPixels, normalizePixels, type PreprocessPath } from './preprocess.js';
+import { flattenPixels, type InputGeometry, toModelOrder } from './input-shape.js';
+import { decodeBase64, decodeImage, effectiveMode, normalizePixels, type PreprocessPath } from './preprocess.js';
 
 export interface IntakeLimits {
   /** Largest uploaded image, bytes. */
@@ -34,7 +35,8 @@ export const MULTIPART_OVERHEAD_BYTES = 64 * 1024;
 export const preprocessParameter = {
   type: 'string',
   enum: [...PREPROCESS_MODES],
-  description: "How image files become model input: 'dataset' (decode and resize as the training data), 'photo' (the Fashion-MNIST conversion of product photos), 'auto' (per image); default: the model's preprocessing.mode",
+  description:
+    "How image files become model input: 'dataset' (decode and resize as the training data), 'photo' (the Fashion-MNIST conversion of product photos; grayscale models only, 400 PREPROCESS_UNSUPPORTED on an RGB model), 'auto' (per image; 'dataset' on an RGB model); default: the model's preprocessing.mode",
 } as const;
 
 export interface PreprocessQuery {
@@ -127,15 +129,18 @@ function multipartError(error: unknown, request: FastifyRequest): unknown {
 
 /**
  * Base64 images or pixel arrays → model input, one example each. Pixel arrays are taken as they
- * are (path 'dataset'); image files follow `mode`.
+ * are (path 'dataset'; their shape is the model's, see serve/input-shape); image files follow
+ * `mode`, and a mode the model cannot take (photo on an RGB model) refuses the whole request.
  */
-export async function decodeItems(items: unknown[], pre: Preprocessing, size: number, limits: IntakeLimits, mode?: PreprocessMode): Promise<{ input: Float32Array; paths: PreprocessPath[] }> {
+export async function decodeItems(items: unknown[], pre: Preprocessing, shape: InputGeometry, limits: IntakeLimits, mode?: PreprocessMode): Promise<{ input: Float32Array; paths: PreprocessPath[] }> {
   if (items.length > limits.maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${limits.maxBatchItems} items per request, got ${items.length}`);
+  if (mode) effectiveMode(mode, pre);
+  const size = shape.size;
   const input = new Float32Array(items.length * size);
   const paths = await Promise.all(
     items.map(async (item, i): Promise<PreprocessPath> => {
       if (typeof item !== 'string') {
-        normalizePixels(flattenPixels(item, size, i), pre, input, i * size);
+        normalizePixels(flattenPixels(item, shape, i), pre, input, i * size);
         return 'dataset';
       }
       try {
@@ -146,5 +151,6 @@ export async function decodeItems(items: unknown[], pre: Preprocessing, size: nu
       }
     }),
   );
+  for (let i = 0; i < items.length; i++) toModelOrder(input, i * size, shape);
   return { input, paths };
 }

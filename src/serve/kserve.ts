@@ -2,12 +2,26 @@
  * serve/kserve — KServe v2 (Open Inference Protocol,
  * https://kserve.github.io/website/latest/modelserving/data_plane/v2_protocol/): health, model
  * metadata and readiness, and inference on one FP32 or UINT8 tensor of raw pixel values (no image
- * preprocessing: tensors are taken as they are).
+ * preprocessing: tensors are taken as they are, then normalized as kiln-model.json says).
+ *
+ * The metadata states the model's own input, [-1, H, W, C] for a Kiln model (e.g. [-1, 32, 32, 3]),
+ * and output [-1, classes], with the class names as a parameter. A tensor is accepted shaped
+ * [n, ...that input], [n, H*W*C], or [n, H, W] for a grayscale model; any other shape, even with the
+ * right number of values ([n, 3, 32, 32] for a 32x32 RGB model that takes [32, 32, 3]), is 400
+ * WRONG_SHAPE. A tensor shaped as the model's input is fed in that order; the others are image
+ * order (HWC), put into a channels-first model's order like images are.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { badRequest, ServeError } from './errors.js';
-import { flattenPixels, normalizePixels } from './preprocess.js';
-import type { RouteContext } from './predict-routes.js';
+import { checkPixelValues, describeInput, type InputGeometry, nestedShapes, toModelOrder } from './input-shape.js';
+import { normalizePixels } from './preprocess.js';
+import { observeRows, type RouteContext } from './predict-routes.js';
+
+/** The per-example tensor shapes accepted for a model's input (its own shape first). */
+function tensorShapes(input: InputGeometry): number[][] {
+  const shapes = [[...input.modelShape], [input.size], ...nestedShapes(input)];
+  return shapes.filter((shape, i) => shapes.findIndex((other) => other.join() === shape.join()) === i);
+}
 
 const nameParams = { type: 'object', required: ['name'], properties: { name: { type: 'string' } } } as const;
 
@@ -54,7 +68,13 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { life
       platform: served.predictor.engine === 'onnxruntime' ? 'onnxruntime_onnx' : 'tensorflow_js',
       inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, ...served.metadata.inputShape] }],
       outputs: [{ name: 'probabilities', datatype: 'FP32', shape: [-1, served.predictor.classes] }],
-      parameters: { classes: served.metadata.classNames, pixel_range: [0, 255], accepted_datatypes: ['FP32', 'UINT8'] },
+      parameters: {
+        classes: served.metadata.classNames,
+        image: { height: served.input.height, width: served.input.width, channels: served.input.channels, color: served.input.color, description: describeInput(served.input) },
+        pixel_range: [0, 255],
+        accepted_datatypes: ['FP32', 'UINT8'],
+        accepted_shapes: tensorShapes(served.input).map((shape) => [-1, ...shape]),
+      },
     };
   });
   app.get<{ Params: { name: string } }>('/v2/models/:name/ready', { schema: { summary: 'KServe v2: model ready', tags: ['kserve-v2'], params: nameParams } }, async (request) => {
@@ -66,7 +86,7 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { life
     '/v2/models/:name/infer',
     {
       schema: {
-        summary: 'KServe v2 inference: one FP32 or UINT8 tensor of pixel values 0-255 shaped [n, 28, 28, 1], [n, 28, 28] or [n, 784]; answers FP32 probabilities [n, classes]',
+        summary: "KServe v2 inference: one FP32 or UINT8 tensor of pixel values 0-255 shaped [n, H, W, C] as the model's metadata says (or [n, H*W*C], or [n, H, W] for a grayscale model); answers FP32 probabilities [n, classes]",
         tags: ['kserve-v2'],
         params: nameParams,
         body: inferBodySchema,
@@ -77,20 +97,23 @@ export const kserveRoutes: FastifyPluginAsync<RouteContext> = async (app, { life
       return lifecycle.withModel(async (served) => {
         const tensor = request.body.inputs[0]!;
         if (tensor.datatype !== 'FP32' && tensor.datatype !== 'UINT8') throw badRequest('UNSUPPORTED_DATATYPE', `datatype ${tensor.datatype} is not supported: send FP32 or UINT8 pixel values 0-255`);
-        const size = served.predictor.inputSize;
+        const size = served.input.size;
         const [n = 0, ...rest] = tensor.shape;
-        const perItem = rest.reduce((a, b) => a * b, 1);
-        if (n < 1 || perItem !== size) throw badRequest('WRONG_SHAPE', `shape ${JSON.stringify(tensor.shape)}: expected [n, ${served.metadata.inputShape.join(', ')}] or [n, ${size}]`);
+        const shapes = tensorShapes(served.input);
+        if (n < 1 || !shapes.some((shape) => shape.join() === rest.join())) {
+          throw badRequest('WRONG_SHAPE', `shape ${JSON.stringify(tensor.shape)}: this model takes ${describeInput(served.input)} images, send ${shapes.map((shape) => `[n, ${shape.join(', ')}]`).join(' or ')}`);
+        }
         if (n > limits.maxBatchItems) throw new ServeError(413, 'TOO_MANY_ITEMS', `at most ${limits.maxBatchItems} items per request, got ${n}`);
         const flat = tensor.data.flat(4);
         if (flat.length !== n * size) throw badRequest('WRONG_SIZE', `shape ${JSON.stringify(tensor.shape)} needs ${n * size} values, got ${flat.length}`);
-        if (tensor.datatype === 'UINT8' && !flat.every((v) => Number.isInteger(v))) throw badRequest('INVALID_PIXEL', 'UINT8 values must be integers in [0, 255]');
+        checkPixelValues(flat, tensor.datatype === 'UINT8');
         const input = new Float32Array(n * size);
-        for (let i = 0; i < n; i++) normalizePixels(flattenPixels(flat.slice(i * size, (i + 1) * size), size, i), served.metadata.preprocessing, input, i * size);
+        normalizePixels(flat, served.metadata.preprocessing, input);
+        if (rest.join() !== served.input.modelShape.join()) for (let i = 0; i < n; i++) toModelOrder(input, i * size, served.input);
         lifecycle.throwIfClientGone(request);
         const result = await served.batcher.submit(input, n);
         const classes = served.predictor.classes;
-        for (let i = 0; i < n; i++) metrics.confidence.observe(Math.max(...result.probabilities.subarray(i * classes, (i + 1) * classes)));
+        observeRows(metrics, served, result.probabilities, n);
         return {
           model_name: served.name,
           model_version: served.version,

@@ -113,6 +113,7 @@ export class ServeLifecycle {
     this.metrics.modelInfo.reset();
     this.metrics.modelInfo.set({ name: next.name, version: next.version, engine: next.predictor.engine, source: next.source }, 1);
     this.metrics.modelLoadedAt.set(next.loadedAt.getTime() / 1000);
+    this.metrics.useClasses(next.metadata.classNames);
     if (previous && previous !== next) await this.retireWhenFree(previous);
   }
 

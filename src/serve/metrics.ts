@@ -1,6 +1,12 @@
 /**
  * serve/metrics — Prometheus metrics of the inference API (base units: seconds), on a registry
  * of their own so that several servers in one process (tests) do not collide.
+ *
+ * `kiln_serve_predictions_total{class}` is labelled with the served model's class names, never
+ * with anything a client sends: its label values are exactly the current model's classes (each
+ * present from the start, at 0), and a swap to a model with other classes starts the counter
+ * afresh with the new names (a counter reset, which rate() and increase() handle), so the series
+ * neither grow with swaps nor mix two models' classes.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -22,7 +28,22 @@ export function createServeMetrics(options: { defaultMetrics?: boolean } = {}) {
     modelInfo: new Gauge({ name: 'kiln_serve_model_info', help: 'The model being served (value 1)', labelNames: ['name', 'version', 'engine', 'source'], registers: [registry] }),
     modelLoadedAt: new Gauge({ name: 'kiln_serve_model_loaded_timestamp_seconds', help: 'When the served model was loaded', registers: [registry] }),
   };
-  return metrics;
+  let classes: ReadonlySet<string> = new Set();
+  return {
+    ...metrics,
+    /** Makes `names` (the served model's classes, in output order) the label values of the predictions counter. */
+    useClasses(names: readonly string[]): void {
+      if (names.length === classes.size && names.every((name) => classes.has(name))) return;
+      metrics.predictions.reset();
+      classes = new Set(names);
+      for (const name of classes) metrics.predictions.inc({ class: name }, 0);
+    },
+    /** Counts one prediction and its confidence; a class of a model swapped out meanwhile is not counted. */
+    observePrediction(className: string, confidence: number): void {
+      metrics.confidence.observe(confidence);
+      if (classes.has(className)) metrics.predictions.inc({ class: className });
+    },
+  };
 }
 
 export type ServeMetrics = ReturnType<typeof createServeMetrics>;

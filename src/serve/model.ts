@@ -11,7 +11,9 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type KilnModelMetadata, ONNX_FILE, type PreprocessMode, readModelMetadata, TOPOLOGY_FILE } from '../models/metadata.js';
+import { KilnError } from '../common/errors.js';
 import { MicroBatcher, type BatcherOptions } from './batcher.js';
+import { describeInput, type InputGeometry, inputGeometry } from './input-shape.js';
 import { OnnxPredictor, type Predictor, TfjsPredictor } from './predictor.js';
 
 export interface ServedModel {
@@ -19,6 +21,8 @@ export interface ServedModel {
   version: string;
   source: string;
   metadata: KilnModelMetadata;
+  /** The input clients send: size, channels, colour (serve/input-shape). */
+  input: InputGeometry;
   predictor: Predictor;
   batcher: MicroBatcher;
   loadedAt: Date;
@@ -44,6 +48,7 @@ const exists = (path: string): Promise<boolean> =>
 export async function loadServedModel(folder: string, options: LoadOptions = {}): Promise<ServedModel> {
   const metadata = await readModelMetadata(folder);
   if (options.preprocess) metadata.preprocessing.mode = options.preprocess;
+  const input = checkedInput(metadata);
   const engine = options.engine ?? 'auto';
   const log = options.log ?? (() => {});
   const onnxOptions = {
@@ -78,17 +83,36 @@ export async function loadServedModel(folder: string, options: LoadOptions = {})
     }
   }
   predictor ??= await TfjsPredictor.fromFolder(folder);
-  const [height, width] = metadata.preprocessing.size;
-  if (predictor.inputSize !== height * width) {
+  if (predictor.inputSize !== input.size) {
     await predictor.dispose();
-    throw new Error(`kiln-model.json: grayscale ${height}x${width} preprocessing gives ${height * width} values, but inputShape [${metadata.inputShape.join(', ')}] takes ${predictor.inputSize}`);
+    throw new KilnError('KILN_ERR_MODEL_FORMAT', `kiln-model.json: ${describeInput(input)} preprocessing gives ${input.size} values, but the model takes ${predictor.inputSize}`);
   }
   if (predictor.classes !== metadata.classNames.length) {
     await predictor.dispose();
-    throw new Error(`the model answers ${predictor.classes} classes but kiln-model.json names ${metadata.classNames.length}`);
+    throw new KilnError('KILN_ERR_MODEL_FORMAT', `the model answers ${predictor.classes} classes but kiln-model.json names ${metadata.classNames.length}`);
   }
   const batcher = new MicroBatcher(predictor, options);
-  return { name: metadata.name, version: options.version ?? 'local', source: options.source ?? folder, metadata, predictor, batcher, loadedAt: new Date() };
+  return { name: metadata.name, version: options.version ?? 'local', source: options.source ?? folder, metadata, input, predictor, batcher, loadedAt: new Date() };
+}
+
+/**
+ * The model's input, checked before any engine loads: preprocessing and inputShape must agree, and
+ * the photo conversion (grayscale by nature) cannot be an RGB model's preprocessing mode.
+ */
+function checkedInput(metadata: KilnModelMetadata): InputGeometry {
+  let input: InputGeometry;
+  try {
+    input = inputGeometry(metadata);
+  } catch (error) {
+    throw new KilnError('KILN_ERR_MODEL_FORMAT', error instanceof Error ? error.message : String(error));
+  }
+  if (input.color === 'rgb' && metadata.preprocessing.mode === 'photo') {
+    throw new KilnError(
+      'KILN_ERR_PREPROCESS_MODE',
+      `${metadata.name} takes ${describeInput(input)} images, but its preprocessing mode is 'photo', the grayscale Fashion-MNIST conversion of product photos: serve it with --preprocess dataset (or auto)`,
+    );
+  }
+  return input;
 }
 
 /** Waits for in-flight work of a retired model, then frees it. */

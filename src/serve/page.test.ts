@@ -35,6 +35,11 @@ describe('home page (GET /)', () => {
     assert.match(html, /id="clear"/);
     assert.match(html, /id="predict"/);
     assert.match(html, /<ol id="bars"/);
+    // Nothing about one dataset: the page learns the model's input and classes from /ready.
+    assert.match(html, /<title>Kiln classifier<\/title>/);
+    assert.doesNotMatch(html, /Fashion-MNIST|784/);
+    assert.match(html, /<p id="expects"/);
+    assert.match(html, /<div id="draw">[\s\S]*<canvas id="pad"[\s\S]*<\/div>/);
     assert.match(html, /prefers-color-scheme:\s*dark/);
     // It talks to the API by the documented shapes.
     assert.match(html, /predict\?top_k=/);

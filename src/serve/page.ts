@@ -1,12 +1,16 @@
 /**
  * serve/page — the API's home page (GET /): upload an image or draw one, press Predict, see the
- * class, its confidence and a bar per class. One self-contained HTML document (inline style and
+ * class, its confidence and a bar per class. The page follows the served model, as GET /ready
+ * describes it: it shows the input the model expects (e.g. "32x32 RGB") and its class names, and
+ * offers the drawing canvas and the photo preprocessing only for a grayscale model (a drawing is a
+ * white-on-black gray image, and the photo conversion makes gray images); uploads always work. One self-contained HTML document (inline style and
  * script, no remote resources, works offline), sent with a Content-Security-Policy that allows only
  * that exact inline script and style (by hash) and requests to this server.
  *
  * Uploads go to POST /predict as multipart (field "image"), with `preprocess=` when a mode is
  * chosen, and the answer line says which preprocessing ran; a drawing is averaged down from
- * 280x280 to 28x28 grayscale in the browser and sent to POST /predict/batch as 784 values 0-255.
+ * 280x280 to the model's H x W grayscale in the browser (28x28: 10x10 blocks) and sent to
+ * POST /predict/batch as H*W values 0-255.
  * Both ask for top_k=1000, which the server caps at the number of classes: every class's probability.
  */
 import { createHash } from 'node:crypto';
@@ -48,7 +52,8 @@ const SCRIPT = `
 var $ = function (id) { return document.getElementById(id); };
 var pad = $('pad'), ctx = pad.getContext('2d'), file = $('file'), preview = $('preview'), cursor = $('cursor');
 var predictButton = $('predict'), modelLine = $('model'), result = $('result'), error = $('error'), bars = $('bars'), source = $('source'), mode = $('mode'), path = $('path');
-var input = null, last = null, pen = false, key = { x: 140, y: 140 };
+var expects = $('expects'), drawBox = $('draw'), modeRow = $('mode-row');
+var input = null, last = null, pen = false, key = { x: 140, y: 140 }, shape = { height: 28, width: 28, channels: 1 };
 
 function use(kind) {
   input = kind;
@@ -101,11 +106,24 @@ file.addEventListener('change', function () {
   preview.src = URL.createObjectURL(f); preview.hidden = false; use('file');
 });
 
-/** The drawing as 28x28 grayscale, each pixel the mean of a 10x10 block. */
+/** The drawing as the model's H x W grayscale, each pixel the mean of its block of the canvas. */
 function pixels() {
-  var d = ctx.getImageData(0, 0, 280, 280).data, sums = new Array(784).fill(0);
-  for (var y = 0; y < 280; y++) for (var x = 0; x < 280; x++) sums[Math.floor(y / 10) * 28 + Math.floor(x / 10)] += d[(y * 280 + x) * 4];
-  return sums.map(function (s) { return Math.round(s / 100); });
+  var h = shape.height, w = shape.width, d = ctx.getImageData(0, 0, 280, 280).data, sums = new Array(h * w).fill(0), counts = new Array(h * w).fill(0);
+  for (var y = 0; y < 280; y++) for (var x = 0; x < 280; x++) {
+    var i = Math.floor(y * h / 280) * w + Math.floor(x * w / 280);
+    sums[i] += d[(y * 280 + x) * 4]; counts[i] += 1;
+  }
+  return sums.map(function (s, i) { return Math.round(s / counts[i]); });
+}
+
+/** Adapts the page to the model: what it expects, its classes, the canvas and photo mode only for gray input. */
+function follow(m) {
+  if (!m.input) return;
+  shape = m.input;
+  var gray = shape.channels === 1;
+  expects.textContent = 'Expects ' + shape.description + ' images (others are resized and converted)' + (m.classes ? '; classes: ' + m.classes.join(', ') : '') + '.';
+  drawBox.hidden = !gray; modeRow.hidden = !gray;
+  if (!gray) { mode.value = ''; if (input === 'draw') use(null); }
 }
 
 function pct(p) { return (p * 100).toFixed(1) + '%'; }
@@ -119,7 +137,7 @@ function refreshModel() {
   return fetch('ready', { headers: { accept: 'application/json' } })
     .then(function (r) { return r.json().then(function (b) { return { ok: r.ok, status: r.status, body: b }; }); })
     .then(function (r) {
-      if (r.ok) { showModel(r.body.model); if (r.body.model.engine) modelLine.textContent += ' (' + r.body.model.engine + ')'; }
+      if (r.ok) { showModel(r.body.model); if (r.body.model.engine) modelLine.textContent += ' (' + r.body.model.engine + ')'; follow(r.body.model); }
       else modelLine.textContent = 'No model is ready: ' + describe(r.status, r.body);
     })
     .catch(function (e) { modelLine.textContent = 'Cannot reach the server: ' + e.message; });
@@ -141,7 +159,7 @@ function render(p, timing, upload) {
 predictButton.addEventListener('click', function () {
   var kind = input;
   error.textContent = '';
-  if (!kind) { error.textContent = 'Upload an image or draw something first.'; return; }
+  if (!kind) { error.textContent = drawBox.hidden ? 'Upload an image first.' : 'Upload an image or draw something first.'; return; }
   var request;
   if (kind === 'file') {
     var form = new FormData();
@@ -179,7 +197,7 @@ export const HOME_PAGE_HTML = `<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <link rel="icon" href="data:,">
-<title>Kiln: Fashion-MNIST classifier</title>
+<title>Kiln classifier</title>
 <style>${STYLE}</style>
 </head>
 <body>
@@ -193,12 +211,16 @@ export const HOME_PAGE_HTML = `<!doctype html>
 <h2 id="input-heading">Image</h2>
 <p><label for="file">Upload an image (PNG, JPEG, WebP, GIF or TIFF)</label><br>
 <input id="file" name="image" type="file" accept="image/png,image/jpeg,image/webp,image/gif,image/tiff"></p>
-<p><label for="mode">Preprocessing of uploads</label>
+<p id="expects" class="muted"></p>
+<p id="mode-row"><label for="mode">Preprocessing of uploads</label>
 <select id="mode"><option value="">the model's default</option><option value="auto">auto (per image)</option><option value="dataset">dataset (as the training images)</option><option value="photo">photo (product photo)</option></select></p>
 <img id="preview" alt="The uploaded image" hidden>
+<div id="draw">
 <p id="pad-help" class="muted">Or draw an item, white on black: with the mouse or a finger, or from the keyboard (focus the canvas; arrow keys move the pen, Space lowers or lifts it).</p>
 <div class="pad"><canvas id="pad" width="280" height="280" tabindex="0" aria-label="Drawing canvas, 280 by 280 pixels" aria-describedby="pad-help"></canvas><div id="cursor" hidden></div></div>
-<p><button id="clear" type="button">Clear</button> <button id="predict" type="button">Predict</button></p>
+<p><button id="clear" type="button">Clear</button></p>
+</div>
+<p><button id="predict" type="button">Predict</button></p>
 <p id="source" class="muted" aria-live="polite"></p>
 </section>
 <section aria-labelledby="result-heading">

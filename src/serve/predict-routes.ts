@@ -2,14 +2,18 @@
  * serve/predict-routes — Kiln's own prediction API:
  *
  *   POST /predict          one image: a multipart file field (any name) or a raw image/* body
- *   POST /predict/batch    {"images": [base64 image | 784 pixel values 0–255, …]} → {"predictions": [...]}
+ *   POST /predict/batch    {"images": [base64 image | pixel array, …]} → {"predictions": [...]}
+ *   GET  /info             the served model: name, version, input (e.g. 32x32 RGB) and class names
  *
+ * A pixel array is one image as the model takes it: H*W*C values 0–255, flat or nested
+ * (serve/input-shape); labels come from the model's class names.
  * Each prediction says which preprocessing ran for it (`preprocessing`: 'dataset' or 'photo');
  * `?preprocess=auto|dataset|photo` overrides the model's choice for image files.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { describeInput, expectedPixels, toModelOrder } from './input-shape.js';
 import type { PreprocessPath } from './preprocess.js';
-import { decodeImage } from './preprocess.js';
+import { decodeImage, effectiveMode } from './preprocess.js';
 import { decodeItems, type IntakeLimits, preprocessParameter, type PreprocessQuery, readUpload } from './intake.js';
 import type { ServeLifecycle } from './lifecycle.js';
 import type { ServeMetrics } from './metrics.js';
@@ -44,6 +48,31 @@ const batchSchema = {
   properties: { predictions: { type: 'array', items: { type: 'object', properties: answerProperties } }, model: modelProperty, timing_ms: timingProperty },
 } as const;
 
+const infoSchema = {
+  type: 'object',
+  properties: {
+    name: { type: 'string' },
+    version: { type: 'string' },
+    engine: { type: 'string' },
+    source: { type: 'string' },
+    input: {
+      type: 'object',
+      description: 'What one image becomes before the model: height x width x channels (1: grayscale, 3: RGB)',
+      properties: {
+        shape: { type: 'array', items: { type: 'integer' } },
+        height: { type: 'integer' },
+        width: { type: 'integer' },
+        channels: { type: 'integer', enum: [1, 3] },
+        color: { type: 'string', enum: ['gray', 'rgb'] },
+        description: { type: 'string' },
+        pixels: { type: 'string', description: 'The pixel arrays /predict/batch and /invocations accept for one image' },
+      },
+    },
+    classes: { type: 'array', items: { type: 'string' }, description: 'Class names in output order' },
+    preprocessing: { type: 'object', properties: { mode: { type: 'string' }, photo: { type: 'boolean', description: 'Whether ?preprocess=photo applies (grayscale models only)' } } },
+  },
+} as const;
+
 /** Documents the multipart upload of /predict in the OpenAPI document (the handler parses it; nothing validates it). */
 export const uploadSchema = {
   type: 'object',
@@ -56,10 +85,48 @@ const pixelsOrImage = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array
 
 type PredictQuery = PreprocessQuery & { top_k?: number };
 
-/** The answer for one example's probabilities. */
-function describe(model: ServedModel, probs: Float32Array, topK: number, preprocessing: PreprocessPath) {
+/** The index of the largest probability (the first, on a tie). */
+export function bestClass(probs: ArrayLike<number>): number {
   let best = 0;
   for (let i = 1; i < probs.length; i++) if (probs[i]! > probs[best]!) best = i;
+  return best;
+}
+
+/** Counts each of `n` rows of probabilities in the prediction metrics, by the model's class names. */
+export function observeRows(metrics: ServeMetrics, served: ServedModel, probabilities: Float32Array, n: number): void {
+  const classes = served.predictor.classes;
+  for (let i = 0; i < n; i++) {
+    const row = probabilities.subarray(i * classes, (i + 1) * classes);
+    const best = bestClass(row);
+    metrics.observePrediction(served.metadata.classNames[best] ?? String(best), row[best]!);
+  }
+}
+
+/** What a client needs to know of the served model: its name, version, input and classes. */
+export function modelSummary(served: ServedModel) {
+  const { input, metadata } = served;
+  return {
+    name: served.name,
+    version: served.version,
+    engine: served.predictor.engine,
+    source: served.source,
+    input: {
+      shape: [input.height, input.width, input.channels],
+      height: input.height,
+      width: input.width,
+      channels: input.channels,
+      color: input.color,
+      description: describeInput(input),
+      pixels: expectedPixels(input),
+    },
+    classes: metadata.classNames,
+    preprocessing: { mode: metadata.preprocessing.mode ?? 'dataset', photo: input.color === 'gray' },
+  };
+}
+
+/** The answer for one example's probabilities. */
+function describe(model: ServedModel, probs: Float32Array, topK: number, preprocessing: PreprocessPath) {
+  const best = bestClass(probs);
   const order = Array.from(probs.keys()).sort((a, b) => probs[b]! - probs[a]!);
   return {
     prediction: model.metadata.classNames[best] ?? String(best),
@@ -71,10 +138,13 @@ function describe(model: ServedModel, probs: Float32Array, topK: number, preproc
 }
 
 export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lifecycle, metrics, limits, defaultTopK }) => {
-  const observe = (answer: { confidence: number; prediction: string }): void => {
-    metrics.confidence.observe(answer.confidence);
-    metrics.predictions.inc({ class: answer.prediction });
-  };
+  const observe = (answer: { confidence: number; prediction: string }): void => metrics.observePrediction(answer.prediction, answer.confidence);
+
+  app.get('/info', { schema: { summary: 'The served model: name, version, engine, input shape and colour, class names (503 before a model is loaded)', tags: ['health'], response: { 200: infoSchema, '4xx': errorSchema, '5xx': errorSchema } } }, async () => {
+    const served = lifecycle.current();
+    if (!served) throw lifecycle.notReady();
+    return modelSummary(served);
+  });
 
   app.post<{ Querystring: PredictQuery }>(
     '/predict',
@@ -90,11 +160,14 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
     async (request) => {
       const start = performance.now();
       lifecycle.requireReady();
+      // A mode the model cannot take is refused before the upload is read.
+      if (request.query.preprocess) effectiveMode(request.query.preprocess, lifecycle.current()!.metadata.preprocessing);
       // The model is taken once the upload is in: a slow uploader never holds up a hot swap.
       const bytes = await readUpload(request, limits);
       return lifecycle.withModel(async (served) => {
         const input = new Float32Array(served.predictor.inputSize);
         const path = await decodeImage(bytes, served.metadata.preprocessing, input, 0, limits.pixelLimit, request.query.preprocess);
+        toModelOrder(input, 0, served.input);
         const preprocessed = performance.now();
         metrics.preprocess.observe((preprocessed - start) / 1000);
         lifecycle.throwIfClientGone(request);
@@ -114,7 +187,7 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
     '/predict/batch',
     {
       schema: {
-        summary: 'Classify several images: base64 encoded files or 784 pixel values 0-255 each',
+        summary: "Classify several images: base64 encoded files, or pixel arrays of the model's input (H*W*C values 0-255, flat or nested [H][W][C]; see GET /info)",
         tags: ['predict'],
         querystring: predictQuery,
         body: { type: 'object', required: ['images'], properties: { images: { type: 'array', minItems: 1, items: pixelsOrImage } } },
@@ -125,7 +198,7 @@ export const predictRoutes: FastifyPluginAsync<RouteContext> = async (app, { lif
       lifecycle.withModel(async (served) => {
         const start = performance.now();
         const items = request.body.images;
-        const { input, paths } = await decodeItems(items, served.metadata.preprocessing, served.predictor.inputSize, limits, request.query.preprocess);
+        const { input, paths } = await decodeItems(items, served.metadata.preprocessing, served.input, limits, request.query.preprocess);
         const preprocessed = performance.now();
         metrics.preprocess.observe((preprocessed - start) / 1000);
         lifecycle.throwIfClientGone(request);

@@ -26,7 +26,7 @@ export interface Predictor {
 export interface OnnxOptions {
   /** Intra-op threads (default 1). */
   threads?: number;
-  /** Per-example input shape fed to the model (default [28, 28, 1], NHWC). */
+  /** Per-example input shape fed to the model (kiln-model.json inputShape: NHWC [H, W, C] for Kiln's models). */
   inputShape: readonly number[];
   classes: number;
   /** Apply softmax to the output (for models that end in logits). */

@@ -1,14 +1,17 @@
 /**
  * serve/preprocess — image bytes or pixel arrays → the model's input, as kiln-model.json says:
- * grayscale, resized to [H, W], optionally inverted, then x' = (x * scale - mean) / std.
+ * gray (luma) or RGB, resized to [H, W], optionally inverted, then x' = (x * scale - mean) / std.
  *
  * Two paths (the model's `preprocessing.mode`, or a request's `?preprocess=`): 'dataset' takes the
- * image as it is; 'photo' converts a product photo the way Fashion-MNIST was made (serve/photo);
- * 'auto' picks per image. An 8-bit grayscale PNG already at the input size is decoded in place
- * (serve/png: microseconds, bounded work); photos are decoded small (serve/jpeg, or sharp's
- * shrink-on-load); everything else goes to sharp (libvips on libuv's thread pool, so it never
- * blocks the event loop), loaded on first use. Only raster formats are accepted (PNG, JPEG, WebP, GIF,
- * TIFF); sharp's pixel limit refuses decompression bombs and absurd dimensions before any pixel
+ * image as it is, decoded by imaging/decode's decodeFixed, the very function training decoded the
+ * dataset with, so a model sees the pixels it learned on (an 8-bit gray PNG already at a gray
+ * model's size is decoded in place there: microseconds, bounded work); 'photo' converts a product
+ * photo the way Fashion-MNIST was made (serve/photo), a grayscale conversion that applies to gray
+ * models only: an RGB model answers 'auto' with 'dataset' and refuses 'photo' (400
+ * PREPROCESS_UNSUPPORTED); 'auto' picks per image. Photos are decoded small (imaging/jpeg, or
+ * sharp's shrink-on-load); sharp (libvips on libuv's thread pool, so it never blocks the event
+ * loop) is loaded on first use. Only raster formats are accepted (PNG, JPEG, WebP, GIF, TIFF,
+ * AVIF); sharp's pixel limit refuses decompression bombs and absurd dimensions before any pixel
  * is decoded.
  */
 import type { PreprocessMode, Preprocessing } from '../models/metadata.js';
@@ -47,13 +50,27 @@ export function normalizePixels(pixels: ArrayLike<number>, pre: Preprocessing, o
 export type PreprocessPath = 'dataset' | 'photo';
 
 /**
+ * The preprocessing an image file gets on a model: the photo conversion makes Fashion-MNIST-style
+ * gray images, so on an RGB model 'auto' is 'dataset' and 'photo' is a 400 naming the model's input.
+ */
+export function effectiveMode(mode: PreprocessMode, pre: Preprocessing): PreprocessMode {
+  if (pre.colorMode !== 'rgb' || mode === 'dataset') return mode;
+  if (mode === 'auto') return 'dataset';
+  const [height, width] = pre.size;
+  throw badRequest(
+    'PREPROCESS_UNSUPPORTED',
+    `preprocess=photo converts product photos to grayscale Fashion-MNIST-style images; this model takes ${height}x${width} RGB images, so use preprocess=dataset (or auto, which means dataset here)`,
+  );
+}
+
+/**
  * Decodes an image and writes its normalized pixels into `out` at `offset`. `mode` overrides
  * the model's `preprocessing.mode` (a request's `?preprocess=`); the answer says which path ran.
  *
- * 'auto' looks at the image first (serve/photo looksLikePhoto: a light border at least as light
- * as the centre means a photo). A dataset-form image (an 8-bit gray PNG at the model's size on a
- * dark background) is decided on the pixels the PNG fast path already decoded, so it keeps that
- * path and exactly the answer 'dataset' gives.
+ * 'auto' (gray models) looks at the image first (serve/photo looksLikePhoto: a light border at
+ * least as light as the centre means a photo). A dataset-form image (an 8-bit gray PNG at the
+ * model's size on a dark background) is decided on the pixels the PNG fast path already decoded,
+ * so it keeps that path and exactly the answer 'dataset' gives.
  */
 export async function decodeImage(
   bytes: Uint8Array,
@@ -64,21 +81,24 @@ export async function decodeImage(
   mode: PreprocessMode = pre.mode ?? 'dataset',
 ): Promise<PreprocessPath> {
   if (bytes.length === 0) throw badRequest('EMPTY_FILE', 'the image is empty');
+  const resolved = effectiveMode(mode, pre);
   const [height, width] = pre.size;
   let pixels: Uint8Array | null = null;
   let path: PreprocessPath = 'dataset';
-  if (mode === 'dataset') {
-    pixels = decodeGrayPngFast(bytes, width, height) ?? (await decodeWithSharp(bytes, pre, pixelLimit));
+  if (resolved === 'dataset') {
+    pixels = await decodeWithSharp(bytes, pre, pixelLimit);
   } else {
     const small = decodeGrayPngFast(bytes, width, height);
     const raster: Raster = small ? { data: small, width, height, channels: 1 } : await decodeRaster(bytes, Math.max(width, height) * PROBE_FACTOR, pixelLimit);
-    if (mode === 'photo' || looksLikePhoto(raster)) {
+    if (resolved === 'photo' || looksLikePhoto(raster)) {
       pixels = photoToDataset(raster, pre.size);
       path = 'photo';
     } else {
       pixels = small ?? (await decodeWithSharp(bytes, pre, pixelLimit));
     }
   }
+  const expected = height * width * (pre.colorMode === 'rgb' ? 3 : 1);
+  if (pixels.length !== expected) throw new Error(`decoding gave ${pixels.length} values for a ${height}x${width} ${pre.colorMode} input of ${expected}`);
   normalizePixels(pixels, pre, out, offset);
   return path;
 }
@@ -86,7 +106,10 @@ export async function decodeImage(
 /** The photo path decodes to about this many times the model's size before trimming. */
 const PROBE_FACTOR = 4;
 
-/** The general path: any accepted format → the model's size and colour mode, as training decoded it (imaging/decode). */
+/**
+ * The dataset path: any accepted format → the model's size and colour mode, exactly as training
+ * decoded its images (imaging/decode decodeFixed: its gray-PNG fast path, else sharp).
+ */
 export function decodeWithSharp(bytes: Uint8Array, pre: Preprocessing, pixelLimit = DEFAULT_PIXEL_LIMIT): Promise<Uint8Array> {
   const [height, width] = pre.size;
   const channels = pre.colorMode === 'rgb' ? 3 : 1;
@@ -124,18 +147,4 @@ export function decodeBase64(text: string, index: number): Buffer {
   const bytes = Buffer.from(body, 'base64');
   if (bytes.length === 0) throw badRequest('EMPTY_FILE', `item ${index}: empty image`);
   return bytes;
-}
-
-/** Flattens a 784-value array, a [28][28] or a [28][28][1] nested array of 0–255 pixels. */
-export function flattenPixels(value: unknown, expected: number, index: number): number[] {
-  const flat = Array.isArray(value) ? (value as unknown[]).flat(3) : null;
-  if (!flat || flat.length !== expected) {
-    throw badRequest('WRONG_SIZE', `item ${index}: expected ${expected} pixel values, got ${flat ? flat.length : typeof value}`);
-  }
-  for (const v of flat) {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 255) {
-      throw badRequest('INVALID_PIXEL', `item ${index}: pixel values must be numbers in [0, 255], got ${JSON.stringify(v)}`);
-    }
-  }
-  return flat as number[];
 }

@@ -19,7 +19,10 @@ export interface TrainingConfig {
   /** Cross-entropy label smoothing in [0, 0.5]. */
   labelSmoothing: number;
   seed: number;
-  /** Images held out of the canonical train set for validation. Default 5000 (55,000/5,000). */
+  /**
+   * Images held out of the train set for validation (seeded by `seed`). Default 5000 (Fashion-MNIST's
+   * 55,000/5,000). Unused when the dataset brings its own validation split (a user's data always does).
+   */
   validationSize: number;
   augmentation: { rotationDegrees: number; flipProbability: number } | null;
   /** Early-stopping patience on val_acc; null disables it. */

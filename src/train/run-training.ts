@@ -1,7 +1,7 @@
 /**
  * train/run-training — one complete training run from configuration to a saved model folder:
- * verified data → seeded split → model → fit (early stopping, checkpoints) → best weights
- * restored → test → `kiln-model.json`. The CLI's `kiln train` and the tuner's objective both
+ * verified data (any LabelledDataset) → seeded split → model shaped by the data → fit (early
+ * stopping, checkpoints) → best weights restored → test → `kiln-model.json`. The CLI's `kiln train` and the tuner's objective both
  * call this, so a trial is exactly a `kiln train` run.
  */
 import { join } from 'node:path';
@@ -9,16 +9,16 @@ import { Random } from '../common/random.js';
 import { modelsDir, timestampSlug } from '../common/home.js';
 import { KILN_VERSION, packageVersion } from '../common/version.js';
 import {
-  CLASS_NAMES,
-  FASHION_MNIST_MEAN,
-  FASHION_MNIST_STD,
-  type FashionMnist,
+  fashionMnistDataset,
+  type ImageSet,
+  type LabelledDataset,
   loadFashionMnist,
+  normalizePixel,
   splitTrainValidation,
   subsetImageSet,
 } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
-import { buildModel, countParameters, FASHION_MNIST_INPUT, type KilnModelMetadata, saveModelFolder } from '../models/index.js';
+import { buildModel, countParameters, type InputSpec, type KilnModelMetadata, type Preprocessing, saveModelFolder, validateSpecForInput } from '../models/index.js';
 import { type TrainingConfig, trainingParams, validateTrainingConfig } from './config.js';
 import { type Callback, EarlyStopping, type EpochMetrics, ModelCheckpoint, ProgressBar, type ProgressStream, type StopReason } from './callbacks.js';
 import type { MetricSink } from './metrics.js';
@@ -29,8 +29,11 @@ export interface TrainingHooks {
   progress?: ProgressStream | null;
   sinks?: MetricSink[];
   callbacks?: Callback[];
-  /** Already-loaded data (the tuner loads it once for all trials). */
-  data?: FashionMnist;
+  /**
+   * Already-loaded data (the tuner loads it once for all trials): any LabelledDataset, its shape,
+   * colour and classes decide the model's. Default: Fashion-MNIST from `config.dataDir`'s chain.
+   */
+  data?: LabelledDataset;
   engine?: EngineInfo | null;
   log?: (message: string) => void;
 }
@@ -63,12 +66,14 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
   validateTrainingConfig(config);
   const started = performance.now();
   const log = hooks.log ?? (() => undefined);
-  const data = hooks.data ?? (await loadFashionMnist({ dataDir: config.dataDir, log }));
-  const split = splitTrainValidation(data.train, { validationSize: config.validationSize, seed: config.seed });
-  const { validation } = split;
-  const limit = config.trainLimit ?? split.train.count;
-  const train = limit < split.train.count ? subsetImageSet(split.train, Array.from({ length: limit }, (_, i) => i)) : split.train;
-  const model = buildModel(config.spec, FASHION_MNIST_INPUT, new Random(config.seed ^ 0x5eed));
+  const data = hooks.data ?? fashionMnistDataset(await loadFashionMnist({ dataDir: config.dataDir, log }));
+  const input = inputOf(data);
+  // A model the images cannot take (too many pooling blocks) is refused before any copy or work.
+  validateSpecForInput(config.spec, input);
+  const { train: fullTrain, validation } = trainAndValidation(data, config);
+  const limit = config.trainLimit ?? fullTrain.count;
+  const train = limit < fullTrain.count ? subsetImageSet(fullTrain, Array.from({ length: limit }, (_, i) => i)) : fullTrain;
+  const model = buildModel(config.spec, input, new Random(config.seed ^ 0x5eed));
   const checkpoint = new ModelCheckpoint({ monitor: 'val_acc', topK: config.checkpointTopK });
   const callbacks: Callback[] = [checkpoint];
   if (config.patience !== null) callbacks.push(new EarlyStopping({ monitor: 'val_acc', patience: config.patience }));
@@ -79,13 +84,17 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     batchSize: config.batchSize,
     learningRate: config.learningRate,
     seed: config.seed,
-    augmentation: config.augmentation ?? undefined,
+    // Rotated-in pixels are the dataset's black, normalized as the data was.
+    augmentation: config.augmentation ? { ...config.augmentation, fill: Math.fround(normalizePixel(0, data.normalization.mean, data.normalization.std)) } : undefined,
     lrSchedule: config.lrSchedule,
     labelSmoothing: config.labelSmoothing,
     callbacks,
     sinks: hooks.sinks ?? [],
   });
-  log(`training ${config.spec.kind} (${countParameters(model)} parameters) on ${train.count} images, validating on ${validation.count}`);
+  log(
+    `training ${config.spec.kind} (${countParameters(model)} parameters) on ${train.count} ${input.height}x${input.width}x${input.channels} images ` +
+      `of ${data.identity.name} (${input.classes} classes), validating on ${validation.count}`,
+  );
   try {
     const fit = await trainer.fit(model, train, validation);
     const bestEpoch = checkpoint.restoreBest(model) ?? fit.epochs;
@@ -97,15 +106,15 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     const metadata: KilnModelMetadata = {
       format: 'kiln-model',
       formatVersion: 1,
-      name: 'fashion-mnist',
+      name: data.identity.name,
       framework: 'tfjs-layers',
-      inputShape: [FASHION_MNIST_INPUT.height, FASHION_MNIST_INPUT.width, FASHION_MNIST_INPUT.channels],
-      classNames: [...CLASS_NAMES],
-      preprocessing: { colorMode: 'grayscale', size: [28, 28], scale: 1 / 255, mean: FASHION_MNIST_MEAN, std: FASHION_MNIST_STD, invert: false, mode: 'auto' },
+      inputShape: [input.height, input.width, input.channels],
+      classNames: [...data.classNames],
+      preprocessing: preprocessingOf(data, input),
       spec: config.spec,
       hyperparameters: params,
       metrics: { ...testMetrics, val_acc: best.val_acc, val_loss: best.val_loss, best_epoch: bestEpoch, epochs: fit.epochs },
-      dataset: { name: 'fashion-mnist', sha256: data.sha256 },
+      dataset: datasetOf(data),
       engine: hooks.engine
         ? { backend: hooks.engine.backend, blas: hooks.engine.blas.enabled, blasLibrary: hooks.engine.blas.library, blasThreads: hooks.engine.blas.threads }
         : { backend: 'unknown' },
@@ -131,4 +140,36 @@ export async function runTraining(config: TrainingConfig, hooks: TrainingHooks =
     checkpoint.dispose();
     model.dispose();
   }
+}
+
+/** The source's own validation split, else a seeded split of train (Fashion-MNIST: 55,000/5,000). */
+function trainAndValidation(data: LabelledDataset, config: TrainingConfig): { train: ImageSet; validation: ImageSet } {
+  if (data.validation) return { train: data.train, validation: data.validation };
+  return splitTrainValidation(data.train, { validationSize: config.validationSize, seed: config.seed });
+}
+
+/** The model's input and output, as the data says: HxWxC of its images, one output per class. */
+function inputOf(data: LabelledDataset): InputSpec {
+  const { height, width, channels } = data.train;
+  return { height, width, channels, classes: data.classNames.length };
+}
+
+/** How a server must turn an image into this model's input: the data's size, colour and normalization. */
+function preprocessingOf(data: LabelledDataset, input: InputSpec): Preprocessing {
+  const builtin = data.identity.sourceType === 'builtin';
+  return {
+    colorMode: input.channels === 3 ? 'rgb' : 'grayscale',
+    size: [input.height, input.width],
+    scale: 1 / 255,
+    mean: data.normalization.mean,
+    std: data.normalization.std,
+    invert: false,
+    // Photos of garments need Fashion-MNIST's own conversion; a user's images are served as they were trained.
+    mode: builtin ? 'auto' : 'dataset',
+  };
+}
+
+function datasetOf(data: LabelledDataset): KilnModelMetadata['dataset'] {
+  const { name, digest, source, sourceType, schema, counts } = data.identity;
+  return { name, sha256: data.sha256, digest, source, sourceType, schema, counts };
 }

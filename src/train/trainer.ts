@@ -37,8 +37,12 @@ export interface TrainerOptions {
   labelSmoothing?: number;
   /** Seeds shuffling, augmentation and dropout. Default 42. */
   seed?: number;
-  /** Batch augmentation of the training set; off by default. */
-  augmentation?: Pick<AugmentOptions, 'rotationDegrees' | 'flipProbability'>;
+  /**
+   * Batch augmentation of the training set; off by default. `fill` is the value of pixels a
+   * rotation brings in: the dataset's normalized black, (0 - mean) / std (default
+   * Fashion-MNIST's). The images' height, width and channels come from the set.
+   */
+  augmentation?: Pick<AugmentOptions, 'rotationDegrees' | 'flipProbability' | 'fill'>;
   callbacks?: Callback[];
   sinks?: MetricSink[];
   /** Log train_loss every N steps (Lightning's log_every_n_steps). Default 50. */

@@ -67,6 +67,40 @@ describe('ONNX export', () => {
     }
   });
 
+  describe('colour and non-square inputs, any number of classes', () => {
+    const cnn: ModelSpec = { kind: 'cnn', convChannels: [8, 16, 16], kernelSize: 3, pool: 'max', batchNorm: true, convDropout: 0.1, denseUnits: [24], dropout: 0.2 };
+    const cnnAvg: ModelSpec = { kind: 'cnn', convChannels: [6, 12], kernelSize: 5, pool: 'avg', batchNorm: false, convDropout: 0, denseUnits: [], dropout: 0 };
+    for (const [height, width] of [
+      [32, 32],
+      [24, 40],
+    ] as const) {
+      for (const classes of [3, 7]) {
+        test(`${height}x${width}x3, ${classes} classes: ONNX Runtime gives the tfjs probabilities within 1e-5 (MLP, CNN with max and avg pooling)`, async () => {
+          const input = { height, width, channels: 3, classes };
+          const size = height * width * 3;
+          const n = 64;
+          const inputs = syntheticInputs(n, classes, size);
+          for (const spec of [TEST_MLP, cnn, cnnAvg]) {
+            const model = buildTestModel(spec, 5, input);
+            const bytes = exportOnnx(model, { name: spec.kind });
+            const declared = decodeModel(bytes).graph.input[0]!.type.tensor_type.shape.dim.map((d) => d.dim_param ?? d.dim_value);
+            assert.deepEqual(declared, ['batch', height, width, 3]);
+            const expected = tf.tidy(() => (model.predict(tf.tensor4d(inputs, [n, height, width, 3])) as tf.Tensor).dataSync() as Float32Array);
+            model.dispose();
+            const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 1, graphOptimizationLevel: 'all' });
+            const result = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', inputs, [n, height, width, 3]) });
+            await session.release();
+            const got = result[ONNX_OUTPUT]!;
+            assert.deepEqual(got.dims, [n, classes]);
+            let maxDiff = 0;
+            for (let i = 0; i < expected.length; i++) maxDiff = Math.max(maxDiff, Math.abs((got.data as Float32Array)[i]! - expected[i]!));
+            assert.ok(maxDiff < 1e-5, `${spec.kind} ${JSON.stringify(spec)}: max |ort - tfjs| = ${maxDiff}`);
+          }
+        });
+      }
+    }
+  });
+
   test('the file declares opset 13, a dynamic batch and NHWC input', () => {
     const model = buildTestModel(TEST_MLP);
     const decoded = decodeModel(exportOnnx(model, { metadata: { class_names: '[]' } }));

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Random } from '../../common/random.js';
-import { buildModel, countParameters, FASHION_MNIST_INPUT } from '../build.js';
+import { buildModel, countParameters, FASHION_MNIST_INPUT, type InputSpec } from '../build.js';
 import { type KilnModelMetadata, saveModelFolder } from '../saved-model.js';
 import { type ModelSpec, specToParams } from '../spec.js';
 
@@ -44,9 +44,9 @@ export function testMetadata(spec: ModelSpec, model: tf.LayersModel, name = 'fas
   };
 }
 
-/** Builds a seeded model; batch-norm layers get random moving statistics and affine parameters. */
-export function buildTestModel(spec: ModelSpec, seed = 7): tf.LayersModel {
-  const model = buildModel(spec, FASHION_MNIST_INPUT, new Random(seed));
+/** Builds a seeded model (28x28x1, 10 classes unless `input` says otherwise); batch-norm layers get random moving statistics and affine parameters. */
+export function buildTestModel(spec: ModelSpec, seed = 7, input: InputSpec = FASHION_MNIST_INPUT): tf.LayersModel {
+  const model = buildModel(spec, input, new Random(seed));
   const rng = new Random(seed + 1);
   for (const layer of model.layers) {
     if (layer.getClassName() !== 'BatchNormalization') continue;
@@ -73,10 +73,10 @@ export async function writeTestModelFolder(folder: string, spec: ModelSpec, seed
   return model;
 }
 
-/** `n` synthetic images, normalized like the model's inputs: ((pixel / 255) - mean) / std. */
-export function syntheticInputs(n: number, seed = 11): Float32Array {
+/** `n` synthetic images of `size` values (default 28x28), normalized like the model's inputs: ((pixel / 255) - mean) / std. */
+export function syntheticInputs(n: number, seed = 11, size = 784): Float32Array {
   const rng = new Random(seed);
-  const out = new Float32Array(n * 784);
+  const out = new Float32Array(n * size);
   for (let i = 0; i < out.length; i++) {
     // Mostly dark background with bright strokes, like Fashion-MNIST.
     const pixel = rng.float() < 0.5 ? 0 : Math.floor(rng.float() * 256);

@@ -1,0 +1,174 @@
+/**
+ * data/catalog-folder — a folder in the ImageFolder layout, listed as a Catalog.
+ *
+ * Layouts (as torchvision's ImageFolder and Keras' image_dataset_from_directory read them):
+ *   <root>/<class>/<image>                       classes = sorted folder names, no split given
+ *   <root>/{train,val,test}/<class>/<image>      given splits (train required; val and test optional)
+ * Class folders are walked recursively; hidden files and OS litter (.DS_Store, Thumbs.db) are
+ * ignored silently; loose files next to the class folders are ignored with a warning. Every
+ * other file must be an image by its first bytes. Symlinks are followed only while they stay
+ * inside the root (their real path is checked), so a dataset cannot pull in files from elsewhere.
+ * Problems are collected over the whole tree and thrown once, naming every file or class.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve, basename } from 'node:path';
+import { DataError, fixes } from './errors.js';
+import type { Catalog, CatalogItem, SplitName } from './labelled.js';
+import {
+  checkClasses,
+  isIgnoredName,
+  isInside,
+  notImageError,
+  outsideRootError,
+  realpathOrNull,
+  skippedWarning,
+  sniffFiles,
+} from './catalog-checks.js';
+
+/** Folder names that mean a split (compared lower-case). */
+export const SPLIT_FOLDERS: Readonly<Record<string, SplitName>> = {
+  train: 'train',
+  val: 'validation',
+  valid: 'validation',
+  validation: 'validation',
+  test: 'test',
+};
+
+interface Walk {
+  rootReal: string;
+  files: { path: string; relPath: string }[];
+  outside: string[];
+  broken: string[];
+  looseFiles: string[];
+  /** Real paths of the folders walked, the root and the split folders: a symlink loop is walked once. */
+  visited: Set<string>;
+}
+
+const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** Lists `root` as a Catalog (see the header). `skipBadImages` turns non-images into a warning. */
+export async function catalogFolder(root: string, options: { skipBadImages?: boolean } = {}): Promise<Catalog> {
+  const source = resolve(root);
+  const rootReal = await realpathOrNull(source);
+  if (!rootReal || !(await stat(rootReal)).isDirectory()) {
+    throw new DataError('KILN_ERR_DATA_NOT_FOUND', source, `${source} is not a folder.` + fixes(['--data ./my-images    # a folder with one subfolder per class']));
+  }
+  const walk: Walk = { rootReal, files: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
+  const classFolders = await findClassFolders(walk, source);
+
+  const classNames = [...new Set(classFolders.map((c) => c.className))].sort(byName);
+  const items: CatalogItem[] = [];
+  for (const folder of classFolders) {
+    const before = walk.files.length;
+    await walkFiles(walk, folder.path, folder.relPath);
+    const label = classNames.indexOf(folder.className);
+    for (const f of walk.files.slice(before)) items.push({ path: f.path, relPath: f.relPath, label, ...(folder.split ? { split: folder.split } : {}) });
+  }
+  if (walk.outside.length > 0) throw outsideRootError(source, rootReal, walk.outside);
+
+  const warnings: string[] = [];
+  if (walk.looseFiles.length > 0) warnings.push(skippedWarning(`file(s) outside the class folders of ${source}`, walk.looseFiles));
+  const kept = await dropNonImages(source, items, walk.broken, options.skipBadImages === true, warnings);
+  kept.sort((a, b) => byName(a.relPath, b.relPath));
+  const catalog: Catalog = { name: basename(source), source, root: source, sourceType: 'folder', classNames, items: kept, warnings };
+  const used = new Set(kept.map((i) => i.relPath.slice(0, i.relPath.lastIndexOf('/'))));
+  const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
+  checkClasses(source, classNames, kept, { emptyFolders });
+  return catalog;
+}
+
+interface ClassFolder {
+  split?: SplitName;
+  className: string;
+  path: string;
+  relPath: string;
+}
+
+/** The class folders of either layout (see the header); loose files are noted in walk.looseFiles. */
+async function findClassFolders(walk: Walk, source: string): Promise<ClassFolder[]> {
+  const top = await listDir(walk, source, '');
+  walk.looseFiles.push(...top.files.map((f) => f.relPath));
+  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
+  if (chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name)) === 'classes') {
+    return top.dirs.map((c) => ({ className: c.name, path: c.path, relPath: c.relPath }));
+  }
+  const classFolders: ClassFolder[] = [];
+  for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
+  for (const dir of splitDirs) {
+    const inner = await listDir(walk, dir.path, dir.relPath);
+    walk.looseFiles.push(...inner.files.map((f) => f.relPath));
+    for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
+  }
+  return classFolders;
+}
+
+function chooseLayout(source: string, dirs: string[], splitDirs: string[]): 'split' | 'classes' {
+  if (splitDirs.length === 0) return 'classes';
+  const hasTrain = splitDirs.some((d) => d.toLowerCase() === 'train');
+  if (hasTrain && splitDirs.length === dirs.length) return 'split';
+  const others = dirs.filter((d) => !splitDirs.includes(d));
+  if (!hasTrain && others.length === 0) {
+    throw new DataError('KILN_ERR_DATA_FORMAT', source, `${source} has split folders (${splitDirs.join(', ')}) but no train/ folder.` +
+      fixes([`mkdir ${join(source, 'train')}    # and move the training images there, one subfolder per class`]));
+  }
+  if (hasTrain) {
+    throw new DataError('KILN_ERR_DATA_FORMAT', source, `${source} mixes split folders (${splitDirs.join(', ')}) with class folders (${others.join(', ')}).` +
+      fixes([`move the class folders into ${join(source, 'train')}/`, 'or use only class folders (<root>/<class>/<image>) and let Kiln split them']));
+  }
+  // A class that happens to be called "val" or "test", among other classes: plain class layout.
+  return 'classes';
+}
+
+interface Entry {
+  name: string;
+  path: string;
+  relPath: string;
+}
+
+/** One folder's visible entries, sorted by name; symlinks resolved (and checked against the root). */
+async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs: Entry[]; files: Entry[] }> {
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !isIgnoredName(e.name)).sort((a, b) => byName(a.name, b.name));
+  const dirs: Entry[] = [];
+  const files: Entry[] = [];
+  for (const e of entries) {
+    const entry = { name: e.name, path: join(dir, e.name), relPath: relDir ? `${relDir}/${e.name}` : e.name };
+    let isDir = e.isDirectory();
+    let isFile = e.isFile();
+    if (e.isSymbolicLink()) {
+      const real = await realpathOrNull(entry.path);
+      if (!real) {
+        walk.broken.push(`${entry.relPath} (broken symbolic link)`);
+        continue;
+      }
+      if (!isInside(walk.rootReal, real)) {
+        walk.outside.push(`${entry.relPath} -> ${real}`);
+        continue;
+      }
+      const info = await stat(real);
+      isDir = info.isDirectory();
+      isFile = info.isFile();
+    }
+    if (isDir) dirs.push(entry);
+    else if (isFile) files.push(entry);
+  }
+  return { dirs, files };
+}
+
+/** Every file below `dir` (recursively), appended to walk.files in name order; each real folder once. */
+async function walkFiles(walk: Walk, dir: string, relDir: string): Promise<void> {
+  const real = await realpathOrNull(dir);
+  if (real === null || walk.visited.has(real)) return; // a link back up the tree: already listed
+  walk.visited.add(real);
+  const { dirs, files } = await listDir(walk, dir, relDir);
+  for (const f of files) walk.files.push({ path: f.path, relPath: f.relPath });
+  for (const d of dirs) await walkFiles(walk, d.path, d.relPath);
+}
+
+/** Sniffs every item; non-images (and broken links) are an error naming them all, or a warning when skipping. */
+async function dropNonImages(source: string, items: CatalogItem[], broken: string[], skip: boolean, warnings: string[]): Promise<CatalogItem[]> {
+  const formats = await sniffFiles(items.map((i) => i.path));
+  const bad = [...broken, ...items.filter((_, i) => formats[i] === null).map((i) => i.relPath)];
+  if (bad.length > 0 && !skip) throw notImageError(source, bad);
+  if (bad.length > 0) warnings.push(skippedWarning(`file(s) that are not images in ${source}`, bad));
+  return items.filter((_, i) => formats[i] !== null);
+}

@@ -1,0 +1,268 @@
+/**
+ * data/load — `loadDataset`, the one entry point from a `--data` spec to a LabelledDataset.
+ *
+ * Fashion-MNIST (the default) goes through today's verified loader unchanged. A user's own data
+ * goes: catalog (folder or manifest: every file checked, all problems named at once) → decode
+ * target (flags, else inferred from headers) → memory budget check → materialize (decode once,
+ * cached by content digest) → splits (given folders/columns win, else stratified and seeded) →
+ * normalization (flag, else mean/std of the train pixels) → float32 ImageSets. IDX pairs skip the
+ * catalog and the decode: their pixels are read as they are. Everything that can refuse a dataset
+ * happens here, before any training starts.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { DataError, fixes } from './errors.js';
+import { loadFashionMnist, type ImageSet } from './dataset.js';
+import { fashionMnistDataset } from './builtin.js';
+import type { ColorMode, DatasetIdentity, DecodeTarget, LabelledDataset, Normalization, SplitName } from './labelled.js';
+import {
+  DEFAULT_MAX_MEMORY_BYTES,
+  DEFAULT_SPLIT_SEED,
+  DEFAULT_TEST_SIZE,
+  DEFAULT_VAL_SIZE,
+  resolveDataSource,
+  type DataOptions,
+  type DataSource,
+} from './data-spec.js';
+import { catalogFolder } from './catalog-folder.js';
+import { catalogManifest } from './catalog-manifest.js';
+import { checkClasses } from './catalog-checks.js';
+import { inferTarget } from './infer.js';
+import { materialize } from './materialize.js';
+import { loadIdxSource } from './idx-source.js';
+import { stratifiedSplit } from './stratify.js';
+import { normalizePixel } from './normalize.js';
+
+/** Decoded 8-bit pixels of every item, before splitting and normalizing. */
+interface Decoded {
+  pixels: Uint8Array;
+  target: DecodeTarget;
+  color: ColorMode;
+  labels: Uint8Array;
+  /** The split the source gives each item, if any. */
+  given: (SplitName | undefined)[];
+  /** Item names for messages (relative paths, or `<split> image #<index>` for IDX). */
+  names: string[];
+  /** A content hash per item (file bytes, or pixels for IDX), to spot duplicates across splits. */
+  hashes: string[];
+}
+
+/** Loads the dataset `options.data` names (Fashion-MNIST when absent). See the header. */
+export async function loadDataset(options: DataOptions): Promise<LabelledDataset> {
+  const source = await resolveDataSource(options.data);
+  if (source.kind === 'builtin') return fashionMnistDataset(await loadFashionMnist({ dataDir: options.dataDir, log: options.log }));
+  if (options.dataDir !== undefined) options.log?.(`data: --data-dir applies to fashion-mnist only; ignored for ${options.data}`);
+  return source.kind === 'idx' ? loadIdx(source, options) : loadCatalog(source, options);
+}
+
+async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manifest' }>, options: DataOptions): Promise<LabelledDataset> {
+  const log = options.log ?? (() => {});
+  const catalog = source.kind === 'folder'
+    ? await catalogFolder(source.path, { skipBadImages: options.skipBadImages })
+    : await catalogManifest(source.path, source.format, { skipBadImages: options.skipBadImages });
+  for (const warning of catalog.warnings) log(`data: warning: ${warning}`);
+  const inferred = await inferTarget(catalog.items.map((i) => i.path), options);
+  checkMemory(catalog.source, catalog.items.length, inferred.target, inferred.color, options.maxMemoryBytes);
+  const m = await materialize(catalog, inferred.target, {
+    cacheDir: join(options.home, 'cache', 'datasets'),
+    skipBadImages: options.skipBadImages,
+    progress: options.progress ?? null,
+    log,
+  });
+  if (m.bad.length > 0) log(`data: warning: skipped ${m.bad.length} image(s) that could not be decoded:\n${m.bad.map((b) => `  ${b.relPath}: ${b.reason}`).join('\n')}`);
+  checkClasses(catalog.source, catalog.classNames, m.items);
+  const decoded: Decoded = {
+    pixels: m.pixels,
+    target: inferred.target,
+    color: inferred.color,
+    labels: Uint8Array.from(m.items, (i) => i.label),
+    given: m.items.map((i) => i.split),
+    names: m.items.map((i) => i.relPath),
+    hashes: m.sha256,
+  };
+  const sources: Record<string, string> = source.kind === 'folder' ? { root: catalog.source } : { manifest: catalog.source, root: catalog.root };
+  const identity = { name: catalog.name, digest: m.digest, source: catalog.source, sourceType: catalog.sourceType };
+  return assemble(decoded, catalog.classNames, identity, { sha256: {}, sources }, options, `${inferred.description}${m.fromCache ? '; decoded images from the cache' : ''}`);
+}
+
+async function loadIdx(source: Extract<DataSource, { kind: 'idx' }>, options: DataOptions): Promise<LabelledDataset> {
+  const idx = await loadIdxSource(source.path, source.pairs ? { ...source.pairs, classes: source.classes } : undefined);
+  const { height, width } = idx;
+  if (options.imageSize && (options.imageSize[0] !== height || options.imageSize[1] !== width)) {
+    throw new DataError('KILN_ERR_DATA_OPTION', '--image-size', `--image-size ${options.imageSize.join('x')}: the IDX images of ${idx.source} are ${height}x${width}, and IDX data is used at its own size.` +
+      fixes([`--image-size ${height}x${width}    # or leave --image-size out`]));
+  }
+  const color = options.color ?? 'gray';
+  const target: DecodeTarget = { height, width, channels: color === 'gray' ? 1 : 3 };
+  const order: SplitName[] = ['train', 'validation', 'test'];
+  const parts = order.flatMap((split) => (idx.splits[split] ? [{ split, ...idx.splits[split]! }] : []));
+  const total = parts.reduce((n, p) => n + p.count, 0);
+  checkMemory(idx.source, total, target, color, options.maxMemoryBytes);
+  const decoded = idxDecoded(parts, target, color);
+  checkClasses(idx.source, idx.classNames, Array.from(decoded.labels, (label, i) => ({ label, split: decoded.given[i] })));
+  const spec = source.pairs ? `idx:${[source.pairs.images, source.pairs.labels, source.classes].filter(Boolean).join(',')}` : idx.source;
+  const identity = { name: idx.name, digest: idx.digest, source: spec, sourceType: 'idx' as const };
+  // The digest covers the file bytes at their own size; a colour expansion is a different tensor.
+  if (color === 'rgb') identity.digest = createHash('sha256').update(`${idx.digest}\nrgb`).digest('hex');
+  const description = options.color ? 'as stored (IDX), colour by --color' : 'as stored (IDX: gray)';
+  return assemble(decoded, idx.classNames, identity, { sha256: idx.sha256, sources: idx.files }, options, description);
+}
+
+/** IDX parts as one Decoded (gray bytes, repeated into 3 channels for --color rgb). */
+function idxDecoded(parts: { split: SplitName; pixels: Uint8Array; labels: Uint8Array; count: number }[], target: DecodeTarget, color: ColorMode): Decoded {
+  const plane = target.height * target.width;
+  const total = parts.reduce((n, p) => n + p.count, 0);
+  const pixels = new Uint8Array(total * plane * target.channels);
+  const labels = new Uint8Array(total);
+  const given: SplitName[] = [];
+  const names: string[] = [];
+  const hashes: string[] = [];
+  let at = 0;
+  for (const part of parts) {
+    for (let k = 0; k < part.count; k++, at++) {
+      const gray = part.pixels.subarray(k * plane, (k + 1) * plane);
+      if (target.channels === 1) pixels.set(gray, at * plane);
+      else for (let p = 0; p < plane; p++) pixels.fill(gray[p], (at * plane + p) * 3, (at * plane + p) * 3 + 3);
+      labels[at] = part.labels[k];
+      given.push(part.split);
+      names.push(`${part.split} image #${k}`);
+      hashes.push(createHash('sha256').update(gray).digest('hex'));
+    }
+  }
+  // A single IDX pair is a pool to split, not a given train split.
+  const onlyTrain = parts.length === 1;
+  return { pixels, target, color, labels, given: onlyTrain ? given.map(() => undefined) : given, names, hashes };
+}
+
+/**
+ * Refuses, before decoding, a dataset whose float32 tensors would exceed the budget; the message
+ * gives the size and the settings that shrink it.
+ */
+export function checkMemory(source: string, count: number, target: DecodeTarget, color: ColorMode, maxBytes = DEFAULT_MAX_MEMORY_BYTES): void {
+  const bytesFor = (h: number, w: number, c: number): number => count * h * w * c * 4;
+  const need = bytesFor(target.height, target.width, target.channels);
+  if (need <= maxBytes) return;
+  const mib = (bytes: number): string => {
+    const m = bytes / 1024 ** 2;
+    return `${m < 10 ? m.toFixed(2) : Math.round(m).toLocaleString('en-US')} MiB`;
+  };
+  const half: [number, number] = [Math.max(1, Math.floor(target.height / 2)), Math.max(1, Math.floor(target.width / 2))];
+  const hints = [`--image-size ${half[0]}x${half[1]}    # ${mib(bytesFor(half[0], half[1], target.channels))}`];
+  if (color === 'rgb') hints.push(`--color gray    # ${mib(bytesFor(target.height, target.width, 1))}`);
+  hints.push(`--max-memory ${Math.ceil(need / 1024 ** 3)}GiB    # if this machine has the memory`);
+  throw new DataError('KILN_ERR_DATA_TOO_LARGE', source,
+    `${source}: ${count.toLocaleString('en-US')} images at ${target.height}x${target.width}x${target.channels} take ${mib(need)} as float32, more than the ${mib(maxBytes)} budget (--max-memory).` + fixes(hints));
+}
+
+/** Which items go to which split: the source's own splits win; the rest is split, stratified and seeded. */
+export function assignSplits(labels: Uint8Array, given: readonly (SplitName | undefined)[], numClasses: number, options: Pick<DataOptions, 'valSize' | 'testSize' | 'splitSeed'>): Record<SplitName, number[]> {
+  const out: Record<SplitName, number[]> = { train: [], validation: [], test: [] };
+  const pool: number[] = [];
+  given.forEach((split, i) => (split === undefined || split === 'train' ? pool.push(i) : out[split].push(i)));
+  const split = stratifiedSplit(pool.map((i) => labels[i]), numClasses, {
+    test: out.test.length > 0 ? undefined : (options.testSize ?? DEFAULT_TEST_SIZE),
+    validation: out.validation.length > 0 ? undefined : (options.valSize ?? DEFAULT_VAL_SIZE),
+  }, options.splitSeed ?? DEFAULT_SPLIT_SEED);
+  for (const name of ['train', 'validation', 'test'] as const) out[name].push(...split[name].map((k) => pool[k]));
+  for (const name of ['validation', 'test'] as const) out[name].sort((a, b) => a - b);
+  return out;
+}
+
+/** Mean and std of the pixels of `indices` (x/255, all channels), rounded to 4 decimals. */
+export function computeNormalization(pixels: Uint8Array, size: number, indices: readonly number[]): Normalization {
+  const histogram = new Float64Array(256);
+  for (const i of indices) for (let p = i * size, end = p + size; p < end; p++) histogram[pixels[p]]++;
+  let n = 0;
+  let sum = 0;
+  let squares = 0;
+  for (let v = 0; v < 256; v++) {
+    n += histogram[v];
+    sum += (histogram[v] * v) / 255;
+    squares += histogram[v] * (v / 255) ** 2;
+  }
+  const mean = n > 0 ? sum / n : 0;
+  const std = n > 0 ? Math.sqrt(Math.max(0, squares / n - mean * mean)) : 0;
+  const round = (x: number): number => Math.round(x * 1e4) / 1e4;
+  // A constant image set has no spread; dividing by 1 keeps it finite (and it will not learn anyway).
+  return { mean: round(mean), std: round(std) > 0 ? round(std) : 1 };
+}
+
+/** The normalized float32 images of `indices`, through a 256-entry lookup table. */
+export function toImageSet(d: Decoded, indices: readonly number[], normalization: Normalization): ImageSet {
+  const { height, width, channels } = d.target;
+  const size = height * width * channels;
+  const table = new Float32Array(256);
+  for (let v = 0; v < 256; v++) table[v] = normalizePixel(v, normalization.mean, normalization.std);
+  const images = new Float32Array(indices.length * size);
+  const labels = new Uint8Array(indices.length);
+  indices.forEach((i, k) => {
+    const from = i * size;
+    const to = k * size;
+    for (let p = 0; p < size; p++) images[to + p] = table[d.pixels[from + p]];
+    labels[k] = d.labels[i];
+  });
+  return { images, labels, count: indices.length, height, width, channels };
+}
+
+/** Warns when test (or validation) items are byte-identical to training items: their scores flatter the model. */
+function duplicateWarning(d: Decoded, splits: Record<SplitName, number[]>): string | null {
+  const train = new Map<string, number>();
+  for (const i of splits.train) if (!train.has(d.hashes[i])) train.set(d.hashes[i], i);
+  const found: string[] = [];
+  const examples: string[] = [];
+  for (const name of ['test', 'validation'] as const) {
+    const dupes = splits[name].filter((i) => train.has(d.hashes[i]));
+    if (dupes.length > 0) found.push(`${dupes.length.toLocaleString('en-US')} of ${splits[name].length.toLocaleString('en-US')} ${name} images`);
+    for (const i of dupes.slice(0, 3)) examples.push(`${d.names[i]} = ${d.names[train.get(d.hashes[i])!]}`);
+  }
+  if (found.length === 0) return null;
+  return `${found.join(' and ')} are identical to training images (their scores will be optimistic), e.g.:\n${examples.map((e) => `  ${e}`).join('\n')}`;
+}
+
+/**
+ * The dataset's identity digest: the items' content digest (files, labels, size, colour) with the
+ * split each item landed in and the normalization, so two runs share a digest only when they saw
+ * the same tensors in the same roles (a different --split-seed is a different test set).
+ */
+function identityDigest(contentDigest: string, splits: Record<SplitName, number[]>, normalization: Normalization): string {
+  const hash = createHash('sha256').update(`${contentDigest}\nnormalization ${normalization.mean} ${normalization.std}\n`);
+  for (const name of ['train', 'validation', 'test'] as const) hash.update(`${name}:`).update(new Uint8Array(Uint32Array.from(splits[name]).buffer)).update('\n');
+  return hash.digest('hex');
+}
+
+function assemble(
+  d: Decoded,
+  classNames: string[],
+  id: Pick<DatasetIdentity, 'name' | 'digest' | 'source' | 'sourceType'>,
+  files: { sha256: Record<string, string>; sources: Record<string, string> },
+  options: DataOptions,
+  description: string,
+): LabelledDataset {
+  const log = options.log ?? (() => {});
+  const splits = assignSplits(d.labels, d.given, classNames.length, options);
+  const duplicates = duplicateWarning(d, splits);
+  if (duplicates) log(`data: warning: ${duplicates}`);
+  const size = d.target.height * d.target.width * d.target.channels;
+  const normalization = options.normalize ?? computeNormalization(d.pixels, size, splits.train);
+  const perClass = (indices: number[]): number[] => {
+    const counts = new Array<number>(classNames.length).fill(0);
+    for (const i of indices) counts[d.labels[i]]++;
+    return counts;
+  };
+  const schema = { height: d.target.height, width: d.target.width, channels: d.target.channels, color: d.color, classNames: [...classNames] };
+  const identity: DatasetIdentity = { ...id, digest: identityDigest(id.digest, splits, normalization), schema, counts: { train: perClass(splits.train), validation: perClass(splits.validation), test: perClass(splits.test) } };
+  const fmt = (n: number): string => n.toLocaleString('en-US');
+  const total = splits.train.length + splits.validation.length + splits.test.length;
+  log(`data: ${options.data} (${id.sourceType}, ${classNames.length} classes, ${fmt(total)} images: train ${fmt(splits.train.length)} / val ${fmt(splits.validation.length)} / test ${fmt(splits.test.length)}), ` +
+    `${d.target.height}x${d.target.width} ${d.color} (${description}), normalization mean ${normalization.mean} std ${normalization.std}${options.normalize ? ' (given)' : ' (train pixels)'}`);
+  return {
+    identity,
+    train: toImageSet(d, splits.train, normalization),
+    validation: toImageSet(d, splits.validation, normalization),
+    test: toImageSet(d, splits.test, normalization),
+    classNames: [...classNames],
+    normalization,
+    sha256: files.sha256,
+    sources: files.sources,
+  };
+}
