@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { type PostgresServer, postgresBinDir, startPostgres } from '../../db/postgres-server.js';
 import { startTrackingServer } from '../../tracking/server/index.js';
 import { call, startTestServer } from '../../tracking/server/test-helpers.js';
 import { TrialFinishedError } from '../errors.js';
@@ -32,6 +33,29 @@ after(async () => {
 });
 
 defineStudyStorageContract('REST (a tracking server on SQLite)', async () => openStudyStorage(url));
+
+if (postgresBinDir() === undefined) {
+  test('StudyStorage contract: REST (a tracking server on PostgreSQL)', (t) => {
+    t.skip('PostgreSQL not installed: apt-get install postgresql');
+  });
+} else {
+  describe('a tracking server on PostgreSQL', () => {
+    let postgres: PostgresServer | null = null;
+    let pgServer: FastifyInstance | null = null;
+    let pgUrl = '';
+    before(async () => {
+      postgres = await startPostgres();
+      const backendStoreUri = await postgres.createDatabase('kiln_rest_studies');
+      pgServer = await startTrackingServer({ backendStoreUri, artifactsDestination: join(dir, 'pg-artifacts'), port: 0, ui: false, defaultMetrics: false });
+      pgUrl = `http://127.0.0.1:${(pgServer.server.address() as AddressInfo).port}`;
+    });
+    after(async () => {
+      await pgServer?.close();
+      await postgres?.stop();
+    });
+    defineStudyStorageContract('REST (a tracking server on PostgreSQL)', async () => openStudyStorage(pgUrl));
+  });
+}
 
 /** A real HTTP proxy in front of the server that answers the first `failures` requests with 503. */
 async function flakyProxy(target: string, failures: number): Promise<{ url: string; seen: string[]; server: Server }> {
