@@ -103,7 +103,6 @@ export function makeSampler(config: PipelineConfig, workerIndex = 0, options: { 
   return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar });
 }
 
-
 export function makePruner(config: PipelineConfig): Pruner {
   switch (config.study.pruner) {
     case 'median':

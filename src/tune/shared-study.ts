@@ -15,7 +15,7 @@
  * - Rounds (`roundTarget`): the target is kept on the study (system attribute
  *   `n_trials_target`); a process joining while it is not reached helps finish it, one starting
  *   after it was reached begins a new round of `n_trials` more (a resumed study runs `n_trials`
- *   more, as before).
+ *   more, as before; one whose round was cut short, by Ctrl-C or a crash, finishes it first).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
