@@ -132,6 +132,35 @@ describe('RestStudyStorage and the server\'s study-storage API', () => {
     }
   });
 
+  test('a server with authentication: the tracking token from the environment opens the study storage', async () => {
+    const secured = await startTrackingServer({
+      backendStoreUri: 'sqlite::memory:',
+      artifactsDestination: join(dir, 'secured-artifacts'),
+      port: 0,
+      ui: false,
+      defaultMetrics: false,
+      auth: { token: 's3cret' },
+    });
+    try {
+      const securedUrl = `http://127.0.0.1:${(secured.server.address() as AddressInfo).port}`;
+      const allowed = await openStudyStorage(securedUrl, { env: { KILN_TRACKING_TOKEN: 's3cret' } });
+      assert.equal(await allowed.getStudyIdByName('none'), undefined);
+      const refused = await openStudyStorage(securedUrl, { env: {} });
+      await assert.rejects(refused.listStudies(), { name: 'TrackingError', errorCode: 'UNAUTHENTICATED' });
+    } finally {
+      await secured.close();
+    }
+  });
+
+  test('an unreachable server: the call fails after its attempts, naming the server', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    const storage = new RestStudyStorage({ url: `http://127.0.0.1:${port}`, attempts: 2, retryDelayMs: 1 });
+    await assert.rejects(storage.createTrial(1), (error: Error & { errorCode?: string }) => error.errorCode === 'TEMPORARILY_UNAVAILABLE' && error.message.includes(`127.0.0.1:${port}`));
+  });
+
   test('reads and idempotent writes are retried past a 503; creating a trial is sent once', async () => {
     const storage = await openStudyStorage(url);
     const id = await storage.createStudy('retries', 'minimize');
