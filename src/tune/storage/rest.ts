@@ -94,7 +94,8 @@ export class RestStudyStorage implements StudyStorage {
   }
 
   async listStudies(): Promise<StudySummary[]> {
-    return ((await this.read('studies/list')).studies as WireStudy[] | undefined ?? []).map(decodeStudy);
+    const studies = (await this.read('studies/list')).studies as WireStudy[] | undefined;
+    return (studies ?? []).map(decodeStudy);
   }
 
   async deleteStudy(studyId: number): Promise<void> {
@@ -157,7 +158,8 @@ export class RestStudyStorage implements StudyStorage {
   }
 
   async failStaleTrials(studyId: number, graceMs: number): Promise<number[]> {
-    return ((await this.write('trials/fail-stale', { study_id: studyId, grace_ms: graceMs })).trial_ids as number[] | undefined ?? []).map(Number);
+    const failed = (await this.write('trials/fail-stale', { study_id: studyId, grace_ms: graceMs })).trial_ids as number[] | undefined;
+    return (failed ?? []).map(Number);
   }
 
   async close(): Promise<void> {
