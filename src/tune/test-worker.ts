@@ -22,7 +22,9 @@ const study = await createStudy({
   loadIfExists: true,
   sampler: new RandomSampler({ seed }),
   heartbeatIntervalMs: 100,
-  gracePeriodMs: 400,
+  // Shared mode waits for the killed worker's trial to go stale: a longer grace keeps a live but
+  // CPU-starved worker (tests share a loaded machine) from being taken for dead.
+  gracePeriodMs: shared ? 1000 : 400,
 });
 const count = shared ? { studyTarget: await roundTarget(storage, study.studyId, Number(nTrials)) } : { nTrials: Number(nTrials) };
 await study.optimize(async (trial) => {
