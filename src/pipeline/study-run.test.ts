@@ -8,6 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from '../cli/test-helpers.js';
 import { startTrackingServer } from '../tracking/server/index.js';
+import { startTestServer } from '../tracking/server/test-helpers.js';
 import { studyStorageUri } from './study-run.js';
 import type { TrackingSession } from '../tracking/client/index.js';
 
@@ -44,6 +45,21 @@ describe('where a study lives', () => {
       assert.deepEqual(study.trials.map((t) => t.state), ['COMPLETE', 'COMPLETE', 'COMPLETE']);
       assert.ok(study.trials.every((t) => typeof t.run_id === 'string'), 'each trial names its tracking run');
       assert.equal(existsSync(join(home, 'tracking.db')), false, 'no local study database');
+    });
+
+    test('a tracking server without Kiln\'s study API (an MLflow server) fails the command before any run, saying to use --storage', async () => {
+      const mlflowLike = await startTestServer();
+      try {
+        const home = join(dir, 'client-mlflow');
+        const run = await runKiln(['tune', '--profile', 'seed', '--n-trials', '1', '--epochs', '1', '--tracking-uri', mlflowLike.url, '--home', home, '--data-dir', REAL_DATA ?? '']);
+        assert.equal(run.code, 1, run.stderr);
+        assert.match(run.stderr, /KILN_ERR_STUDY_STORAGE_UNSUPPORTED[\s\S]*--storage/);
+        const experiments = (await mlflowLike.store.searchExperiments({ view_type: 'ALL' })).items.map((e) => e.experiment_id);
+        const runs = await mlflowLike.store.searchRuns({ experiment_ids: experiments, run_view_type: 'ALL' });
+        assert.equal(runs.items.length, 0, 'no parent run left behind');
+      } finally {
+        await mlflowLike.close();
+      }
     });
   });
 });

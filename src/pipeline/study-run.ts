@@ -148,6 +148,17 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
   const deadline = Date.now() + config.study.timeout_s * 1000;
   const storageUri = studyStorageUri(options);
   const storage = await openStudyStorage(storageUri);
+  // Before the parent run, so that a storage that cannot keep the study (an MLflow server has no
+  // study API) fails the command at once and leaves no run behind. The creator keeps the
+  // configured seed (reproducible); a process joining an existing study mixes in its own entropy,
+  // or two processes would propose the same trials.
+  let seed: number;
+  try {
+    seed = processSeed(config.study.seed, !(await createStudyIfAbsent(storage, config.study.name, 'maximize')));
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   const dataset = options.data;
   const parent = await startTrainingRun(tracking, {
     runName: `${config.study.name}`,
@@ -177,9 +188,6 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
     await parent.logger.end('KILLED');
   });
   try {
-    // The creator keeps the configured seed (reproducible); a process joining an existing study
-    // mixes it with its own entropy, or two processes would propose the same trials.
-    const seed = processSeed(config.study.seed, !(await createStudyIfAbsent(storage, config.study.name, 'maximize')));
     const study = await createStudy({
       studyName: config.study.name,
       direction: 'maximize',
