@@ -21,7 +21,7 @@ import pg from 'pg';
 import { RestStore } from '../src/tracking/client/rest-store.js';
 import { createTrackingServer } from '../src/tracking/server/index.js';
 import { openStore } from '../src/tracking/store/index.js';
-import { postgresBinDir, startPostgres } from '../src/tracking/store/postgres-server.js';
+import { postgresBinDir, startPostgres } from '../src/db/postgres-server.js';
 import type { Metric, TrackingStore } from '../src/tracking/store/types.js';
 
 const TARGETS = { log_batch_points_per_s: 50_000, search_p95_ms: 100, history_ms: 200 };

@@ -50,6 +50,6 @@ export { Trial } from './tune/trial.js';
 export { TrialPruned } from './tune/errors.js';
 export { RandomSampler } from './tune/samplers/random.js';
 export { TPESampler } from './tune/samplers/tpe.js';
-export { openStudyStorage } from './tune/storage/sql.js';
+export { openStudyStorage } from './tune/storage/open.js';
 export type { FrozenTrial, StudyDirection } from './tune/types.js';
 export { mlflowCallback, type MLflowCallbackOptions } from './tune/mlflow-callback.js';

@@ -123,7 +123,7 @@ describe('kiln start and kiln tune, end to end on a reduced budget', { skip: SKI
     await new Promise((resolve) => setTimeout(resolve, 1500));
     child.kill('SIGINT');
     assert.equal(await exited, 130);
-    const { openStudyStorage } = await import('../tune/storage/sql.js');
+    const { openStudyStorage } = await import('../tune/storage/open.js');
     const storage = await openStudyStorage(`sqlite:///${join(home, 'tracking.db')}`);
     const store = await openStore(`sqlite:///${join(home, 'tracking.db')}`);
     try {

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { resolveHome } from '../common/home.js';
 import type { PipelineConfig, ResolvedConfig } from '../pipeline/config.js';
-import type { StudyRunResult } from '../pipeline/study-run.js';
+import type { StudyRunResult, StudyWorker } from '../pipeline/study-run.js';
 import { openTracking, type TrackingSession } from '../tracking/client/index.js';
 import { serveMetrics, TrainingMetrics } from '../observability/trainer-metrics.js';
 import type { WebGpuMemory } from '../observability/webgpu-metrics.js';
@@ -100,13 +100,8 @@ export async function checkTuneFlags(flags: TuneFlags): Promise<{ threads: numbe
 }
 
 /** What a worker process needs, handed over in the KILN_TUNE_WORKER environment variable. */
-interface WorkerTask {
+interface WorkerTask extends StudyWorker {
   config: PipelineConfig;
-  index: number;
-  nTrials: number;
-  parentRunId: string;
-  storageUri: string;
-  deadline: number;
   home: string;
   trackingUri: string;
   dataDir?: string;
@@ -153,14 +148,14 @@ export async function tune(
     const data = await loadData(dataOptions);
     const session = await openTracking({ uri: flags.trackingUri, home });
     tracking = session;
-    const spawnWorker = (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }): Promise<number | null> => {
+    const spawnWorker = (worker: StudyWorker): Promise<number | null> => {
       const task: WorkerTask = { config, ...worker, home, trackingUri: session.uri, dataDir: flags.dataDir, threads: threads ?? 1, logDir: resolveLogDir(flags.logDir) };
       const child = spawn(process.execPath, [KILN_BIN, 'tune-worker'], {
         env: { ...process.env, KILN_TUNE_WORKER: JSON.stringify(task) },
         // Under --json the parent's stdout is for its JSON result only: a worker's stdout goes to stderr.
         stdio: ['ignore', flags.json ? 2 : 'inherit', 'inherit'],
       });
-      log(`worker ${worker.index} (pid ${String(child.pid)}): ${worker.nTrials} trial(s), ${task.threads} BLAS thread(s)`);
+      log(`worker ${worker.index} (pid ${String(child.pid)}): trials until the study has ${worker.target}, ${task.threads} BLAS thread(s)`);
       return new Promise((resolve) => child.once('close', (code) => resolve(code)));
     };
     log(
@@ -201,7 +196,8 @@ async function tuneWorker(): Promise<void> {
       storageUri: task.storageUri,
       parentRunId: task.parentRunId,
       workerIndex: task.index,
-      nTrials: task.nTrials,
+      target: task.target,
+      seed: task.seed,
       deadline: task.deadline,
       log,
       trialCallback: (fields) => new EpochLog(logs.logger('trainer', { ...fields, worker: task.index }, { terminal: false })),
@@ -224,7 +220,7 @@ export function addTuneOptions(command: Command): Command {
     .option('--sampler <name>', 'tpe or random')
     .option('--pruner <name>', 'median, percentile, successive-halving, hyperband or none')
     .option('--tracking-uri <uri>', 'tracking server URL or store URI (default $KILN_TRACKING_URI, $MLFLOW_TRACKING_URI, then sqlite:///<home>/tracking.db)')
-    .option('--storage <uri>', 'database holding the study (default: the tracking database)')
+    .option('--storage <uri>', 'database holding the study (default: where tracking goes: the tracking database, or the tracking server)')
     .option('--home <dir>', 'Kiln data directory (default $KILN_HOME or ./kiln-data)')
     .option('--data-dir <dir>', 'folder holding the four Fashion-MNIST files, used alone (default $KILN_DATA_DIR; without either: the Debian package, the cache, then a download)')
     .option('--threads <n>', 'OpenBLAS threads')

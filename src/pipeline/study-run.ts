@@ -1,15 +1,14 @@
 /**
  * pipeline/study-run — a whole tuning study, as `kiln tune` and `kiln start` run it:
- * a parent tracking run, the study in the tracking database (resumed by name), trials as child
- * runs, then the best trial by validation accuracy tested on the canonical test set, registered
- * as a new version and promoted to the alias only if it beats the current holder; the study's
- * summary (best params, importances, trial counts) goes to the parent run.
+ * a parent tracking run, the study in the tracking database or on the tracking server (resumed by
+ * name), trials as child runs, then the best trial by validation accuracy tested on the canonical
+ * test set, registered as a new version and promoted to the alias only if it beats the current
+ * holder; the study's summary (best params, importances, trial counts) goes to the parent run.
  */
 import type { LabelledDataset } from '../data/index.js';
 import type { EngineInfo } from '../engine/index.js';
 import { loadModelFolder } from '../models/index.js';
 import {
-  defaultStoreUri,
   logDatasetSamples,
   promoteIfBetter,
   registerModelVersion,
@@ -27,7 +26,8 @@ import { PercentilePruner } from '../tune/pruners/percentile.js';
 import { SuccessiveHalvingPruner } from '../tune/pruners/successive-halving.js';
 import { RandomSampler } from '../tune/samplers/random.js';
 import { TPESampler } from '../tune/samplers/tpe.js';
-import { openStudyStorage } from '../tune/storage/sql.js';
+import { openStudyStorage } from '../tune/storage/open.js';
+import { createStudyIfAbsent, processSeed, roundTarget } from '../tune/shared-study.js';
 import { createStudy, loadStudy } from '../tune/study.js';
 import type { FrozenTrial, Pruner, Sampler } from '../tune/types.js';
 import type { TrainingMetrics } from '../observability/trainer-metrics.js';
@@ -37,15 +37,16 @@ import { type ObjectiveContext, trainingObjective } from './objective.js';
 export interface StudyRunOptions {
   config: PipelineConfig;
   /**
-   * Starts worker `index` (1 … workers-1) as another process running `nTrials` of the study;
-   * resolves when it exits, with its exit code. Without it, all trials run in this process.
+   * Starts worker `index` (1 … workers-1) as another process working on the study until it has
+   * `target` trials (counted for the study as a whole, tune/shared-study), its sampler seeded
+   * from `seed`; resolves when it exits, with its exit code. Without it, all trials run here.
    */
-  spawnWorker?: (worker: { index: number; nTrials: number; parentRunId: string; storageUri: string; deadline: number }) => Promise<number | null>;
+  spawnWorker?: (worker: StudyWorker) => Promise<number | null>;
   home: string;
   data: LabelledDataset;
   engine: EngineInfo;
   tracking: TrackingSession;
-  /** Database holding the study (default: the tracking store when it is a database, else <home>/tracking.db). */
+  /** Database holding the study (default: where tracking goes, a database or a tracking server). */
   storageUri?: string;
   log: (message: string) => void;
   /** Prometheus metrics of the trainer and the study, when exposed. */
@@ -75,18 +76,31 @@ export interface StudyRunResult {
   seconds: number;
 }
 
-/** Splits `total` trials between `workers` as evenly as possible (the first get the extra). */
-export function trialShares(total: number, workers: number): number[] {
-  return Array.from({ length: workers }, (_, i) => Math.floor(total / workers) + (i < total % workers ? 1 : 0));
+/** What a worker process of `kiln tune --workers N` is handed. */
+export interface StudyWorker {
+  index: number;
+  parentRunId: string;
+  storageUri: string;
+  deadline: number;
+  /** The study-wide trial count to reach (tune/shared-study's round target). */
+  target: number;
+  /** The parent's sampler seed (its workers add index × 7919). */
+  seed: number;
 }
 
 export const HEARTBEAT_INTERVAL_MS = 5000;
 
-export function makeSampler(config: PipelineConfig, workerIndex = 0): Sampler {
+/**
+ * The sampler of worker `workerIndex` seeded from `seed` (default the configured one). `shared`:
+ * the study is in a storage other processes may use (a database or a server), where the constant
+ * liar keeps workers from proposing the same point; alone on a study it changes nothing, as
+ * there is no other RUNNING trial to lie about.
+ */
+export function makeSampler(config: PipelineConfig, workerIndex = 0, options: { seed?: number; shared?: boolean } = {}): Sampler {
   // Each worker its own stream, or parallel workers would propose the same first points.
-  const seed = config.study.seed + workerIndex * 7919;
-  // Constant liar keeps parallel workers from proposing the same point.
-  return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar: config.study.workers > 1 });
+  const seed = ((options.seed ?? config.study.seed) + workerIndex * 7919) >>> 0;
+  const constantLiar = options.shared ?? config.study.workers > 1;
+  return config.study.sampler === 'random' ? new RandomSampler({ seed }) : new TPESampler({ seed, constantLiar });
 }
 
 export function makePruner(config: PipelineConfig): Pruner {
@@ -104,10 +118,13 @@ export function makePruner(config: PipelineConfig): Pruner {
   }
 }
 
-/** The database URI the study lives in. */
-export function studyStorageUri(options: { storageUri?: string; tracking: TrackingSession; home: string }): string {
-  if (options.storageUri) return options.storageUri;
-  return options.tracking.remote ? defaultStoreUri(options.home) : options.tracking.uri;
+/**
+ * Where the study lives: `--storage` when given, else where tracking goes — the tracking
+ * database, or the tracking server (which keeps it in its own database, so its Studies page and
+ * every worker that knows only its URL share the study).
+ */
+export function studyStorageUri(options: { storageUri?: string; tracking: TrackingSession }): string {
+  return options.storageUri || options.tracking.uri;
 }
 
 function count(trials: FrozenTrial[]): StudyRunResult['trials'] {
@@ -131,6 +148,17 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
   const deadline = Date.now() + config.study.timeout_s * 1000;
   const storageUri = studyStorageUri(options);
   const storage = await openStudyStorage(storageUri);
+  // Before the parent run, so that a storage that cannot keep the study (an MLflow server has no
+  // study API) fails the command at once and leaves no run behind. The creator keeps the
+  // configured seed (reproducible); a process joining an existing study mixes in its own entropy,
+  // or two processes would propose the same trials.
+  let seed: number;
+  try {
+    seed = processSeed(config.study.seed, !(await createStudyIfAbsent(storage, config.study.name, 'maximize')));
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   const dataset = options.data;
   const parent = await startTrainingRun(tracking, {
     runName: `${config.study.name}`,
@@ -163,7 +191,7 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
     const study = await createStudy({
       studyName: config.study.name,
       direction: 'maximize',
-      sampler: makeSampler(config),
+      sampler: makeSampler(config, 0, { seed, shared: true }),
       pruner: makePruner(config),
       storage,
       loadIfExists: true,
@@ -193,12 +221,13 @@ export async function runStudy(options: StudyRunOptions): Promise<StudyRunResult
           },
         ]
       : [];
-    const shares = options.spawnWorker ? trialShares(config.study.n_trials, config.study.workers) : [config.study.n_trials];
+    // n_trials counts for the study as a whole: every process works until it has them, so the
+    // trials of a worker that dies are run by the others.
+    const target = await roundTarget(storage, study.studyId, config.study.n_trials);
     const spawnWorker = options.spawnWorker;
-    const workers = spawnWorker
-      ? shares.slice(1).map((nTrials, i) => (nTrials > 0 ? spawnWorker({ index: i + 1, nTrials, parentRunId: parent.runId, storageUri, deadline }) : Promise.resolve(0)))
-      : [];
-    await study.optimize(objective, { nTrials: shares[0], timeout: config.study.timeout_s, callbacks: observe });
+    const extra = spawnWorker ? Math.max(0, Math.min(config.study.workers, config.study.n_trials) - 1) : 0;
+    const workers = Array.from({ length: extra }, (_, i) => spawnWorker!({ index: i + 1, parentRunId: parent.runId, storageUri, deadline, target, seed }));
+    await study.optimize(objective, { studyTarget: target, timeout: config.study.timeout_s, callbacks: observe });
     const exits = await Promise.all(workers);
     exits.forEach((code, i) => {
       if (code !== 0) log(`worker ${i + 1} exited with ${String(code)}; its unfinished trial is marked FAIL once its heartbeat is stale`);
@@ -300,7 +329,9 @@ export async function runStudyWorker(options: {
   storageUri: string;
   parentRunId: string;
   workerIndex: number;
-  nTrials: number;
+  /** The study-wide target and the parent's seed, as runStudy handed them (StudyWorker). */
+  target: number;
+  seed: number;
   /** The study's deadline, as runStudy set it (Date.now() ms). */
   deadline: number;
   log: (message: string) => void;
@@ -310,12 +341,12 @@ export async function runStudyWorker(options: {
   const storage = await openStudyStorage(options.storageUri);
   try {
     const study = await loadStudy(config.study.name, storage, {
-      sampler: makeSampler(config, options.workerIndex),
+      sampler: makeSampler(config, options.workerIndex, { seed: options.seed, shared: true }),
       pruner: makePruner(config),
       heartbeatIntervalMs: HEARTBEAT_INTERVAL_MS,
     });
     const objective = trainingObjective({ ...options, parentRunId: options.parentRunId });
-    await study.optimize(objective, { nTrials: options.nTrials, timeout: Math.max(0, (options.deadline - Date.now()) / 1000) });
+    await study.optimize(objective, { studyTarget: options.target, timeout: Math.max(0, (options.deadline - Date.now()) / 1000) });
   } finally {
     await storage.close();
   }

@@ -51,4 +51,6 @@ export * from './pruners/hyperband.js';
 export { lastStep } from './pruners/util.js';
 export { TPESampler, type TPESamplerOptions, defaultGamma, defaultWeights } from './samplers/tpe.js';
 export { parameterImportances, type ImportanceEvaluator, type ImportanceOptions } from './importance.js';
-export { SqlStudyStorage, openStudyStorage } from './storage/sql.js';
+export { SqlStudyStorage, openSqlStudyStorage } from './storage/sql.js';
+export { openStudyStorage, isServerUri } from './storage/open.js';
+export { RestStudyStorage, type RestStudyStorageOptions } from './storage/rest.js';

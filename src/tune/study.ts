@@ -10,7 +10,8 @@
  * makes it FAIL and is rethrown unless its class is in `catch`. With `heartbeatIntervalMs`, a
  * running objective records heartbeats and stale trials (no heartbeat for `gracePeriodMs`,
  * default twice the interval) are failed before each new trial. Trial numbers come from storage,
- * so a resumed study (loadStudy) continues the numbering.
+ * so a resumed study (loadStudy) continues the numbering. With `studyTarget`, trials are counted
+ * for the study as a whole, every process together (shared-study.ts).
  *
  * @example
  * const study = await createStudy({ direction: 'minimize', sampler: new RandomSampler({ seed: 1 }) });
@@ -23,6 +24,7 @@ import { StudyError, TrialFinishedError, TrialPruned, warnOnce } from './errors.
 import { MedianPruner } from './pruners/median.js';
 import { lastStep } from './pruners/util.js';
 import { TPESampler } from './samplers/tpe.js';
+import { OVER_TARGET_REASON, StudyTarget } from './shared-study.js';
 import { InMemoryStorage } from './storage/memory.js';
 import { SnapshotView } from './study-view.js';
 import { Trial, type TrialHost } from './trial.js';
@@ -58,6 +60,13 @@ export interface OptimizeOptions {
   callbacks?: readonly StudyCallback[];
   /** Trials in flight at once (async objectives interleave). Default 1. */
   concurrency?: number;
+  /**
+   * Counts trials for the study as a whole, every process together (tune/shared-study): stop
+   * when it has this many that count, waiting while other workers' RUNNING trials fill it (a
+   * dead worker's trial turns FAIL once its heartbeat is stale and is replaced). With `nTrials`
+   * too, whichever is reached first.
+   */
+  studyTarget?: number;
 }
 
 export interface StudyOptions {
@@ -245,13 +254,15 @@ export class Study implements TrialHost {
     const start = performance.now();
     let started = 0;
     let failure: { value: unknown } | undefined;
+    const timedOut = (): boolean => timeout !== undefined && (performance.now() - start) / 1000 >= timeout;
+    const target = this.studyTarget(options.studyTarget);
+    const stopped = (): boolean => this.stopRequested || failure !== undefined || timedOut();
     const worker = async (): Promise<void> => {
-      while (!this.stopRequested && !failure) {
+      while (!stopped()) {
         if (nTrials !== undefined && started >= nTrials) break;
-        if (timeout !== undefined && (performance.now() - start) / 1000 >= timeout) break;
         started += 1;
         try {
-          await this.runTrial(objective, catchClasses, callbacks);
+          if (!(await this.runTrial(objective, catchClasses, callbacks, target && { target, stopped }))) break;
         } catch (error) {
           failure ??= { value: error };
         }
@@ -315,9 +326,30 @@ export class Study implements TrialHost {
     return (await this.storage.getStudy(this.studyId)).userAttrs;
   }
 
-  private async runTrial(objective: (trial: Trial) => number | Promise<number>, catchClasses: readonly ErrorClass[], callbacks: readonly StudyCallback[]): Promise<void> {
-    if (this.gracePeriodMs !== undefined) await this.storage.failStaleTrials(this.studyId, this.gracePeriodMs);
-    const trial = await this.ask();
+  private studyTarget(target: number | undefined): StudyTarget | undefined {
+    if (target === undefined) return undefined;
+    if (!(Number.isInteger(target) && target >= 0)) throw new StudyError('KILN_ERR_INVALID_OPTION', `studyTarget must be an integer >= 0 (got ${target})`);
+    const heartbeat = this.heartbeatIntervalMs === undefined ? undefined : { intervalMs: this.heartbeatIntervalMs, graceMs: this.gracePeriodMs as number };
+    return new StudyTarget(this.storage, this.studyId, target, heartbeat);
+  }
+
+  /** A trial past the study's target: failed before it runs, and not counted. */
+  private async abandon(trial: Trial): Promise<void> {
+    trial.setSystemAttr('fail_reason', OVER_TARGET_REASON);
+    await this.tell(trial, 'FAIL', { skipIfFinished: true });
+  }
+
+  /** Runs one trial; false when none started (the study's target is met). */
+  private async runTrial(
+    objective: (trial: Trial) => number | Promise<number>,
+    catchClasses: readonly ErrorClass[],
+    callbacks: readonly StudyCallback[],
+    budget?: { target: StudyTarget; stopped: () => boolean },
+  ): Promise<boolean> {
+    // With a study target, reserve() fails stale trials itself (each time it looks).
+    if (this.gracePeriodMs !== undefined && !budget) await this.storage.failStaleTrials(this.studyId, this.gracePeriodMs);
+    const trial = budget ? await budget.target.reserve(() => this.ask(), (t) => this.abandon(t), budget.stopped) : await this.ask();
+    if (trial === undefined) return false;
     const stopHeartbeat = await this.startHeartbeat(trial.trialId);
     let result: TellResult;
     let error: { value: unknown } | undefined;
@@ -344,6 +376,7 @@ export class Study implements TrialHost {
     const frozen = await this.tell(trial, result, { skipIfFinished: true });
     if (error && !catchClasses.some((cls) => error.value instanceof cls)) throw error.value;
     for (const callback of callbacks) await callback(this, frozen);
+    return true;
   }
 
   private async startHeartbeat(trialId: number): Promise<() => void> {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { openStudyStorage } from './storage/sql.js';
+import { openStudyStorage } from './storage/open.js';
 
 const WORKER = fileURLToPath(new URL('./test-worker.js', import.meta.url));
 

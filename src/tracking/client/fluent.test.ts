@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { firstJsonLine, KILN_BIN } from '../../cli/test-helpers.js';
-import { type PostgresServer, postgresBinDir, startPostgres } from '../store/postgres-server.js';
+import { type PostgresServer, postgresBinDir, startPostgres } from '../../db/postgres-server.js';
 import type { Run } from '../store/types.js';
 import { proxiedPath } from './artifacts.js';
 import {

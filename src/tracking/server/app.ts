@@ -14,8 +14,10 @@ import { proxiedArtifactRoutes } from './routes/artifacts.js';
 import { installSecurity, type SecurityOptions } from './security.js';
 import { metricColumnRoutes } from './routes/metric-columns.js';
 import { studyRoutes } from './routes/studies.js';
+import { studyStorageRoutes } from './routes/study-storage.js';
 import { DEFAULT_UI_ROOT, uiRoutes } from './ui.js';
 import type { StudyReports } from '../../tune/report.js';
+import type { StudyStorage } from '../../tune/types.js';
 
 export interface TrackingServerOptions {
   store: TrackingStore;
@@ -35,6 +37,11 @@ export interface TrackingServerOptions {
   defaultMetrics?: boolean;
   /** The tuner's studies, served read-only under /api/2.0/kiln/studies (absent: no study routes). */
   studies?: StudyReports;
+  /**
+   * The tuner's storage, served read-write under /api/2.0/kiln/study-storage for workers that
+   * know only the server's URL (tune/storage/rest.ts); absent: no such routes.
+   */
+  studyStorage?: StudyStorage;
   /** Folder of the built web UI served at / (default dist/ui); false serves none. */
   ui?: string | false;
 }
@@ -87,6 +94,7 @@ export async function createTrackingServer(options: TrackingServerOptions): Prom
     await app.register(proxiedArtifactRoutes, { ...context, prefix: `${prefix}/mlflow-artifacts` });
     await app.register(metricColumnRoutes, { ...context, prefix: `${prefix}/kiln` });
     if (options.studies) await app.register(studyRoutes, { studies: options.studies, prefix: `${prefix}/kiln` });
+    if (options.studyStorage) await app.register(studyStorageRoutes, { storage: options.studyStorage, prefix: `${prefix}/kiln/study-storage` });
   }
   if (options.ui !== false) {
     const frames = options.security?.disabled ? 'NONE' : (options.security?.xFrameOptions ?? 'SAMEORIGIN');

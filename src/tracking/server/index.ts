@@ -29,8 +29,10 @@
  *   artifacts/<path> PUT (upload, streamed, atomic) · GET (download) · DELETE;
  *   artifacts?path= GET (list one folder, basenames). Files live under artifactsDestination;
  *   a run's `mlflow-artifacts:/<exp>/<run>/artifacts` URI maps to `<dest>/<exp>/<run>/artifacts`.
- * Kiln's additions (under /api/2.0/kiln and /ajax-api/2.0/kiln; read-only)
- *   studies GET · studies/:name GET · studies/:name/importances GET ?evaluator (routes/studies.ts)
+ * Kiln's additions (under /api/2.0/kiln and /ajax-api/2.0/kiln)
+ *   studies GET · studies/:name GET · studies/:name/importances GET ?evaluator (routes/studies.ts, read-only)
+ *   study-storage/studies/… and study-storage/trials/… : the tuner's StudyStorage for remote
+ *     workers, over the same tables (routes/study-storage.ts; client tune/storage/rest.ts)
  *   metrics/history-columns GET ?run_id&metric_key → {steps, timestamps, values} (routes/metric-columns.ts)
  * Web UI: GET / (the built src/ui/app, hash-routed; see ui.ts).
  * Operations: GET /health → "OK" (never authenticated), GET /version → Kiln's version,
@@ -53,7 +55,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { openStore } from '../store/index.js';
-import { openStudyStorage } from '../../tune/storage/sql.js';
+import { openSqlStudyStorage } from '../../tune/storage/sql.js';
 import { studyReports } from '../../tune/report.js';
 import { createTrackingServer, type TrackingServerOptions } from './app.js';
 import { defaultAllowedHosts } from './security-policy.js';
@@ -81,14 +83,14 @@ export async function startTrackingServer(options: StartTrackingServerOptions): 
   const { host = '127.0.0.1', port = 5000, backendStoreUri, ...rest } = options;
   const store = await openStore(backendStoreUri, { artifactRoot: PROXIED_ARTIFACT_ROOT });
   // The tuner's studies live in the same database (one shared connection per file).
-  const studies = await openStudyStorage(backendStoreUri).catch(async (error: unknown) => {
+  const studies = await openSqlStudyStorage(backendStoreUri).catch(async (error: unknown) => {
     await store.close();
     throw error;
   });
   let app: FastifyInstance;
   try {
     const security = { ...rest.security, allowedHosts: rest.security?.allowedHosts ?? defaultAllowedHosts(host) };
-    app = await createTrackingServer({ ...rest, security, store, studies: rest.studies ?? studyReports(studies) });
+    app = await createTrackingServer({ ...rest, security, store, studies: rest.studies ?? studyReports(studies), studyStorage: rest.studyStorage ?? studies });
     app.addHook('onClose', async () => {
       await studies.close();
       await store.close();

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { defineContractTests } from './contract.js';
 import { LATEST_SCHEMA_VERSION, openStore } from './index.js';
-import { type PostgresServer, postgresBinDir, startPostgres } from './postgres-server.js';
+import { type PostgresServer, postgresBinDir, startPostgres } from '../../db/postgres-server.js';
 
 const binDir = postgresBinDir();
 

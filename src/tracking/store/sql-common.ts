@@ -6,7 +6,7 @@
  * Kept apart so that each entity file (sql-experiments, sql-runs, sql-registry, ...) states only
  * its own semantics; the dialect differences of filtering (LIKE on SQLite) live here, once.
  */
-import type { Dialect } from './driver.js';
+import type { Dialect } from '../../db/driver.js';
 import { invalid } from './errors.js';
 import { encodePageToken, likeToGlob, type Clause } from './search.js';
 import type { Page, Tag, ViewType } from './types.js';

@@ -6,7 +6,7 @@
  * The other entities reach an experiment's row through `experimentRow` (runs are created under
  * one, logged models too).
  */
-import type { SqlDriver, SqlExecutor } from './driver.js';
+import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import {

@@ -10,7 +10,7 @@
  * matches when any of them passes. Links to runs and model versions live in sql-model-links.
  */
 import { randomUUID } from 'node:crypto';
-import type { SqlDriver, SqlExecutor } from './driver.js';
+import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { invalid, notFound } from './errors.js';
 import { generateRunName } from './names.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy, type Clause } from './search.js';

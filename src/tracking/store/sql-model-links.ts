@@ -6,7 +6,7 @@
  * Kept apart from sql-logged-models so that runs and the registry can write and read these
  * links without depending on the logged-model store itself (which depends on runs).
  */
-import type { SqlExecutor } from './driver.js';
+import type { SqlExecutor } from '../../db/driver.js';
 import { invalid, notFound, type TrackingError } from './errors.js';
 import { chunks, marks } from './sql-common.js';
 import type { Metric, ModelOutput } from './types.js';

@@ -3,7 +3,7 @@
  * numbered versions, tags on both, and aliases, every move of which is recorded in the alias
  * history (which outlives deletions). A rename cascades to versions, tags, aliases and history.
  */
-import type { SqlDriver, SqlExecutor } from './driver.js';
+import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import { chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';

@@ -8,7 +8,7 @@
  * one query per run.
  */
 import { randomUUID } from 'node:crypto';
-import type { SqlDriver, SqlExecutor } from './driver.js';
+import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { invalid, notFound } from './errors.js';
 import { generateRunName } from './names.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy, type Clause, type OrderBy } from './search.js';

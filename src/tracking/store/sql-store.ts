@@ -10,7 +10,7 @@
  * Semantics follow MLflow's sqlalchemy stores (tracking and model registry). Every write
  * touching several rows runs in one transaction.
  */
-import type { SqlDriver } from './driver.js';
+import type { SqlDriver } from '../../db/driver.js';
 import { SqlExperiments } from './sql-experiments.js';
 import { SqlLoggedModels } from './sql-logged-models.js';
 import { SqlRegistry } from './sql-registry.js';

@@ -1,9 +1,12 @@
 /**
- * tune/storage/contract — the suite every StudyStorage passes (memory, SQLite, PostgreSQL).
- * `open()` must return a storage over the SAME data each call (concurrency cases open two).
+ * tune/storage/contract — the suite every StudyStorage passes (memory, SQLite, PostgreSQL, and
+ * REST through a tracking server). `open()` must return a storage over the SAME data each call
+ * (concurrency and resume cases open two).
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { RandomSampler } from '../samplers/random.js';
+import { createStudy, loadStudy } from '../study.js';
 import type { Distribution, FloatDistribution, StudyStorage } from '../types.js';
 
 let counter = 0;
@@ -133,6 +136,34 @@ export function defineStudyStorageContract(name: string, open: () => Promise<Stu
       assert.equal((await storage.getTrial(silent.trialId)).state, 'FAIL');
       assert.equal((await storage.getTrial(alive.trialId)).state, 'RUNNING');
       assert.equal(await storage.setTrialStateValue(silent.trialId, 'COMPLETE', 1), false, 'a late tell from the dead worker changes nothing');
+    });
+
+    test('a study resumed through another storage continues its numbering; the dead worker\'s trial is failed once stale', async () => {
+      const name = unique('resume');
+      const first = await createStudy({ studyName: name, storage, direction: 'minimize', sampler: new RandomSampler({ seed: 3 }) });
+      await first.optimize((trial) => trial.suggestFloat('x', -1, 1) ** 2, { nTrials: 2 });
+      const orphan = await first.ask(); // its worker "dies": never told, never beats again
+      await sleep(120);
+      const other = await open();
+      try {
+        const resumed = await loadStudy(name, other, { sampler: new RandomSampler({ seed: 4 }), heartbeatIntervalMs: 20, gracePeriodMs: 100 });
+        await resumed.optimize((trial) => trial.suggestFloat('x', -1, 1) ** 2, { nTrials: 2 });
+        const trials = await other.getAllTrials(resumed.studyId);
+        assert.deepEqual(
+          trials.map((t) => [t.number, t.state]),
+          [
+            [0, 'COMPLETE'],
+            [1, 'COMPLETE'],
+            [2, 'FAIL'],
+            [3, 'COMPLETE'],
+            [4, 'COMPLETE'],
+          ],
+        );
+        assert.equal(trials[2].trialId, orphan.trialId);
+        assert.match(String(trials[2].systemAttrs.fail_reason), /heartbeat/);
+      } finally {
+        if (other !== storage) await other.close();
+      }
     });
   });
 }

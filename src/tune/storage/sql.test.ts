@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { type PostgresServer, postgresBinDir, startPostgres } from '../../tracking/store/postgres-server.js';
+import { type PostgresServer, postgresBinDir, startPostgres } from '../../db/postgres-server.js';
 import { defineStudyStorageContract } from './contract.js';
-import { openStudyStorage } from './sql.js';
+import { openSqlStudyStorage } from './sql.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kiln-study-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-defineStudyStorageContract('sqlite', () => openStudyStorage(`sqlite:///${join(dir, 'tracking.db')}`));
+defineStudyStorageContract('sqlite', () => openSqlStudyStorage(`sqlite:///${join(dir, 'tracking.db')}`));
 
 if (postgresBinDir() === undefined) {
   test('StudyStorage contract: postgres', (t) => {
@@ -26,6 +26,6 @@ if (postgresBinDir() === undefined) {
     after(async () => {
       await server?.stop();
     });
-    defineStudyStorageContract('postgres', () => openStudyStorage(uri));
+    defineStudyStorageContract('postgres', () => openSqlStudyStorage(uri));
   });
 }

@@ -11,8 +11,10 @@
  * const storage = await openStudyStorage('sqlite:///kiln-data/tracking.db');
  * const study = await createStudy({ studyName: 'mlp', storage, loadIfExists: true });
  */
-import { openDatabase, type SqlDriver, type SqlExecutor } from '../../tracking/store/index.js';
+import { KilnError } from '../../common/errors.js';
+import { openDatabase, type SqlDriver, type SqlExecutor } from '../../db/index.js';
 import { toExternal, toInternal } from '../distributions.js';
+import { IncompatibleDistributionError, StudyError, TrialFinishedError } from '../errors.js';
 import type { CategoricalChoice, Distribution, FrozenTrial, StudyDirection, StudyStorage, StudySummary, TrialState } from '../types.js';
 
 interface TrialRow {
@@ -32,11 +34,11 @@ export class SqlStudyStorage implements StudyStorage {
   constructor(private readonly db: SqlDriver) {}
 
   async createStudy(name: string, direction: StudyDirection): Promise<number> {
-    if (name === '') throw new Error('a study needs a name');
+    if (name === '') throw new StudyError('KILN_ERR_INVALID_STUDY_NAME', 'a study needs a name');
     try {
       await this.db.run('INSERT INTO studies (name, direction, created_at) VALUES (?, ?, ?)', [name, direction, Date.now()]);
     } catch (error) {
-      if (this.db.isUniqueViolation(error)) throw new Error(`a study named "${name}" already exists (load it, or pass loadIfExists)`);
+      if (this.db.isUniqueViolation(error)) throw new StudyError('KILN_ERR_DUPLICATED_STUDY', `a study named "${name}" already exists (load it, or pass loadIfExists)`);
       throw error;
     }
     return (await this.getStudyIdByName(name)) as number;
@@ -49,7 +51,7 @@ export class SqlStudyStorage implements StudyStorage {
 
   async getStudy(studyId: number): Promise<StudySummary> {
     const row = await this.db.get<{ study_id: number; name: string; direction: StudyDirection }>('SELECT study_id, name, direction FROM studies WHERE study_id = ?', [studyId]);
-    if (row === undefined) throw new Error(`no study with id ${studyId}`);
+    if (row === undefined) throw new StudyError('KILN_ERR_STUDY_NOT_FOUND', `no study with id ${studyId}`);
     return this.summary(row);
   }
 
@@ -115,10 +117,12 @@ export class SqlStudyStorage implements StudyStorage {
     const trial = await this.createTrial(studyId);
     await this.db.transaction(async (tx) => {
       await tx.run("UPDATE trials SET state = 'WAITING', datetime_start = NULL, heartbeat = NULL WHERE trial_id = ?", [trial.trialId]);
+      // As InMemoryStorage: every fixed value goes to `fixed_params` (the trial's suggestions read
+      // it); those with a distribution are also stored as params right away.
+      await tx.run("INSERT INTO trial_attrs (trial_id, kind, key, value_json) VALUES (?, 'system', 'fixed_params', ?)", [trial.trialId, JSON.stringify(params)]);
       for (const [name, value] of Object.entries(params)) {
         const distribution = distributions[name];
-        if (distribution === undefined) throw new Error(`enqueued parameter "${name}" has no distribution`);
-        await this.insertParam(tx, trial.trialId, name, toInternal(distribution, value), distribution);
+        if (distribution !== undefined) await this.insertParam(tx, trial.trialId, name, toInternal(distribution, value), distribution);
       }
     });
     return this.getTrial(trial.trialId);
@@ -129,7 +133,7 @@ export class SqlStudyStorage implements StudyStorage {
       await this.assertUnfinished(tx, trialId);
       const existing = await tx.get<{ distribution_json: string }>('SELECT distribution_json FROM trial_params WHERE trial_id = ? AND name = ?', [trialId, name]);
       if (existing !== undefined) {
-        if (existing.distribution_json !== JSON.stringify(distribution)) throw new Error(`parameter "${name}" of trial ${trialId} was already set with another distribution`);
+        if (existing.distribution_json !== JSON.stringify(distribution)) throw new IncompatibleDistributionError(name, `trial ${trialId} already set it with another distribution`);
         return;
       }
       await this.insertParam(tx, trialId, name, internalValue, distribution);
@@ -168,7 +172,7 @@ export class SqlStudyStorage implements StudyStorage {
 
   async getTrial(trialId: number): Promise<FrozenTrial> {
     const row = await this.db.get<TrialRow>('SELECT trial_id, number, state, value, datetime_start, datetime_complete FROM trials WHERE trial_id = ?', [trialId]);
-    if (row === undefined) throw new Error(`no trial with id ${trialId}`);
+    if (row === undefined) throw new KilnError('KILN_ERR_TRIAL_NOT_FOUND', `no trial with id ${trialId}`);
     return (await this.hydrate([row]))[0];
   }
 
@@ -193,11 +197,19 @@ export class SqlStudyStorage implements StudyStorage {
     ]);
     const failed: number[] = [];
     for (const { trial_id: id } of stale) {
-      const changed = await this.db.run("UPDATE trials SET state = 'FAIL', datetime_complete = ? WHERE trial_id = ? AND state = 'RUNNING' AND heartbeat < ?", [Date.now(), id, cutoff]);
-      if (changed === 1) {
-        failed.push(Number(id));
-        await this.setAttr('trial_attrs', 'trial_id', Number(id), 'system', 'fail_reason', `no heartbeat for ${graceMs} ms: its worker died`);
-      }
+      // State and reason in one transaction: a reader never sees the FAIL without its reason
+      // (shared-study.ts tells a lost trial from a failed one by it).
+      const changed = await this.db.transaction(async (tx) => {
+        const n = await tx.run("UPDATE trials SET state = 'FAIL', datetime_complete = ? WHERE trial_id = ? AND state = 'RUNNING' AND heartbeat < ?", [Date.now(), id, cutoff]);
+        if (n === 1) {
+          await tx.run(
+            "INSERT INTO trial_attrs (trial_id, kind, key, value_json) VALUES (?, 'system', 'fail_reason', ?) ON CONFLICT (trial_id, kind, key) DO UPDATE SET value_json = excluded.value_json",
+            [id, JSON.stringify(`no heartbeat for ${graceMs} ms: its worker died`)],
+          );
+        }
+        return n;
+      });
+      if (changed === 1) failed.push(Number(id));
     }
     return failed;
   }
@@ -228,8 +240,8 @@ export class SqlStudyStorage implements StudyStorage {
 
   private async assertUnfinished(tx: SqlExecutor, trialId: number): Promise<void> {
     const row = await tx.get<{ state: TrialState; number: number }>('SELECT state, number FROM trials WHERE trial_id = ?', [trialId]);
-    if (row === undefined) throw new Error(`no trial with id ${trialId}`);
-    if (finished(row.state)) throw new Error(`trial ${row.number} is already ${row.state}; a finished trial cannot be changed`);
+    if (row === undefined) throw new KilnError('KILN_ERR_TRIAL_NOT_FOUND', `no trial with id ${trialId}`);
+    if (finished(row.state)) throw new TrialFinishedError(`trial ${row.number} is already ${row.state}; a finished trial cannot be changed`);
   }
 
   /** Trials with their params, intermediate values and attributes, in a few set-based queries. */
@@ -286,7 +298,7 @@ export class SqlStudyStorage implements StudyStorage {
   }
 }
 
-/** Opens the study storage in the tracking database at `uri` (sqlite:/// or postgresql://). */
-export async function openStudyStorage(uri: string): Promise<SqlStudyStorage> {
+/** Opens the study storage in the tracking database at `uri` (sqlite:/// or postgresql://); see open.ts for every kind of URI. */
+export async function openSqlStudyStorage(uri: string): Promise<SqlStudyStorage> {
   return new SqlStudyStorage(await openDatabase(uri));
 }

@@ -1,5 +1,5 @@
 /**
- * tracking/store/driver — the small async SQL driver interface the shared store speaks.
+ * db/driver — the small async SQL driver interface the tracking store and the study storage speak.
  *
  * SQL text uses `?` placeholders in both dialects (the PostgreSQL driver rewrites them to `$n`);
  * user values always travel as parameters, never inside the SQL text.

@@ -1,5 +1,5 @@
 /**
- * tracking/store/migrations — versioned schema migrations, run on every open.
+ * db/migrations — versioned schema migrations, run on every open.
  *
  * `schema_version` holds one row per applied version. Migrations run inside the driver's
  * migrate(): one transaction under a cross-process lock (SQLite's write lock via BEGIN IMMEDIATE,

@@ -1,5 +1,5 @@
 /**
- * tracking/store/sqlite — the SQLite dialect over better-sqlite3.
+ * db/sqlite — the SQLite dialect over better-sqlite3.
  *
  * WAL journal, synchronous=NORMAL (durable across process crashes; a power cut may lose the
  * newest commits), busy_timeout 10 s so several processes can share one file, and every write

@@ -1,5 +1,5 @@
 /**
- * tracking/store/postgres — the PostgreSQL dialect over a pg Pool.
+ * db/postgres — the PostgreSQL dialect over a pg Pool.
  *
  * `?` placeholders are rewritten to `$1..$n` (outside string literals); int8 columns are parsed
  * to JS numbers (epoch milliseconds and ids fit in 2^53); float8 keeps NaN and ±Infinity.

@@ -1,5 +1,5 @@
 /**
- * tracking/store/postgres-server — a throwaway PostgreSQL server for tests and benchmarks:
+ * db/postgres-server — a throwaway PostgreSQL server for tests and benchmarks:
  * initdb in a temp dir, postgres on a free 127.0.0.1 port with its unix socket in that dir,
  * stopped and removed by `stop()`. As root, the server tools run as the `postgres` user (they
  * refuse root). Needs Debian's `postgresql` package (scripts/setup-system.sh installs it).
