@@ -308,6 +308,13 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX model_versions_model_id ON model_versions (model_id)',
     ],
   },
+  {
+    // MLflow 2's (deprecated, still served) model version stages: None, Staging, Production,
+    // Archived. Existing versions start at 'None', which is what Kiln always reported.
+    version: 5,
+    description: 'model version stages',
+    statements: () => ["ALTER TABLE model_versions ADD COLUMN current_stage TEXT NOT NULL DEFAULT 'None'"],
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -188,6 +188,10 @@ export class RestStore implements TrackingStore {
     await this.call('POST', 'experiments/set-experiment-tag', { experiment_id: experimentId, ...tag });
   }
 
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    await this.call('POST', 'experiments/delete-experiment-tag', { experiment_id: experimentId, key });
+  }
+
   // Runs
   async createRun(input: { experiment_id: string; user_id?: string; start_time?: number; tags?: Tag[]; run_name?: string }): Promise<Run> {
     return decodeRun((await this.call('POST', 'runs/create', input)).run as Run);
@@ -225,6 +229,10 @@ export class RestStore implements TrackingStore {
 
   async deleteTag(runId: string, key: string): Promise<void> {
     await this.call('POST', 'runs/delete-tag', { run_id: runId, key });
+  }
+
+  async recordLoggedModel(runId: string, model: Record<string, unknown>): Promise<void> {
+    await this.call('POST', 'runs/log-model', { run_id: runId, model_json: JSON.stringify(model) });
   }
 
   async getMetricHistory(runId: string, key: string, p: { max_results?: number; page_token?: string } = {}): Promise<Page<Metric>> {
@@ -309,6 +317,10 @@ export class RestStore implements TrackingStore {
 
   async deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
     await this.call('DELETE', 'model-versions/delete-tag', { name, version, key });
+  }
+
+  async transitionModelVersionStage(name: string, version: string, stage: string, archiveExisting: boolean): Promise<ModelVersion> {
+    return this.version(await this.call('POST', 'model-versions/transition-stage', { name, version, stage, archive_existing_versions: archiveExisting }));
   }
 
   // Aliases

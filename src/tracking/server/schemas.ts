@@ -57,6 +57,7 @@ export const schemas = {
   deleteExperiment: message({ experiment_id: string }, ['experiment_id']),
   restoreExperiment: message({ experiment_id: string }, ['experiment_id']),
   setExperimentTag: message({ experiment_id: string, key: string, value: string }, ['experiment_id', 'key']),
+  deleteExperimentTag: message({ experiment_id: string, key: string }, ['experiment_id', 'key']),
 
   // service.proto — runs (run_uuid is copied into run_id before validation)
   createRun: message({ experiment_id: string, user_id: string, start_time: int64, tags, run_name: string }, ['experiment_id']),
@@ -82,6 +83,12 @@ export const schemas = {
     { run_id: string, run_uuid: string, metric_key: string, max_results: int32, page_token: string },
     ['run_id', 'metric_key'],
   ),
+  // Limits on run_ids and max_results are checked by the route, with MLflow's messages.
+  getMetricHistoryBulkInterval: message(
+    { run_ids: { ...strings, minItems: 1 }, metric_key: string, start_step: int64, end_step: int64, max_results: int32 },
+    ['run_ids', 'metric_key'],
+  ),
+  logModel: message({ run_id: string, run_uuid: string, model_json: string }, ['run_id', 'model_json']),
   listArtifacts: message({ run_id: string, run_uuid: string, path: string, page_token: string }, ['run_id']),
 
   // model_registry.proto — registered models
@@ -105,6 +112,10 @@ export const schemas = {
   deleteModelVersion: message({ name: string, version: string }, ['name', 'version']),
   searchModelVersions: message(searchPage),
   getModelVersionDownloadUri: message({ name: string, version: string }, ['name', 'version']),
+  transitionModelVersionStage: message(
+    { name: string, version: string, stage: string, archive_existing_versions: { type: 'boolean' } },
+    ['name', 'version', 'stage', 'archive_existing_versions'],
+  ),
   setModelVersionTag: message({ name: string, version: string, key: string, value: string }, ['name', 'version', 'key']),
   deleteModelVersionTag: message({ name: string, version: string, key: string }, ['name', 'version', 'key']),
 

@@ -7,6 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { defineClassicContract } from './contract-classic.js';
 import { defineLoggedModelContract } from './contract-logged-models.js';
 import { TrackingError, type TrackingErrorCode } from './errors.js';
 import type { Metric, Run, TrackingStore } from './types.js';
@@ -715,5 +716,9 @@ export function defineContractTests(
     // ------------------------------------------------------------ logged models (MLflow 3)
 
     defineLoggedModelContract({ store: () => store, unique, newExperiment: () => newExperiment() });
+
+    // ------------------------------------------------------------ MLflow 2.0 calls still in every client
+
+    defineClassicContract({ store: () => store, unique, newExperiment: () => newExperiment() });
   });
 }

@@ -242,4 +242,13 @@ export class SqlExperiments {
       );
     });
   }
+
+  async deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      // MLflow checks the experiment is active, as for set-experiment-tag.
+      const row = await this.activeExperimentRow(tx, experimentId);
+      const changed = await tx.run('DELETE FROM experiment_tags WHERE experiment_id = ? AND key = ?', [row.experiment_id, key]);
+      if (changed === 0) throw notFound(`No tag with name: ${key} in experiment with id ${experimentId}`);
+    });
+  }
 }

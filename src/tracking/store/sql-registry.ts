@@ -8,8 +8,8 @@ import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import { chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';
 import { modelIdOfSource, modelSourceLocation, requireLoggedModels } from './sql-model-links.js';
-import type { Actor, AliasEvent, ModelVersion, Page, RegisteredModel, SearchRegistryQuery, Tag } from './types.js';
-import { parseVersion, validateAlias, validateModelName, validateTag, validateTags } from './validation.js';
+import { MODEL_STAGES, type Actor, type AliasEvent, type ModelStage, type ModelVersion, type Page, type RegisteredModel, type SearchRegistryQuery, type Tag } from './types.js';
+import { canonicalStage, parseVersion, validateAlias, validateModelName, validateTag, validateTags } from './validation.js';
 
 /** The tag MLflow 3 marks prompts with in the model registry. */
 const PROMPT_TAG = 'mlflow.prompt.is_prompt';
@@ -40,7 +40,11 @@ interface VersionRow {
   model_id: string | null;
   status: ModelVersion['status'];
   status_message: string | null;
+  current_stage: ModelStage;
 }
+
+/** The stages archive_existing_versions applies to (MLflow's DEFAULT_STAGES_FOR_GET_LATEST_VERSIONS). */
+const ACTIVE_STAGES: readonly ModelStage[] = ['Staging', 'Production'];
 
 export class SqlRegistry {
   constructor(private readonly db: SqlDriver) {}
@@ -89,7 +93,7 @@ export class SqlRegistry {
         version: String(r.version),
         creation_timestamp: r.creation_time,
         last_updated_timestamp: r.last_updated_time,
-        current_stage: 'None',
+        current_stage: r.current_stage ?? 'None',
         source: r.source,
         status: r.status,
         tags: tags.get(k) ?? [],
@@ -108,7 +112,7 @@ export class SqlRegistry {
   private async loadModels(ex: SqlExecutor, rows: ModelRow[]): Promise<RegisteredModel[]> {
     const tags = new Map<string, Tag[]>();
     const aliases = new Map<string, { alias: string; version: string }[]>();
-    const latest = new Map<string, ModelVersion>();
+    const latest = new Map<string, ModelVersion[]>();
     for (const part of chunks(rows.map((r) => r.name))) {
       const inList = `(${marks(part.length)})`;
       for (const t of await ex.all<{ name: string; key: string; value: string }>(
@@ -125,20 +129,25 @@ export class SqlRegistry {
         if (!aliases.has(a.name)) aliases.set(a.name, []);
         aliases.get(a.name)!.push({ alias: a.alias, version: String(a.version) });
       }
+      // MLflow's latest_versions: the newest version of each stage.
       const versionRows = await ex.all<VersionRow>(
         `SELECT v.* FROM model_versions v
-         JOIN (SELECT name, MAX(version) AS version FROM model_versions WHERE name IN ${inList} GROUP BY name) m
-           ON m.name = v.name AND m.version = v.version`,
+         JOIN (SELECT name, current_stage, MAX(version) AS version FROM model_versions WHERE name IN ${inList} GROUP BY name, current_stage) m
+           ON m.name = v.name AND m.current_stage = v.current_stage AND m.version = v.version`,
         part,
       );
-      for (const mv of await this.loadVersions(ex, versionRows)) latest.set(mv.name, mv);
+      for (const mv of await this.loadVersions(ex, versionRows)) {
+        if (!latest.has(mv.name)) latest.set(mv.name, []);
+        latest.get(mv.name)!.push(mv);
+      }
     }
+    for (const list of latest.values()) list.sort((a, b) => MODEL_STAGES.indexOf(a.current_stage) - MODEL_STAGES.indexOf(b.current_stage));
     return rows.map((r) => {
       const model: RegisteredModel = {
         name: r.name,
         creation_timestamp: r.creation_time,
         last_updated_timestamp: r.last_updated_time,
-        latest_versions: latest.has(r.name) ? [latest.get(r.name)!] : [],
+        latest_versions: latest.get(r.name) ?? [],
         tags: tags.get(r.name) ?? [],
         aliases: aliases.get(r.name) ?? [],
       };
@@ -420,6 +429,28 @@ export class SqlRegistry {
     await this.db.transaction(async (tx) => {
       const row = await this.versionRow(tx, name, version);
       await tx.run('DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?', [name, row.version, key]);
+    });
+  }
+
+  async transitionModelVersionStage(name: string, version: string, stage: string, archiveExisting: boolean): Promise<ModelVersion> {
+    const target = canonicalStage(stage);
+    if (archiveExisting && !ACTIVE_STAGES.includes(target)) {
+      throw invalid(
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ${ACTIVE_STAGES.join(', ')}`,
+      );
+    }
+    return this.db.transaction(async (tx) => {
+      const row = await this.versionRow(tx, name, version);
+      const now = Date.now();
+      if (archiveExisting) {
+        await tx.run(
+          "UPDATE model_versions SET current_stage = 'Archived', last_updated_time = ? WHERE name = ? AND version <> ? AND current_stage = ?",
+          [now, name, row.version, target],
+        );
+      }
+      await tx.run('UPDATE model_versions SET current_stage = ?, last_updated_time = ? WHERE name = ? AND version = ?', [target, now, name, row.version]);
+      await tx.run('UPDATE registered_models SET last_updated_time = ? WHERE name = ?', [now, name]);
+      return (await this.loadVersions(tx, [await this.versionRow(tx, name, version)]))[0];
     });
   }
 

@@ -29,7 +29,8 @@ import {
 import type { SqlExperiments } from './sql-experiments.js';
 import { linkOutputs, loadOutputs, recordModelMetrics } from './sql-model-links.js';
 import type { DatasetInput, LifecycleStage, LogBatch, Metric, ModelOutput, Page, Param, Run, RunInfo, RunStatus, SearchRunsQuery, Tag } from './types.js';
-import { validateBatch, validateDatasetInputs, validateRunName, validateRunStatus, validateTags } from './validation.js';
+import { validateBatch, validateDatasetInputs, validateRunName, validateRunStatus, validateTag, validateTags } from './validation.js';
+import { LOGGED_MODELS_TAG, loggedModelSummary, parseModelHistory } from './model-history.js';
 
 export const RUN_NAME_TAG = 'mlflow.runName';
 export const PARENT_RUN_ID_TAG = 'mlflow.parentRunId';
@@ -368,6 +369,22 @@ export class SqlRuns {
           OR (excluded.step = latest_metrics.step AND (excluded.timestamp > latest_metrics.timestamp
           OR (excluded.timestamp = latest_metrics.timestamp AND excluded.value > latest_metrics.value)))`,
     );
+  }
+
+  async recordLoggedModel(runId: string, model: Record<string, unknown>): Promise<void> {
+    const summary = loggedModelSummary(model);
+    await this.db.transaction(async (tx) => {
+      await this.activeRunRow(tx, runId);
+      const before = await tx.get<{ value: string }>('SELECT value FROM tags WHERE run_uuid = ? AND key = ?', [runId, LOGGED_MODELS_TAG]);
+      const tag = { key: LOGGED_MODELS_TAG, value: JSON.stringify([...parseModelHistory(before?.value), summary]) };
+      // MLflow validates the grown list as any tag: past 8000 characters the call is refused.
+      validateTag(tag);
+      await tx.run('INSERT INTO tags (run_uuid, key, value) VALUES (?, ?, ?) ON CONFLICT (run_uuid, key) DO UPDATE SET value = excluded.value', [
+        runId,
+        tag.key,
+        tag.value,
+      ]);
+    });
   }
 
   async deleteTag(runId: string, key: string): Promise<void> {

@@ -44,6 +44,7 @@ import type {
 export { SEARCH_MAX_RESULTS_DEFAULT, SEARCH_MAX_RESULTS_THRESHOLD } from './sql-common.js';
 export { DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME } from './sql-experiments.js';
 export { PARENT_RUN_ID_TAG, RUN_NAME_TAG } from './sql-runs.js';
+export { LOGGED_MODELS_TAG } from './model-history.js';
 export { LOGGED_MODELS_MAX_RESULTS_DEFAULT, LOGGED_MODELS_MAX_RESULTS_THRESHOLD } from './sql-logged-models.js';
 export {
   MODEL_VERSIONS_MAX_RESULTS_DEFAULT,
@@ -103,6 +104,9 @@ export class SqlTrackingStore implements TrackingStore {
   setExperimentTag(experimentId: string, tag: Tag): Promise<void> {
     return this.experiments.setExperimentTag(experimentId, tag);
   }
+  deleteExperimentTag(experimentId: string, key: string): Promise<void> {
+    return this.experiments.deleteExperimentTag(experimentId, key);
+  }
 
   // Runs
   createRun(input: { experiment_id: string; user_id?: string; start_time?: number; tags?: Tag[]; run_name?: string }): Promise<Run> {
@@ -128,6 +132,9 @@ export class SqlTrackingStore implements TrackingStore {
   }
   deleteTag(runId: string, key: string): Promise<void> {
     return this.runs.deleteTag(runId, key);
+  }
+  recordLoggedModel(runId: string, model: Record<string, unknown>): Promise<void> {
+    return this.runs.recordLoggedModel(runId, model);
   }
   getMetricHistory(runId: string, key: string, page: { max_results?: number; page_token?: string } = {}): Promise<Page<Metric>> {
     return this.runs.getMetricHistory(runId, key, page);
@@ -192,6 +199,9 @@ export class SqlTrackingStore implements TrackingStore {
   }
   deleteModelVersionTag(name: string, version: string, key: string): Promise<void> {
     return this.registry.deleteModelVersionTag(name, version, key);
+  }
+  transitionModelVersionStage(name: string, version: string, stage: string, archiveExisting: boolean): Promise<ModelVersion> {
+    return this.registry.transitionModelVersionStage(name, version, stage, archiveExisting);
   }
 
   // Aliases

@@ -73,7 +73,7 @@ describe('sqlite backend', () => {
     const db = new Database(path, { readonly: true });
     try {
       assert.equal(db.pragma('journal_mode', { simple: true }), 'wal');
-      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+      assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
       const indexes = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").all() as { name: string }[]).map((r) => r.name);
       for (const name of ['params_key_value', 'metrics_point', 'runs_experiment_stage_start', 'logged_models_experiment', 'logged_model_metrics_point']) assert.ok(indexes.includes(name), name);
     } finally {
@@ -136,7 +136,7 @@ describe('sqlite backend', () => {
       }
       const db = new Database(path, { readonly: true });
       try {
-        assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+        assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }, { version: 5 }]);
         assert.equal((db.prepare("SELECT COUNT(*) AS n FROM experiments WHERE name = 'Default'").get() as { n: number }).n, 1);
       } finally {
         db.close();

@@ -12,6 +12,9 @@ export type LifecycleStage = 'active' | 'deleted';
 export type ViewType = 'ACTIVE_ONLY' | 'DELETED_ONLY' | 'ALL';
 export type RunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
 export type ModelVersionStatus = 'PENDING_REGISTRATION' | 'FAILED_REGISTRATION' | 'READY';
+/** MLflow 2's model version stages (deprecated in favour of aliases, still served). */
+export type ModelStage = 'None' | 'Staging' | 'Production' | 'Archived';
+export const MODEL_STAGES: readonly ModelStage[] = ['None', 'Staging', 'Production', 'Archived'];
 
 export interface Tag {
   key: string;
@@ -106,8 +109,8 @@ export interface ModelVersion {
   creation_timestamp: number;
   last_updated_timestamp: number;
   user_id?: string;
-  /** Stages are deprecated in MLflow; always 'None' here (aliases replace them). */
-  current_stage: 'None';
+  /** 'None' until model-versions/transition-stage moves it (stages are deprecated; aliases replace them). */
+  current_stage: ModelStage;
   description?: string;
   source: string;
   run_id?: string;
@@ -131,7 +134,7 @@ export interface RegisteredModel {
   last_updated_timestamp: number;
   user_id?: string;
   description?: string;
-  /** The newest version (MLflow returns one per stage; with stages gone, the latest one). */
+  /** The newest version in each stage, ordered by stage (MLflow's rule; 'None' first). */
   latest_versions: ModelVersion[];
   tags: Tag[];
   aliases: RegisteredModelAlias[];
@@ -264,6 +267,8 @@ export interface TrackingStore {
   deleteExperiment(experimentId: string): Promise<void>;
   restoreExperiment(experimentId: string): Promise<void>;
   setExperimentTag(experimentId: string, tag: Tag): Promise<void>;
+  /** RESOURCE_DOES_NOT_EXIST when the experiment has no such tag; INVALID_PARAMETER_VALUE when it is deleted. */
+  deleteExperimentTag(experimentId: string, key: string): Promise<void>;
 
   // Runs
   createRun(input: { experiment_id: string; user_id?: string; start_time?: number; tags?: Tag[]; run_name?: string }): Promise<Run>;
@@ -277,6 +282,13 @@ export interface TrackingStore {
   deleteTag(runId: string, key: string): Promise<void>;
   getMetricHistory(runId: string, key: string, page?: { max_results?: number; page_token?: string }): Promise<Page<Metric>>;
   logInputs(runId: string, datasets: DatasetInput[]): Promise<void>;
+  /**
+   * MLflow 2's runs/log-model: appends the model's summary (run_id, artifact_path,
+   * utc_time_created, flavors without their config, model_uuid when given) to the run's
+   * `mlflow.log-model.history` tag, a JSON list, in one transaction. `model` is the MLmodel as
+   * a dict; INVALID_PARAMETER_VALUE without artifact_path, flavors, utc_time_created or run_id.
+   */
+  recordLoggedModel(runId: string, model: Record<string, unknown>): Promise<void>;
 
   // Registered models
   createRegisteredModel(input: { name: string; tags?: Tag[]; description?: string }, actor?: Actor): Promise<RegisteredModel>;
@@ -300,6 +312,11 @@ export interface TrackingStore {
   getModelVersionDownloadUri(name: string, version: string): Promise<string>;
   setModelVersionTag(name: string, version: string, tag: Tag): Promise<void>;
   deleteModelVersionTag(name: string, version: string, key: string): Promise<void>;
+  /**
+   * Moves a version to `stage` (case-insensitive); with `archiveExisting` (only for Staging or
+   * Production) every other version of the model in that stage goes to Archived.
+   */
+  transitionModelVersionStage(name: string, version: string, stage: string, archiveExisting: boolean): Promise<ModelVersion>;
 
   // Aliases (every move is recorded in the alias history)
   setRegisteredModelAlias(name: string, alias: string, version: string, actor?: Actor): Promise<void>;

@@ -2,7 +2,7 @@
  * tracking/store/validation — MLflow's input checks and limits, with its messages.
  */
 import { invalid } from './errors.js';
-import { LOG_BATCH_LIMITS, type DatasetInput, type LogBatch, type Metric, type Param, type RunStatus, type Tag } from './types.js';
+import { LOG_BATCH_LIMITS, MODEL_STAGES, type DatasetInput, type LogBatch, type Metric, type ModelStage, type Param, type RunStatus, type Tag } from './types.js';
 
 export const MAX_ENTITY_KEY_LENGTH = 250;
 export const MAX_PARAM_VAL_LENGTH = 6000;
@@ -224,4 +224,11 @@ export function validateDatasetInputs(inputs: DatasetInput[]): void {
     }
     validateTags(input.tags);
   }
+}
+
+/** MLflow's get_canonical_stage: a stage name in any case, as MLflow spells it. */
+export function canonicalStage(stage: unknown): ModelStage {
+  const found = typeof stage === 'string' ? MODEL_STAGES.find((s) => s.toLowerCase() === stage.toLowerCase()) : undefined;
+  if (found === undefined) throw invalid(`Invalid Model Version stage: ${String(stage)}. Value must be one of ${MODEL_STAGES.join(', ')}.`);
+  return found;
 }

@@ -70,4 +70,9 @@ export const experimentRoutes: FastifyPluginAsync<ApiContext> = async (app, { st
       return {};
     },
   );
+
+  endpoint<{ experiment_id: string; key: string }>(app, 'POST', '/experiments/delete-experiment-tag', schemas.deleteExperimentTag, async (m) => {
+    await store.deleteExperimentTag(m.experiment_id, m.key);
+    return {};
+  });
 };

@@ -1,8 +1,10 @@
 /**
- * tracking/server/routes/metrics — metrics/get-history (values NaN/±Infinity as MLflow's strings).
+ * tracking/server/routes/metrics — metrics/get-history and metrics/get-history-bulk-interval
+ * (sampling in metric-sampling.ts); values NaN/±Infinity as MLflow's strings.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { endpoint, optional, type ApiContext } from '../endpoint.js';
+import { metricHistoryBulkInterval, type BulkIntervalQuery } from '../metric-sampling.js';
 import { schemas } from '../schemas.js';
 import { encodeMetric } from '../wire.js';
 
@@ -20,4 +22,8 @@ export const metricRoutes: FastifyPluginAsync<ApiContext> = async (app, { store 
       return { metrics: page.items.map(encodeMetric), next_page_token: page.next_page_token };
     },
   );
+
+  endpoint<BulkIntervalQuery>(app, 'GET', '/metrics/get-history-bulk-interval', schemas.getMetricHistoryBulkInterval, async (m) => ({
+    metrics: (await metricHistoryBulkInterval(store, m)).map(encodeMetric),
+  }));
 };

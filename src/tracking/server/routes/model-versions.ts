@@ -71,4 +71,15 @@ export const modelVersionRoutes: FastifyPluginAsync<ApiContext> = async (app, { 
     await store.deleteModelVersionTag(m.name, m.version, m.key);
     return {};
   });
+
+  // MLflow 2's stages (deprecated in favour of aliases; older clients and the UI still move them).
+  endpoint<{ name: string; version: string; stage: string; archive_existing_versions: boolean }>(
+    app,
+    'POST',
+    '/model-versions/transition-stage',
+    schemas.transitionModelVersionStage,
+    async (m) => ({
+      model_version: await store.transitionModelVersionStage(m.name, m.version, m.stage, m.archive_existing_versions),
+    }),
+  );
 };

@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { Actor, Tag } from '../../store/types.js';
+import { canonicalStage } from '../../store/validation.js';
 import { authenticatedUser } from '../auth.js';
 import { endpoint, optional, type ApiContext } from '../endpoint.js';
 import { schemas } from '../schemas.js';
@@ -62,10 +63,13 @@ export const registeredModelRoutes: FastifyPluginAsync<ApiContext> = async (app,
     return {};
   });
 
-  // Deprecated with stages in MLflow, still called by older clients: the latest version.
-  endpoint<{ name: string }>(app, ['POST', 'GET'], '/registered-models/get-latest-versions', schemas.getLatestVersions, async (m) => ({
-    model_versions: (await store.getRegisteredModel(m.name)).latest_versions,
-  }));
+  // Deprecated with stages in MLflow, still called by older clients: the newest version of each
+  // stage asked for (every stage when none is), stage names in any case.
+  endpoint<{ name: string; stages?: string[] }>(app, ['POST', 'GET'], '/registered-models/get-latest-versions', schemas.getLatestVersions, async (m) => {
+    const wanted = new Set((m.stages ?? []).map(canonicalStage));
+    const latest = (await store.getRegisteredModel(m.name)).latest_versions;
+    return { model_versions: wanted.size === 0 ? latest : latest.filter((v) => wanted.has(v.current_stage)) };
+  });
 
   endpoint<{ name: string; key: string; value?: string }>(app, 'POST', '/registered-models/set-tag', schemas.setRegisteredModelTag, async (m) => {
     await store.setRegisteredModelTag(m.name, { key: m.key, value: m.value ?? '' });

@@ -1,9 +1,11 @@
 /**
  * tracking/server/routes/runs — service.proto's run endpoints (create, get, update, delete,
- * restore, search, and the logging calls, with MLflow 3's runs/outputs and model_id on metrics).
+ * restore, search, and the logging calls, with MLflow 3's runs/outputs and model_id on metrics,
+ * and MLflow 2's runs/log-model).
  * `run_uuid` is accepted wherever `run_id` is.
  */
 import type { FastifyPluginAsync } from 'fastify';
+import { invalid } from '../../store/errors.js';
 import type { DatasetInput, RunStatus, Tag, ViewType } from '../../store/types.js';
 import { endpoint, optional, type ApiContext } from '../endpoint.js';
 import { schemas } from '../schemas.js';
@@ -94,6 +96,19 @@ export const runRoutes: FastifyPluginAsync<ApiContext> = async (app, { store, me
 
   endpoint<{ run_id: string; key: string }>(app, 'POST', '/runs/delete-tag', schemas.deleteTag, async (m) => {
     await store.deleteTag(m.run_id, m.key);
+    return {};
+  });
+
+  // MLflow 2.x clients call this on every log_model: the summary joins the run's
+  // `mlflow.log-model.history` tag (store/model-history.ts).
+  endpoint<{ run_id: string; model_json: string }>(app, 'POST', '/runs/log-model', schemas.logModel, async (m) => {
+    let model: unknown;
+    try {
+      model = JSON.parse(m.model_json);
+    } catch {
+      throw invalid(`Malformed model info. ${m.model_json.slice(0, 200)} is not a valid JSON.`);
+    }
+    await store.recordLoggedModel(m.run_id, model as Record<string, unknown>);
     return {};
   });
 
