@@ -58,19 +58,19 @@ function lowerBound(sorted: number[], step: number): number {
 
 /**
  * MLflow's `_get_sampled_steps_from_steps`: up to `maxResults` steps evenly spaced through the
- * sorted `allSteps` within [start, end], plus the last one in range. (Its index test compares
- * the absolute index with the count in range; kept, so the same steps come out.)
+ * sorted `allSteps` within [start, end], plus the last one in range. One deliberate difference:
+ * MLflow tests the absolute index against the count of steps in range, which drops every evenly
+ * spaced step once `start` lies past the middle of the history (a zoomed chart gets only its
+ * ends); Kiln keeps them. Where MLflow's test holds (most requests), the same steps come out.
  */
 export function sampleSteps(start: number, end: number, maxResults: number, allSteps: number[]): Set<number> {
   const startIdx = lowerBound(allSteps, start);
   const endIdx = lowerBound(allSteps, end + 1);
   if (endIdx - startIdx <= maxResults) return new Set(allSteps.slice(startIdx, endIdx));
-  const count = endIdx - startIdx;
-  const interval = count / maxResults;
+  const interval = (endIdx - startIdx) / maxResults;
   const sampled = new Set<number>();
   for (let i = 0; i < maxResults; i++) {
-    const idx = startIdx + Math.floor(i * interval);
-    if (idx < count) sampled.add(allSteps[idx]);
+    sampled.add(allSteps[startIdx + Math.floor(i * interval)]);
   }
   sampled.add(allSteps[endIdx - 1]);
   return sampled;
