@@ -114,7 +114,7 @@ export function registerModelsCommands(program: Command): void {
         token = page.next_page_token;
       } while (token);
       const lines = models.map(
-        (m) => `${m.name}  latest ${m.latest_versions[0]?.version ?? '-'}  ${m.aliases.map((a) => `@${a.alias}=${a.version}`).join(' ') || '(no aliases)'}`,
+        (m) => `${m.name}  latest ${m.latest_versions.reduce((n, v) => Math.max(n, Number(v.version)), 0) || '-'}  ${m.aliases.map((a) => `@${a.alias}=${a.version}`).join(' ') || '(no aliases)'}`,
       );
       emit(flags, lines.join('\n') || '(no registered models)', { registered_models: models });
     });
