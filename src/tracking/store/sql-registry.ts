@@ -434,9 +434,11 @@ export class SqlRegistry {
 
   async transitionModelVersionStage(name: string, version: string, stage: string, archiveExisting: boolean): Promise<ModelVersion> {
     const target = canonicalStage(stage);
+    // MLflow answers this with INTERNAL_ERROR (500), a bare MlflowException; it is the caller's
+    // mistake, so Kiln says INVALID_PARAMETER_VALUE (400).
     if (archiveExisting && !ACTIVE_STAGES.includes(target)) {
       throw invalid(
-        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ${ACTIVE_STAGES.join(', ')}`,
+        `Model version transition cannot archive existing model versions because '${stage}' is not an Active stage. Valid stages are ['Staging', 'Production']`,
       );
     }
     return this.db.transaction(async (tx) => {
