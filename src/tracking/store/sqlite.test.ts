@@ -145,4 +145,27 @@ describe('sqlite backend', () => {
       await store.close();
     }
   });
+
+  test('a schema-4 database (before stages) upgrades: its model versions read as stage None and can move', async () => {
+    const path = join(dir, 'before-stages.db');
+    const uri = `sqlite:///${path}`;
+    const first = await openStore(uri);
+    await first.createRegisteredModel({ name: 'old' });
+    await first.createModelVersion({ name: 'old', source: 's' });
+    await first.close();
+    // Put the file back to schema 4, as a Kiln without stages left it.
+    const db = new Database(path);
+    try {
+      db.exec('ALTER TABLE model_versions DROP COLUMN current_stage; DELETE FROM schema_version WHERE version = 5;');
+    } finally {
+      db.close();
+    }
+    const store = await openStore(uri);
+    try {
+      assert.equal((await store.getModelVersion('old', '1')).current_stage, 'None');
+      assert.equal((await store.transitionModelVersionStage('old', '1', 'Production', false)).current_stage, 'Production');
+    } finally {
+      await store.close();
+    }
+  });
 });
