@@ -46,8 +46,14 @@ interface Walk {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Lists `root` as a Catalog (see the header). `skipBadImages` turns non-images into a warning. */
-export async function catalogFolder(root: string, options: { skipBadImages?: boolean } = {}): Promise<Catalog> {
+/**
+ * A folder's files as the catalog will hold them (sorted by relPath, labelled by class folder),
+ * before any file is opened: only folders are read (and symlinks resolved). What else the
+ * catalog's result depends on (the class folders, loose files, broken links) is kept alongside,
+ * so that data/source-listing can fingerprint the whole listing. Throws for a missing root, a
+ * bad layout, or links leading outside the root, exactly as catalogFolder does.
+ */
+export async function listFolder(root: string): Promise<FolderListing> {
   const source = resolve(root);
   const rootReal = await realpathOrNull(source);
   if (!rootReal || !(await stat(rootReal)).isDirectory()) {
@@ -65,11 +71,33 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
     for (const f of walk.files.slice(before)) items.push({ path: f.path, relPath: f.relPath, label, ...(folder.split ? { split: folder.split } : {}) });
   }
   if (walk.outside.length > 0) throw outsideRootError(source, rootReal, walk.outside);
+  // Walk order is nearly sorted already (sorted folders, sorted names): this sort is close to linear.
+  items.sort((a, b) => byName(a.relPath, b.relPath));
+  return { source, classNames, classFolders, items, broken: walk.broken, looseFiles: walk.looseFiles };
+}
 
+/** What listFolder found: every file (not yet sniffed) and the folder structure around them. */
+export interface FolderListing {
+  source: string;
+  classNames: string[];
+  classFolders: ClassFolder[];
+  /** Every file below the class folders, sorted by relPath. */
+  items: CatalogItem[];
+  /** Broken symbolic links (`relPath (broken symbolic link)`), reported like non-images. */
+  broken: string[];
+  /** Files next to the class folders (ignored with a warning). */
+  looseFiles: string[];
+}
+
+/**
+ * Lists `root` as a Catalog (see the header). `skipBadImages` turns non-images into a warning.
+ * `listing` is listFolder's result when the caller has it already (it is not listed again).
+ */
+export async function catalogFolder(root: string, options: { skipBadImages?: boolean } = {}, listing?: FolderListing): Promise<Catalog> {
+  const { source, classNames, classFolders, items, broken, looseFiles } = listing ?? (await listFolder(root));
   const warnings: string[] = [];
-  if (walk.looseFiles.length > 0) warnings.push(skippedWarning(`file(s) outside the class folders of ${source}`, walk.looseFiles));
-  const kept = await dropNonImages(source, items, walk.broken, options.skipBadImages === true, warnings);
-  kept.sort((a, b) => byName(a.relPath, b.relPath));
+  if (looseFiles.length > 0) warnings.push(skippedWarning(`file(s) outside the class folders of ${source}`, looseFiles));
+  const kept = await dropNonImages(source, items, broken, options.skipBadImages === true, warnings);
   const catalog: Catalog = { name: basename(source), source, root: source, sourceType: 'folder', classNames, items: kept, warnings };
   const used = new Set(kept.map((i) => i.relPath.slice(0, i.relPath.lastIndexOf('/'))));
   const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
@@ -77,7 +105,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
   return catalog;
 }
 
-interface ClassFolder {
+export interface ClassFolder {
   split?: SplitName;
   className: string;
   path: string;

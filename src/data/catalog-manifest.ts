@@ -9,6 +9,7 @@
  * (so a manifest can reproduce another source's order exactly). Every malformed row and every row
  * naming a missing file is reported at once, with its line number.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, relative, sep } from 'node:path';
 import { DataError, fixes } from './errors.js';
@@ -116,29 +117,57 @@ export function jsonlRows(text: string, errors: string[]): ManifestRow[] {
   return rows;
 }
 
-/** Lists a manifest as a Catalog (see the header). `skipBadImages` turns non-images into a warning. */
-export async function catalogManifest(file: string, format: 'csv' | 'jsonl', options: { skipBadImages?: boolean } = {}): Promise<Catalog> {
+/**
+ * A manifest's rows, parsed and checked as rows (fields, splits, duplicates), with no image file
+ * opened; throws for bad rows exactly as catalogManifest does. `sha256` is the manifest's own
+ * content hash: data/source-listing fingerprints the manifest by it.
+ */
+export async function listManifest(file: string, format: 'csv' | 'jsonl'): Promise<ManifestListing> {
   const source = resolve(file);
-  const text = await readFile(source, 'utf8');
+  const bytes = await readFile(source);
+  const text = bytes.toString('utf8');
   const errors: string[] = [];
   const rows = format === 'csv' ? csvRows(text, source, errors) : jsonlRows(text, errors);
   const root = dirname(source);
-  const checked = await checkRows(rows, root, errors);
+  const checked = checkRows(rows, root, errors);
   if (errors.length > 0) {
     throw new DataError('KILN_ERR_DATA_MANIFEST', source, `${source}: ${errors.length} bad row(s):\n${errors.map((e) => `  ${e}`).join('\n')}` +
       fixes(['CSV: a header path,label[,split], then one row per image; quote fields with commas ("a, b.png")', 'JSONL: one {"path": ..., "label": ..., "split"?: ...} per line', 'split is train, val or test (or empty)']));
   }
-  const formats = await checkFiles(source, root, checked);
   const classNames = [...new Set(checked.map((r) => r.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const items: CatalogItem[] = checked.map((r) => ({ path: r.abs, relPath: r.relPath, label: classNames.indexOf(r.label), ...(r.split ? { split: r.split } : {}) }));
+  const label = new Map(classNames.map((name, i) => [name, i]));
+  const items: CatalogItem[] = checked.map((r) => ({ path: r.abs, relPath: r.relPath, label: label.get(r.label)!, ...(r.split ? { split: r.split } : {}) }));
+  return { source, root, sha256: createHash('sha256').update(bytes).digest('hex'), classNames, items, rows: checked };
+}
+
+/** What listManifest found: the rows as catalog items (row order), not yet checked on disk. */
+export interface ManifestListing {
+  source: string;
+  /** The manifest's folder: paths are relative to it. */
+  root: string;
+  /** sha256 of the manifest file's bytes. */
+  sha256: string;
+  classNames: string[];
+  /** One per row, in row order. */
+  items: CatalogItem[];
+  rows: CheckedRow[];
+}
+
+/**
+ * Lists a manifest as a Catalog (see the header). `skipBadImages` turns non-images into a warning.
+ * `listing` is listManifest's result when the caller has it already (the manifest is not read again).
+ */
+export async function catalogManifest(file: string, format: 'csv' | 'jsonl', options: { skipBadImages?: boolean } = {}, listing?: ManifestListing): Promise<Catalog> {
+  const { source, root, classNames, items, rows } = listing ?? (await listManifest(file, format));
+  const formats = await checkFiles(source, root, rows);
   const warnings: string[] = [];
-  const kept = dropNonImages(source, items, checked, formats, options.skipBadImages === true, warnings);
+  const kept = dropNonImages(source, items, rows, formats, options.skipBadImages === true, warnings);
   const catalog: Catalog = { name: sourceName(source), source, root, sourceType: 'manifest', classNames, items: kept, warnings };
   checkClasses(source, classNames, kept);
   return catalog;
 }
 
-interface CheckedRow {
+export interface CheckedRow {
   line: number;
   abs: string;
   relPath: string;
@@ -147,7 +176,7 @@ interface CheckedRow {
 }
 
 /** Empty fields, unknown splits and duplicate paths, collected into `errors`; the rest resolved. */
-async function checkRows(rows: ManifestRow[], root: string, errors: string[]): Promise<CheckedRow[]> {
+function checkRows(rows: ManifestRow[], root: string, errors: string[]): CheckedRow[] {
   const seen = new Map<string, number>();
   const out: CheckedRow[] = [];
   for (const row of rows) {

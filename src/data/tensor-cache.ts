@@ -148,6 +148,15 @@ export async function readCache(cacheDir: string, source: string, target: Decode
   return { digest: index.digest, pixels: parsed.pixels, sha256, kept, bad: index.bad };
 }
 
+/**
+ * The tensors stored under `digest`: the pixels and one line per item (`relPath \t label \t split
+ * \t sha256`). The read starts on the thread pool before this returns, so the caller can stat
+ * files meanwhile; null when the file is missing, damaged or of another target.
+ */
+export function readTensors(cacheDir: string, digest: string, target: DecodeTarget): Promise<{ pixels: Uint8Array; lines: string[] } | null> {
+  return readInBackground(tensorPath(cacheDir, digest)).then((file) => (file ? parseBin(file, digest, target) : null));
+}
+
 /** The whole file through one read() on the thread pool, started now; null if it cannot be read. */
 function readInBackground(path: string): Promise<Buffer | null> {
   let fd: number;
