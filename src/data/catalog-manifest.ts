@@ -29,21 +29,42 @@ const SPLIT_VALUES: Readonly<Record<string, SplitName>> = {
   train: 'train', val: 'validation', valid: 'validation', validation: 'validation', test: 'test',
 };
 
-/** Parses CSV text into records, each with the line number it starts on. RFC 4180 quoting. */
+/**
+ * Parses CSV text into records, each with the line number it starts on. RFC 4180 quoting.
+ * A record with no quote in it is split at its commas in one call; only records holding a quote
+ * are walked character by character (a cached load parses the manifest every time).
+ */
 export function parseCsv(text: string): { line: number; fields: string[] }[] {
   const records: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
+  const special = /["\r\n]/g;
+  let line = 1;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < text.length) {
+    special.lastIndex = i;
+    const found = special.exec(text);
+    const end = found ? found.index : text.length;
+    let fields: string[];
+    let next: number;
+    let lines: number;
+    if (found && text[end] === '"') ({ fields, next, lines } = quotedRecord(text, i));
+    else {
+      fields = text.slice(i, end).split(',');
+      next = end + (text[end] === '\r' && text[end + 1] === '\n' ? 2 : 1);
+      lines = 1;
+    }
+    if (!(fields.length === 1 && fields[0] === '')) records.push({ line, fields });
+    line += lines;
+    i = next;
+  }
+  return records;
+}
+
+/** One record from `i` that holds a quote: its fields, where the next record starts, and the lines it spans. */
+function quotedRecord(text: string, i: number): { fields: string[]; next: number; lines: number } {
+  const fields: string[] = [];
   let field = '';
   let quoted = false;
-  let line = 1;
-  let start = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endRecord = (): void => {
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) records.push({ line: start, fields });
-    fields = [];
-    field = '';
-  };
+  let lines = 0;
   for (; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
@@ -52,7 +73,7 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
         i++;
       } else if (ch === '"') quoted = false;
       else {
-        if (ch === '\n') line++;
+        if (ch === '\n') lines++;
         field += ch;
       }
     } else if (ch === '"' && field === '') quoted = true;
@@ -61,13 +82,12 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
       field = '';
     } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRecord();
-      line++;
-      start = line;
+      fields.push(field);
+      return { fields, next: i + 1, lines: lines + 1 };
     } else field += ch;
   }
-  if (field !== '' || fields.length > 0) endRecord();
-  return records;
+  fields.push(field);
+  return { fields, next: i, lines };
 }
 
 /** CSV manifest rows; problems (missing columns, wrong field counts) are collected into `errors`. */
@@ -175,6 +195,14 @@ export interface CheckedRow {
   split?: SplitName;
 }
 
+/**
+ * A POSIX relative path that resolve() and relative() would give back unchanged (no leading or
+ * doubled '/', no '.' or '..' segment, no trailing '/'): most manifest rows, which then skip both.
+ */
+function isPlainRelative(path: string): boolean {
+  return sep === '/' && path !== '' && path[0] !== '/' && path[path.length - 1] !== '/' && !path.includes('//') && !/(?:^|\/)\.\.?(?:\/|$)/.test(path);
+}
+
 /** Empty fields, unknown splits and duplicate paths, collected into `errors`; the rest resolved. */
 function checkRows(rows: ManifestRow[], root: string, errors: string[]): CheckedRow[] {
   const seen = new Map<string, number>();
@@ -189,8 +217,9 @@ function checkRows(rows: ManifestRow[], root: string, errors: string[]): Checked
       errors.push(`line ${row.line}: split ${JSON.stringify(row.split)} is not train, val or test`);
       continue;
     }
-    const abs = resolve(root, row.path);
-    const relPath = relative(root, abs).split(sep).join('/');
+    const plain = isPlainRelative(row.path);
+    const abs = plain ? (root.endsWith(sep) ? root + row.path : root + sep + row.path) : resolve(root, row.path);
+    const relPath = plain ? row.path : relative(root, abs).split(sep).join('/');
     const first = seen.get(relPath);
     if (first !== undefined) {
       errors.push(`line ${row.line}: ${row.path} is listed again (first on line ${first})`);
