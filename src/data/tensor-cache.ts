@@ -13,7 +13,8 @@
  * A load that finds a matching fingerprint only stats the files and reads one .bin: no hashing, no
  * decoding. A changed, added or removed file, or a relabelled one, changes the fingerprint and
  * misses. Anything unreadable, truncated or inconsistent is a miss (the caller decodes again and
- * overwrites it), never an error.
+ * overwrites it), never an error. data/load-cache's records (by-load/) name .bin files too, but
+ * do not keep them: a record whose tensors were deleted here is a miss there.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, read, readFileSync, statSync } from 'node:fs';
