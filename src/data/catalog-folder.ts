@@ -9,6 +9,8 @@
  * other file must be an image by its first bytes. Symlinks are followed only while they stay
  * inside the root (their real path is checked), so a dataset cannot pull in files from elsewhere.
  * Problems are collected over the whole tree and thrown once, naming every file or class.
+ * listFolder is the part that opens no file (folders only): a cached load stops there
+ * (data/source-listing); catalogFolder then sniffs every file.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, resolve, basename, sep } from 'node:path';
@@ -67,7 +69,10 @@ export async function listFolder(root: string): Promise<FolderListing> {
   for (const folder of classFolders) {
     const label = classNames.indexOf(folder.className);
     const split = folder.split;
-    await walkFiles(walk, folder.path, folder.relPath, split ? (path, relPath) => walk.items.push({ path, relPath, label, split }) : (path, relPath) => walk.items.push({ path, relPath, label }));
+    const add = split
+      ? (path: string, relPath: string): number => walk.items.push({ path, relPath, label, split })
+      : (path: string, relPath: string): number => walk.items.push({ path, relPath, label });
+    await walkFiles(walk, folder.path, folder.relPath, add);
   }
   if (walk.outside.length > 0) throw outsideRootError(source, rootReal, walk.outside);
   const items = walk.items;
