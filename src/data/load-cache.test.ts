@@ -190,6 +190,18 @@ describe('a cached load of own data', () => {
     await assert.rejects(loadDataset({ data: root, home }), (e: unknown) => e instanceof DataError && e.code === 'KILN_ERR_DATA_NOT_IMAGE');
   }));
 
+  test('options applied after decoding are not part of the key: a hit is still split by --split-seed and refused by --max-memory', () => withDir(async (dir) => {
+    const root = join(dir, 'set');
+    await solidFolder(root, { a: 5, b: 5 });
+    const home = join(dir, 'home');
+    const first = await load({ data: root, home });
+    assert.equal(await wouldHit(root, home), true);
+    const reseeded = await load({ data: root, home, splitSeed: 7 });
+    assert.notEqual(reseeded.data.identity.digest, first.data.identity.digest);
+    await assert.rejects(loadDataset({ data: root, home, maxMemoryBytes: 10 * 64 * 4 - 1 }), (e: unknown) => e instanceof DataError && e.code === 'KILN_ERR_DATA_TOO_LARGE');
+    assert.equal(await wouldHit(root, home), true);
+  }));
+
   test('a damaged record or a missing tensor file is a miss, never an error', () => withDir(async (dir) => {
     const root = join(dir, 'set');
     await solidFolder(root, { a: 3, b: 3 });
