@@ -9,9 +9,11 @@
  * other file must be an image by its first bytes. Symlinks are followed only while they stay
  * inside the root (their real path is checked), so a dataset cannot pull in files from elsewhere.
  * Problems are collected over the whole tree and thrown once, naming every file or class.
+ * listFolder is the part that opens no file (folders only): a cached load stops there
+ * (data/source-listing); catalogFolder then sniffs every file.
  */
 import { readdir, stat } from 'node:fs/promises';
-import { join, resolve, basename } from 'node:path';
+import { join, resolve, basename, sep } from 'node:path';
 import { DataError, fixes } from './errors.js';
 import type { Catalog, CatalogItem, SplitName } from './labelled.js';
 import {
@@ -36,7 +38,8 @@ export const SPLIT_FOLDERS: Readonly<Record<string, SplitName>> = {
 
 interface Walk {
   rootReal: string;
-  files: { path: string; relPath: string }[];
+  /** Every file below the class folders, in walk order. */
+  items: CatalogItem[];
   outside: string[];
   broken: string[];
   looseFiles: string[];
@@ -46,30 +49,60 @@ interface Walk {
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
-/** Lists `root` as a Catalog (see the header). `skipBadImages` turns non-images into a warning. */
-export async function catalogFolder(root: string, options: { skipBadImages?: boolean } = {}): Promise<Catalog> {
+/**
+ * A folder's files as the catalog will hold them (sorted by relPath, labelled by class folder),
+ * before any file is opened: only folders are read (and symlinks resolved). What else the
+ * catalog's result depends on (the class folders, loose files, broken links) is kept alongside,
+ * so that data/source-listing can fingerprint the whole listing. Throws for a missing root, a
+ * bad layout, or links leading outside the root, exactly as catalogFolder does.
+ */
+export async function listFolder(root: string): Promise<FolderListing> {
   const source = resolve(root);
   const rootReal = await realpathOrNull(source);
   if (!rootReal || !(await stat(rootReal)).isDirectory()) {
     throw new DataError('KILN_ERR_DATA_NOT_FOUND', source, `${source} is not a folder.` + fixes(['--data ./my-images    # a folder with one subfolder per class']));
   }
-  const walk: Walk = { rootReal, files: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
+  const walk: Walk = { rootReal, items: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
   const classFolders = await findClassFolders(walk, source);
 
   const classNames = [...new Set(classFolders.map((c) => c.className))].sort(byName);
-  const items: CatalogItem[] = [];
   for (const folder of classFolders) {
-    const before = walk.files.length;
-    await walkFiles(walk, folder.path, folder.relPath);
     const label = classNames.indexOf(folder.className);
-    for (const f of walk.files.slice(before)) items.push({ path: f.path, relPath: f.relPath, label, ...(folder.split ? { split: folder.split } : {}) });
+    const split = folder.split;
+    const add = split
+      ? (path: string, relPath: string): number => walk.items.push({ path, relPath, label, split })
+      : (path: string, relPath: string): number => walk.items.push({ path, relPath, label });
+    await walkFiles(walk, folder.path, folder.relPath, add);
   }
   if (walk.outside.length > 0) throw outsideRootError(source, rootReal, walk.outside);
+  const items = walk.items;
+  // Walk order is nearly sorted already (sorted folders, sorted names): this sort is close to linear.
+  items.sort((a, b) => byName(a.relPath, b.relPath));
+  return { source, classNames, classFolders, items, broken: walk.broken, looseFiles: walk.looseFiles };
+}
 
+/** What listFolder found: every file (not yet sniffed) and the folder structure around them. */
+export interface FolderListing {
+  source: string;
+  classNames: string[];
+  classFolders: ClassFolder[];
+  /** Every file below the class folders, sorted by relPath. */
+  items: CatalogItem[];
+  /** Broken symbolic links (`relPath (broken symbolic link)`), reported like non-images. */
+  broken: string[];
+  /** Files next to the class folders (ignored with a warning). */
+  looseFiles: string[];
+}
+
+/**
+ * Lists `root` as a Catalog (see the header). `skipBadImages` turns non-images into a warning.
+ * `listing` is listFolder's result when the caller has it already (it is not listed again).
+ */
+export async function catalogFolder(root: string, options: { skipBadImages?: boolean } = {}, listing?: FolderListing): Promise<Catalog> {
+  const { source, classNames, classFolders, items, broken, looseFiles } = listing ?? (await listFolder(root));
   const warnings: string[] = [];
-  if (walk.looseFiles.length > 0) warnings.push(skippedWarning(`file(s) outside the class folders of ${source}`, walk.looseFiles));
-  const kept = await dropNonImages(source, items, walk.broken, options.skipBadImages === true, warnings);
-  kept.sort((a, b) => byName(a.relPath, b.relPath));
+  if (looseFiles.length > 0) warnings.push(skippedWarning(`file(s) outside the class folders of ${source}`, looseFiles));
+  const kept = await dropNonImages(source, items, broken, options.skipBadImages === true, warnings);
   const catalog: Catalog = { name: basename(source), source, root: source, sourceType: 'folder', classNames, items: kept, warnings };
   const used = new Set(kept.map((i) => i.relPath.slice(0, i.relPath.lastIndexOf('/'))));
   const emptyFolders = classFolders.map((f) => f.relPath).filter((rel) => ![...used].some((dir) => dir === rel || dir.startsWith(`${rel}/`)));
@@ -77,7 +110,7 @@ export async function catalogFolder(root: string, options: { skipBadImages?: boo
   return catalog;
 }
 
-interface ClassFolder {
+export interface ClassFolder {
   split?: SplitName;
   className: string;
   path: string;
@@ -86,18 +119,17 @@ interface ClassFolder {
 
 /** The class folders of either layout (see the header); loose files are noted in walk.looseFiles. */
 async function findClassFolders(walk: Walk, source: string): Promise<ClassFolder[]> {
-  const top = await listDir(walk, source, '');
-  walk.looseFiles.push(...top.files.map((f) => f.relPath));
-  const splitDirs = top.dirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
-  if (chooseLayout(source, top.dirs.map((d) => d.name), splitDirs.map((d) => d.name)) === 'classes') {
-    return top.dirs.map((c) => ({ className: c.name, path: c.path, relPath: c.relPath }));
+  const loose = (_path: string, relPath: string): void => void walk.looseFiles.push(relPath);
+  const topDirs = await listDir(walk, source, '', loose);
+  const splitDirs = topDirs.filter((d) => SPLIT_FOLDERS[d.name.toLowerCase()] !== undefined);
+  if (chooseLayout(source, topDirs.map((d) => d.name), splitDirs.map((d) => d.name)) === 'classes') {
+    return topDirs.map((c) => ({ className: c.name, path: c.path, relPath: c.relPath }));
   }
   const classFolders: ClassFolder[] = [];
   for (const dir of splitDirs) walk.visited.add((await realpathOrNull(dir.path)) ?? dir.path);
   for (const dir of splitDirs) {
-    const inner = await listDir(walk, dir.path, dir.relPath);
-    walk.looseFiles.push(...inner.files.map((f) => f.relPath));
-    for (const c of inner.dirs) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
+    const inner = await listDir(walk, dir.path, dir.relPath, loose);
+    for (const c of inner) classFolders.push({ split: SPLIT_FOLDERS[dir.name.toLowerCase()], className: c.name, path: c.path, relPath: c.relPath });
   }
   return classFolders;
 }
@@ -125,43 +157,51 @@ interface Entry {
   relPath: string;
 }
 
-/** One folder's visible entries, sorted by name; symlinks resolved (and checked against the root). */
-async function listDir(walk: Walk, dir: string, relDir: string): Promise<{ dirs: Entry[]; files: Entry[] }> {
+/** join(dir, name) for a resolved `dir` and a plain entry name: no normalizing (path.join costs ~0.4 µs, a tenth of a cached load's time per file). */
+function childPath(dir: string, name: string): string {
+  return dir.endsWith(sep) ? dir + name : dir + sep + name;
+}
+
+/**
+ * One folder's visible entries, sorted by name; symlinks resolved (and checked against the root).
+ * Returns the folders; each file goes to `onFile` (no object per file here: a cached load lists
+ * every file, and allocation, i.e. garbage collection, was a third of the listing's time).
+ */
+async function listDir(walk: Walk, dir: string, relDir: string, onFile: (path: string, relPath: string) => void): Promise<Entry[]> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !isIgnoredName(e.name)).sort((a, b) => byName(a.name, b.name));
   const dirs: Entry[] = [];
-  const files: Entry[] = [];
   for (const e of entries) {
-    const entry = { name: e.name, path: join(dir, e.name), relPath: relDir ? `${relDir}/${e.name}` : e.name };
+    const path = childPath(dir, e.name);
+    const relPath = relDir ? `${relDir}/${e.name}` : e.name;
     let isDir = e.isDirectory();
     let isFile = e.isFile();
     if (e.isSymbolicLink()) {
-      const real = await realpathOrNull(entry.path);
+      const real = await realpathOrNull(path);
       if (!real) {
-        walk.broken.push(`${entry.relPath} (broken symbolic link)`);
+        walk.broken.push(`${relPath} (broken symbolic link)`);
         continue;
       }
       if (!isInside(walk.rootReal, real)) {
-        walk.outside.push(`${entry.relPath} -> ${real}`);
+        walk.outside.push(`${relPath} -> ${real}`);
         continue;
       }
       const info = await stat(real);
       isDir = info.isDirectory();
       isFile = info.isFile();
     }
-    if (isDir) dirs.push(entry);
-    else if (isFile) files.push(entry);
+    if (isDir) dirs.push({ name: e.name, path, relPath });
+    else if (isFile) onFile(path, relPath);
   }
-  return { dirs, files };
+  return dirs;
 }
 
-/** Every file below `dir` (recursively), appended to walk.files in name order; each real folder once. */
-async function walkFiles(walk: Walk, dir: string, relDir: string): Promise<void> {
+/** Every file below `dir` (recursively), given to `onFile` in name order; each real folder once. */
+async function walkFiles(walk: Walk, dir: string, relDir: string, onFile: (path: string, relPath: string) => void): Promise<void> {
   const real = await realpathOrNull(dir);
   if (real === null || walk.visited.has(real)) return; // a link back up the tree: already listed
   walk.visited.add(real);
-  const { dirs, files } = await listDir(walk, dir, relDir);
-  for (const f of files) walk.files.push({ path: f.path, relPath: f.relPath });
-  for (const d of dirs) await walkFiles(walk, d.path, d.relPath);
+  const dirs = await listDir(walk, dir, relDir, onFile);
+  for (const d of dirs) await walkFiles(walk, d.path, d.relPath, onFile);
 }
 
 /** Sniffs every item; non-images (and broken links) are an error naming them all, or a warning when skipping. */

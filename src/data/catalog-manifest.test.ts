@@ -34,6 +34,15 @@ describe('parseCsv', () => {
       { line: 6, fields: ['plain.png', 'dog'] },
     ]);
   });
+
+  test('records without a quote split at commas: a lone CR ends a record, a quote inside a field is kept, empty fields count', () => {
+    assert.deepEqual(parseCsv('path,label\ra"b.png,x\r\n,\n\nlast.png,y\n'), [
+      { line: 1, fields: ['path', 'label'] },
+      { line: 2, fields: ['a"b.png', 'x'] },
+      { line: 3, fields: ['', ''] },
+      { line: 5, fields: ['last.png', 'y'] },
+    ]);
+  });
 });
 
 describe('catalogManifest', () => {
@@ -46,6 +55,7 @@ describe('catalogManifest', () => {
       'zebra,img/a/001.png,val,',
       'ant,"img/b/with, comma.png",test,x',
       'ant,./img/b/001.png,,',
+      'zebra,img//a/002.png,,',
     ].join('\n'));
     const catalog = await catalogManifest(join(root, 'pets.csv'), 'csv');
     assert.equal(catalog.name, 'pets');
@@ -58,7 +68,9 @@ describe('catalogManifest', () => {
       ['img/a/001.png', 1, 'validation'],
       ['img/b/with, comma.png', 0, 'test'],
       ['img/b/001.png', 0, undefined],
+      ['img/a/002.png', 1, undefined],
     ]);
+    assert.equal(catalog.items[5].path, join(root, 'img', 'a', '002.png'));
     assert.equal(catalog.items[0].path, join(root, 'img', 'a', '000.png'));
   }));
 

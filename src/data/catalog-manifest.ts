@@ -9,6 +9,7 @@
  * (so a manifest can reproduce another source's order exactly). Every malformed row and every row
  * naming a missing file is reported at once, with its line number.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, relative, sep } from 'node:path';
 import { DataError, fixes } from './errors.js';
@@ -28,21 +29,42 @@ const SPLIT_VALUES: Readonly<Record<string, SplitName>> = {
   train: 'train', val: 'validation', valid: 'validation', validation: 'validation', test: 'test',
 };
 
-/** Parses CSV text into records, each with the line number it starts on. RFC 4180 quoting. */
+/**
+ * Parses CSV text into records, each with the line number it starts on. RFC 4180 quoting.
+ * A record with no quote in it is split at its commas in one call; only records holding a quote
+ * are walked character by character (a cached load parses the manifest every time).
+ */
 export function parseCsv(text: string): { line: number; fields: string[] }[] {
   const records: { line: number; fields: string[] }[] = [];
-  let fields: string[] = [];
+  const special = /["\r\n]/g;
+  let line = 1;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  while (i < text.length) {
+    special.lastIndex = i;
+    const found = special.exec(text);
+    const end = found ? found.index : text.length;
+    let fields: string[];
+    let next: number;
+    let lines: number;
+    if (found && text[end] === '"') ({ fields, next, lines } = quotedRecord(text, i));
+    else {
+      fields = text.slice(i, end).split(',');
+      next = end + (text[end] === '\r' && text[end + 1] === '\n' ? 2 : 1);
+      lines = 1;
+    }
+    if (!(fields.length === 1 && fields[0] === '')) records.push({ line, fields });
+    line += lines;
+    i = next;
+  }
+  return records;
+}
+
+/** One record from `i` that holds a quote: its fields, where the next record starts, and the lines it spans. */
+function quotedRecord(text: string, i: number): { fields: string[]; next: number; lines: number } {
+  const fields: string[] = [];
   let field = '';
   let quoted = false;
-  let line = 1;
-  let start = 1;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  const endRecord = (): void => {
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0] === '')) records.push({ line: start, fields });
-    fields = [];
-    field = '';
-  };
+  let lines = 0;
   for (; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
@@ -51,7 +73,7 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
         i++;
       } else if (ch === '"') quoted = false;
       else {
-        if (ch === '\n') line++;
+        if (ch === '\n') lines++;
         field += ch;
       }
     } else if (ch === '"' && field === '') quoted = true;
@@ -60,13 +82,12 @@ export function parseCsv(text: string): { line: number; fields: string[] }[] {
       field = '';
     } else if (ch === '\n' || ch === '\r') {
       if (ch === '\r' && text[i + 1] === '\n') i++;
-      endRecord();
-      line++;
-      start = line;
+      fields.push(field);
+      return { fields, next: i + 1, lines: lines + 1 };
     } else field += ch;
   }
-  if (field !== '' || fields.length > 0) endRecord();
-  return records;
+  fields.push(field);
+  return { fields, next: i, lines };
 }
 
 /** CSV manifest rows; problems (missing columns, wrong field counts) are collected into `errors`. */
@@ -116,29 +137,57 @@ export function jsonlRows(text: string, errors: string[]): ManifestRow[] {
   return rows;
 }
 
-/** Lists a manifest as a Catalog (see the header). `skipBadImages` turns non-images into a warning. */
-export async function catalogManifest(file: string, format: 'csv' | 'jsonl', options: { skipBadImages?: boolean } = {}): Promise<Catalog> {
+/**
+ * A manifest's rows, parsed and checked as rows (fields, splits, duplicates), with no image file
+ * opened; throws for bad rows exactly as catalogManifest does. `sha256` is the manifest's own
+ * content hash: data/source-listing fingerprints the manifest by it.
+ */
+export async function listManifest(file: string, format: 'csv' | 'jsonl'): Promise<ManifestListing> {
   const source = resolve(file);
-  const text = await readFile(source, 'utf8');
+  const bytes = await readFile(source);
+  const text = bytes.toString('utf8');
   const errors: string[] = [];
   const rows = format === 'csv' ? csvRows(text, source, errors) : jsonlRows(text, errors);
   const root = dirname(source);
-  const checked = await checkRows(rows, root, errors);
+  const checked = checkRows(rows, root, errors);
   if (errors.length > 0) {
     throw new DataError('KILN_ERR_DATA_MANIFEST', source, `${source}: ${errors.length} bad row(s):\n${errors.map((e) => `  ${e}`).join('\n')}` +
       fixes(['CSV: a header path,label[,split], then one row per image; quote fields with commas ("a, b.png")', 'JSONL: one {"path": ..., "label": ..., "split"?: ...} per line', 'split is train, val or test (or empty)']));
   }
-  const formats = await checkFiles(source, root, checked);
   const classNames = [...new Set(checked.map((r) => r.label))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const items: CatalogItem[] = checked.map((r) => ({ path: r.abs, relPath: r.relPath, label: classNames.indexOf(r.label), ...(r.split ? { split: r.split } : {}) }));
+  const label = new Map(classNames.map((name, i) => [name, i]));
+  const items: CatalogItem[] = checked.map((r) => ({ path: r.abs, relPath: r.relPath, label: label.get(r.label)!, ...(r.split ? { split: r.split } : {}) }));
+  return { source, root, sha256: createHash('sha256').update(bytes).digest('hex'), classNames, items, rows: checked };
+}
+
+/** What listManifest found: the rows as catalog items (row order), not yet checked on disk. */
+export interface ManifestListing {
+  source: string;
+  /** The manifest's folder: paths are relative to it. */
+  root: string;
+  /** sha256 of the manifest file's bytes. */
+  sha256: string;
+  classNames: string[];
+  /** One per row, in row order. */
+  items: CatalogItem[];
+  rows: CheckedRow[];
+}
+
+/**
+ * Lists a manifest as a Catalog (see the header). `skipBadImages` turns non-images into a warning.
+ * `listing` is listManifest's result when the caller has it already (the manifest is not read again).
+ */
+export async function catalogManifest(file: string, format: 'csv' | 'jsonl', options: { skipBadImages?: boolean } = {}, listing?: ManifestListing): Promise<Catalog> {
+  const { source, root, classNames, items, rows } = listing ?? (await listManifest(file, format));
+  const formats = await checkFiles(source, root, rows);
   const warnings: string[] = [];
-  const kept = dropNonImages(source, items, checked, formats, options.skipBadImages === true, warnings);
+  const kept = dropNonImages(source, items, rows, formats, options.skipBadImages === true, warnings);
   const catalog: Catalog = { name: sourceName(source), source, root, sourceType: 'manifest', classNames, items: kept, warnings };
   checkClasses(source, classNames, kept);
   return catalog;
 }
 
-interface CheckedRow {
+export interface CheckedRow {
   line: number;
   abs: string;
   relPath: string;
@@ -146,8 +195,16 @@ interface CheckedRow {
   split?: SplitName;
 }
 
+/**
+ * A POSIX relative path that resolve() and relative() would give back unchanged (no leading or
+ * doubled '/', no '.' or '..' segment, no trailing '/'): most manifest rows, which then skip both.
+ */
+function isPlainRelative(path: string): boolean {
+  return sep === '/' && path !== '' && path[0] !== '/' && path[path.length - 1] !== '/' && !path.includes('//') && !/(?:^|\/)\.\.?(?:\/|$)/.test(path);
+}
+
 /** Empty fields, unknown splits and duplicate paths, collected into `errors`; the rest resolved. */
-async function checkRows(rows: ManifestRow[], root: string, errors: string[]): Promise<CheckedRow[]> {
+function checkRows(rows: ManifestRow[], root: string, errors: string[]): CheckedRow[] {
   const seen = new Map<string, number>();
   const out: CheckedRow[] = [];
   for (const row of rows) {
@@ -160,8 +217,9 @@ async function checkRows(rows: ManifestRow[], root: string, errors: string[]): P
       errors.push(`line ${row.line}: split ${JSON.stringify(row.split)} is not train, val or test`);
       continue;
     }
-    const abs = resolve(root, row.path);
-    const relPath = relative(root, abs).split(sep).join('/');
+    const plain = isPlainRelative(row.path);
+    const abs = plain ? (root.endsWith(sep) ? root + row.path : root + sep + row.path) : resolve(root, row.path);
+    const relPath = plain ? row.path : relative(root, abs).split(sep).join('/');
     const first = seen.get(relPath);
     if (first !== undefined) {
       errors.push(`line ${row.line}: ${row.path} is listed again (first on line ${first})`);

@@ -29,6 +29,10 @@
  *                 read, hash and (fast gray PNG path) decode each file once; sharp decodes the rest.
  *   tensor-cache.ts decoded tensors under <cacheDir>/<digest>.bin, found again through a per-source
  *                 listing fingerprint (relPath, label, split, size, mtime, ctime): a hit only stats files.
+ *   source-listing.ts a folder or manifest listed without opening a file, one stat per file, and
+ *                 the fingerprint of both (structure, relPath, label, split, size, mtime, ctime, ino).
+ *   load-cache.ts a whole load remembered per source and --image-size/--color/--skip-bad-images
+ *                 (fingerprint, digest, inferred target, warnings): a hit skips checks, inference, decode.
  *   progress.ts   the first decode's progress bar (TTY) or log lines.
  *   stratify.ts   seeded stratified train/validation/test split.
  *   load.ts       loadDataset(options): spec → LabelledDataset (Fashion-MNIST unchanged by default).

@@ -13,7 +13,8 @@
  * A load that finds a matching fingerprint only stats the files and reads one .bin: no hashing, no
  * decoding. A changed, added or removed file, or a relabelled one, changes the fingerprint and
  * misses. Anything unreadable, truncated or inconsistent is a miss (the caller decodes again and
- * overwrites it), never an error.
+ * overwrites it), never an error. data/load-cache's records (by-load/) name .bin files too, but
+ * do not keep them: a record whose tensors were deleted here is a miss there.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, read, readFileSync, statSync } from 'node:fs';
@@ -146,6 +147,15 @@ export async function readCache(cacheDir: string, source: string, target: Decode
     sha256[k] = line.slice(line.length - 64);
   }
   return { digest: index.digest, pixels: parsed.pixels, sha256, kept, bad: index.bad };
+}
+
+/**
+ * The tensors stored under `digest`: the pixels and one line per item (`relPath \t label \t split
+ * \t sha256`). The read starts on the thread pool before this returns, so the caller can stat
+ * files meanwhile; null when the file is missing, damaged or of another target.
+ */
+export function readTensors(cacheDir: string, digest: string, target: DecodeTarget): Promise<{ pixels: Uint8Array; lines: string[] } | null> {
+  return readInBackground(tensorPath(cacheDir, digest)).then((file) => (file ? parseBin(file, digest, target) : null));
 }
 
 /** The whole file through one read() on the thread pool, started now; null if it cannot be read. */
