@@ -8,29 +8,34 @@
 import { Command, CommanderError } from 'commander';
 import { KILN_VERSION } from '../common/version.js';
 import { describeFailure } from './errors.js';
-import { registerLogsCommand } from './logs-command.js';
-import { registerDoctorCommand } from './doctor-command.js';
-import { registerModelsCommands } from './models-command.js';
-import { registerServerCommand } from './server-command.js';
-import { registerServeCommand } from './serve-command.js';
-import { registerTrainCommands } from './train-command.js';
-import { registerStartCommand } from './start-command.js';
-import { registerTuneCommand } from './tune-command.js';
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+/**
+ * Each command's module, loaded only when needed: a command line loads its own command alone (so
+ * `kiln serve` never loads the trainer, the tuner or their schemas), help and unknown names load
+ * all of them, in this order.
+ */
+const COMMANDS: readonly [names: readonly string[], load: () => Promise<Register>][] = [
+  [['train'], async () => (await import('./train-command.js')).registerTrainCommands],
+  [['models'], async () => (await import('./models-command.js')).registerModelsCommands],
+  [['server'], async () => (await import('./server-command.js')).registerServerCommand],
+  [['serve'], async () => (await import('./serve-command.js')).registerServeCommand],
+  [['tune', 'tune-worker'], async () => (await import('./tune-command.js')).registerTuneCommand],
+  [['start'], async () => (await import('./start-command.js')).registerStartCommand],
+  [['logs'], async () => (await import('./logs-command.js')).registerLogsCommand],
+  [['doctor'], async () => (await import('./doctor-command.js')).registerDoctorCommand],
+];
+
+/** The program with the commands `argv` needs (every command when `argv` is absent or names none). */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('kiln')
     .description('Kiln: train, tune, track and serve image classifiers, all in TypeScript')
     .version(KILN_VERSION)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerTrainCommands(program);
-  registerModelsCommands(program);
-  registerServerCommand(program);
-  registerServeCommand(program);
-  registerTuneCommand(program);
-  registerStartCommand(program);
-  registerLogsCommand(program);
-  registerDoctorCommand(program);
+  const name = argv?.[2];
+  const own = COMMANDS.find(([names]) => name !== undefined && names.includes(name));
+  for (const [, load] of own ? [own] : COMMANDS) (await load())(program);
   return program;
 }
 
@@ -38,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
   // Kiln supports Node >= 20.15 with the AWS SDK versions its lock file pins; the SDK's notice
   // that later SDK releases will need Node 22 is for those upgrading it, not for every run.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   const wantsJson = argv.includes('--json');
   try {
     await program.parseAsync(argv);

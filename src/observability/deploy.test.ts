@@ -182,9 +182,11 @@ describe('alert rules cover the issue, each tested firing and not firing', () =>
   });
 });
 
+const PROGRAM = await buildProgram();
+
 /** The options (long flags) of `kiln <name>`. */
 function flagsOf(name: string): Set<string> {
-  const command = buildProgram().commands.find((c: Command) => c.name() === name);
+  const command = PROGRAM.commands.find((c: Command) => c.name() === name);
   assert.ok(command, `kiln has no command ${name}`);
   return new Set(command.options.map((option) => option.long ?? ''));
 }

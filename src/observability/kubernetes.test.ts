@@ -180,9 +180,11 @@ function typeCheck(objects: { label: string; object: K8sObject }[]): Map<string,
   return errors;
 }
 
+const PROGRAM = await buildProgram();
+
 /** The long flags of `kiln <name>`. */
 function flagsOf(name: string): Set<string> {
-  const command = buildProgram().commands.find((c: Command) => c.name() === name);
+  const command = PROGRAM.commands.find((c: Command) => c.name() === name);
   assert.ok(command, `kiln has no command ${name}`);
   return new Set(command.options.map((option) => option.long ?? ''));
 }
