@@ -32,14 +32,16 @@ export function marks(n: number): string {
   return new Array(n).fill('?').join(', ');
 }
 
+/** Appends `item` to the list `map` holds under `key`, starting the list when there is none. */
+export function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
+  let list = map.get(key);
+  if (list === undefined) map.set(key, (list = []));
+  list.push(item);
+}
+
 export function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {
   const map = new Map<K, T[]>();
-  for (const row of rows) {
-    const k = key(row);
-    let list = map.get(k);
-    if (list === undefined) map.set(k, (list = []));
-    list.push(row);
-  }
+  for (const row of rows) pushTo(map, key(row), row);
   return map;
 }
 

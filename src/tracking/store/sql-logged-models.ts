@@ -18,6 +18,7 @@ import {
   NUMERIC_COMPARATORS,
   chunks,
   dedupeTags,
+  pushTo,
   experimentIdNumber,
   marks,
   numericCondition,
@@ -140,37 +141,32 @@ export class SqlLoggedModels {
     const params = new Map<string, Param[]>();
     const metrics = new Map<string, Metric[]>();
     const registrations = new Map<string, { name: string; version: string }[]>();
-    const push = <T>(map: Map<string, T[]>, id: string, item: T): void => {
-      let list = map.get(id);
-      if (list === undefined) map.set(id, (list = []));
-      list.push(item);
-    };
     for (const part of chunks(rows.map((r) => r.model_id))) {
       const inList = `(${marks(part.length)})`;
       for (const t of await ex.all<{ model_id: string; key: string; value: string }>(
         `SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ${inList} ORDER BY key`,
         part,
       )) {
-        push(tags, t.model_id, { key: t.key, value: t.value });
+        pushTo(tags, t.model_id, { key: t.key, value: t.value });
       }
       for (const p of await ex.all<{ model_id: string; key: string; value: string }>(
         `SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ${inList} ORDER BY key`,
         part,
       )) {
-        push(params, p.model_id, { key: p.key, value: p.value });
+        pushTo(params, p.model_id, { key: p.key, value: p.value });
       }
       for (const m of await ex.all<ModelMetricRow>(
         `SELECT model_id, key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest FROM logged_model_metrics
          WHERE model_id IN ${inList} ORDER BY key, step, timestamp, dataset_name, dataset_digest`,
         part,
       )) {
-        push(metrics, m.model_id, toModelMetric(m));
+        pushTo(metrics, m.model_id, toModelMetric(m));
       }
       for (const v of await ex.all<{ model_id: string; name: string; version: number }>(
         `SELECT model_id, name, version FROM model_versions WHERE model_id IN ${inList} ORDER BY name, version`,
         part,
       )) {
-        push(registrations, v.model_id, { name: v.name, version: String(v.version) });
+        pushTo(registrations, v.model_id, { name: v.name, version: String(v.version) });
       }
     }
     return rows.map((r) => toLoggedModel(r, tags.get(r.model_id) ?? [], registrations.get(r.model_id) ?? [], params.get(r.model_id) ?? [], metrics.get(r.model_id) ?? []));

@@ -18,6 +18,7 @@ import {
   SEARCH_MAX_RESULTS_THRESHOLD,
   chunks,
   dedupeTags,
+  pushTo,
   experimentIdNumber,
   lifecycleCondition,
   marks,
@@ -122,30 +123,25 @@ export class SqlRuns {
     const params = new Map<string, Param[]>();
     const tags = new Map<string, Tag[]>();
     const inputs = new Map<string, DatasetInput[]>();
-    const push = <T>(map: Map<string, T[]>, id: string, item: T) => {
-      let list = map.get(id);
-      if (list === undefined) map.set(id, (list = []));
-      list.push(item);
-    };
     for (const part of chunks(rows.map((r) => r.run_uuid))) {
       const inList = `(${marks(part.length)})`;
       for (const m of await ex.all<MetricRow & { run_uuid: string }>(
         `SELECT run_uuid, key, value, is_nan, timestamp, step FROM latest_metrics WHERE run_uuid IN ${inList} ORDER BY key`,
         part,
       )) {
-        push(metrics, m.run_uuid, toMetric(m));
+        pushTo(metrics, m.run_uuid, toMetric(m));
       }
       for (const p of await ex.all<{ run_uuid: string; key: string; value: string }>(
         `SELECT run_uuid, key, value FROM params WHERE run_uuid IN ${inList} ORDER BY key`,
         part,
       )) {
-        push(params, p.run_uuid, { key: p.key, value: p.value });
+        pushTo(params, p.run_uuid, { key: p.key, value: p.value });
       }
       for (const t of await ex.all<{ run_uuid: string; key: string; value: string }>(
         `SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ${inList} ORDER BY key`,
         part,
       )) {
-        push(tags, t.run_uuid, { key: t.key, value: t.value });
+        pushTo(tags, t.run_uuid, { key: t.key, value: t.value });
       }
       const inputRows = await ex.all<{
         run_uuid: string;
@@ -169,14 +165,14 @@ export class SqlRuns {
             `SELECT input_uuid, key, value FROM input_tags WHERE input_uuid IN (${marks(ip.length)}) ORDER BY key`,
             ip,
           )) {
-            push(inputTags, t.input_uuid, { key: t.key, value: t.value });
+            pushTo(inputTags, t.input_uuid, { key: t.key, value: t.value });
           }
         }
         for (const r of inputRows) {
           const dataset: DatasetInput['dataset'] = { name: r.name, digest: r.digest, source_type: r.source_type, source: r.source };
           if (r.dataset_schema !== null) dataset.schema = r.dataset_schema;
           if (r.dataset_profile !== null) dataset.profile = r.dataset_profile;
-          push(inputs, r.run_uuid, { tags: inputTags.get(r.input_uuid) ?? [], dataset });
+          pushTo(inputs, r.run_uuid, { tags: inputTags.get(r.input_uuid) ?? [], dataset });
         }
       }
     }
