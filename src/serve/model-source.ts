@@ -11,6 +11,7 @@
  * A pinned version that does not exist is an error naming the versions that do: unlike an
  * alias, which a later promotion may set, waiting does not make version 7 appear.
  */
+import { authorizationHeader, credentialsFromEnv } from '../common/rest-connection.js';
 import { access, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
@@ -153,10 +154,7 @@ export async function resolveModelUri(uri: string, options: ResolveOptions): Pro
     if (!(await exists(join(cache, 'kiln-model.json')))) {
       const staging = `${cache}.tmp-${process.pid}-${Date.now()}`;
       try {
-        const token = env.KILN_TRACKING_TOKEN ?? env.MLFLOW_TRACKING_TOKEN;
-        const username = env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME;
-        const password = env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD;
-        const authorization = token ? `Bearer ${token}` : username !== undefined ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
+        const authorization = authorizationHeader(credentialsFromEnv(env));
         const files = bucket ? await bucket.downloadDirectory(path, staging) : await downloadFolder(tracking.uri, path, staging, authorization);
         if (files === 0) throw new KilnError('KILN_ERR_MODEL_DOWNLOAD', `${source} holds no files`);
         await rm(cache, { recursive: true, force: true });

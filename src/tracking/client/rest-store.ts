@@ -6,6 +6,7 @@
  * server as against the embedded SQLite file. Transient failures (connection errors, 429, 5xx)
  * are retried with exponential backoff and full jitter (common/retry); MLflow-shaped errors come back as TrackingError.
  */
+import { authorizationHeader, baseUrl, type RestConnectionOptions } from '../../common/rest-connection.js';
 import { withRetry } from '../../common/retry.js';
 import { TrackingError, type TrackingErrorCode } from '../store/errors.js';
 import { decodeMetric, encodeValue, type WireMetric } from '../wire.js';
@@ -35,20 +36,8 @@ import type {
   TrackingStore,
 } from '../store/types.js';
 
-export interface RestStoreOptions {
-  /** Server base URL, e.g. http://127.0.0.1:5000 */
-  url: string;
-  /** Bearer token (KILN_TRACKING_TOKEN / MLFLOW_TRACKING_TOKEN) or basic credentials. */
-  token?: string;
-  username?: string;
-  password?: string;
-  /** Attempts for a transient failure, first included. Default 5. */
-  attempts?: number;
-  /** Bound of the first retry's jittered wait in ms (doubles each retry). Default 200. */
-  retryDelayMs?: number;
-  /** Per-request timeout in ms. Default 30000. */
-  timeoutMs?: number;
-}
+/** Where the server is and how to reach it (common/rest-connection). */
+export type RestStoreOptions = RestConnectionOptions;
 
 type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 type Json = Record<string, unknown>;
@@ -102,11 +91,8 @@ export class RestStore implements TrackingStore {
 
   constructor(options: RestStoreOptions) {
     this.options = options;
-    this.url = options.url.replace(/\/+$/, '');
-    if (options.token) this.authorization = `Bearer ${options.token}`;
-    else if (options.username !== undefined) {
-      this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
-    }
+    this.url = baseUrl(options.url);
+    this.authorization = authorizationHeader(options);
   }
 
   /** One API call with retries on transient failures; returns the parsed JSON body. */

@@ -8,6 +8,7 @@
  * UI without configuration. `http(s)://` URIs talk to a server (RestStore); `sqlite:` and
  * `postgresql:` URIs open the store directly.
  */
+import { authorizationHeader, credentialsFromEnv } from '../../common/rest-connection.js';
 import { join } from 'node:path';
 import { openStore } from '../store/index.js';
 import type { TrackingStore } from '../store/types.js';
@@ -53,12 +54,9 @@ export async function openTracking(options: { uri?: string; home: string; env?: 
   const env = options.env ?? process.env;
   const uri = resolveTrackingUri(options.uri, options.home, env);
   if (/^https?:\/\//.test(uri)) {
-    const token = env.KILN_TRACKING_TOKEN ?? env.MLFLOW_TRACKING_TOKEN;
-    const username = env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME;
-    const password = env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD;
-    const store = new RestStore({ url: uri, token, username, password });
-    const authorization = token ? `Bearer ${token}` : username !== undefined ? `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}` : undefined;
-    return { uri, store, artifacts: new HttpArtifactRepository(uri, authorization), remote: true, close: () => store.close() };
+    const credentials = credentialsFromEnv(env);
+    const store = new RestStore({ url: uri, ...credentials });
+    return { uri, store, artifacts: new HttpArtifactRepository(uri, authorizationHeader(credentials)), remote: true, close: () => store.close() };
   }
   const store = await openStore(uri, { artifactRoot: PROXY_SCHEME });
   const destination = resolveArtifactsDestination(options.artifactsDestination, options.home, env);

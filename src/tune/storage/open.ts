@@ -8,6 +8,7 @@
  * @example
  * const storage = await openStudyStorage(process.env.KILN_TRACKING_URI ?? 'sqlite:///kiln-data/tracking.db');
  */
+import { credentialsFromEnv } from '../../common/rest-connection.js';
 import type { StudyStorage } from '../types.js';
 import { RestStudyStorage } from './rest.js';
 import { openSqlStudyStorage } from './sql.js';
@@ -23,10 +24,5 @@ export function isServerUri(uri: string): boolean {
 export async function openStudyStorage(uri: string, options: { env?: Env } = {}): Promise<StudyStorage> {
   if (!isServerUri(uri)) return openSqlStudyStorage(uri);
   const env = options.env ?? process.env;
-  return new RestStudyStorage({
-    url: uri,
-    token: env.KILN_TRACKING_TOKEN ?? env.MLFLOW_TRACKING_TOKEN,
-    username: env.KILN_TRACKING_USERNAME ?? env.MLFLOW_TRACKING_USERNAME,
-    password: env.KILN_TRACKING_PASSWORD ?? env.MLFLOW_TRACKING_PASSWORD,
-  });
+  return new RestStudyStorage({ url: uri, ...credentialsFromEnv(env) });
 }

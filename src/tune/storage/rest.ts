@@ -21,25 +21,14 @@
  * const study = await createStudy({ studyName: 'mlp', storage, loadIfExists: true });
  */
 import { KilnError } from '../../common/errors.js';
+import { authorizationHeader, baseUrl, type RestConnectionOptions } from '../../common/rest-connection.js';
 import { withRetry } from '../../common/retry.js';
 import { TrackingError, type TrackingErrorCode } from '../../tracking/store/errors.js';
 import type { CategoricalChoice, Distribution, FrozenTrial, StudyDirection, StudyStorage, StudySummary, TrialState } from '../types.js';
 import { decodeStudy, decodeTrial, encodeNumber, restoreStudyError, type WireStudy, type WireTrial } from './wire.js';
 
-export interface RestStudyStorageOptions {
-  /** Tracking server base URL, e.g. http://127.0.0.1:5000 */
-  url: string;
-  /** Bearer token (KILN_TRACKING_TOKEN / MLFLOW_TRACKING_TOKEN) or basic credentials. */
-  token?: string;
-  username?: string;
-  password?: string;
-  /** Attempts for a retryable failure, first included. Default 5. */
-  attempts?: number;
-  /** Bound of the first retry's jittered wait in ms (doubles each retry). Default 200. */
-  retryDelayMs?: number;
-  /** Per-request timeout in ms. Default 30000. */
-  timeoutMs?: number;
-}
+/** Where the tracking server is and how to reach it (common/rest-connection). */
+export type RestStudyStorageOptions = RestConnectionOptions;
 
 /** The path every endpoint lives under. */
 export const STUDY_STORAGE_API = '/api/2.0/kiln/study-storage/';
@@ -71,9 +60,8 @@ export class RestStudyStorage implements StudyStorage {
   private readonly authorization: string | undefined;
 
   constructor(private readonly options: RestStudyStorageOptions) {
-    this.url = options.url.replace(/\/+$/, '');
-    if (options.token) this.authorization = `Bearer ${options.token}`;
-    else if (options.username !== undefined) this.authorization = `Basic ${Buffer.from(`${options.username}:${options.password ?? ''}`).toString('base64')}`;
+    this.url = baseUrl(options.url);
+    this.authorization = authorizationHeader(options);
   }
 
   async createStudy(name: string, direction: StudyDirection): Promise<number> {
