@@ -17,7 +17,7 @@ import { normalizePixels } from '../../data/normalize.js';
 import { openTracking, type TrackingSession } from '../../tracking/client/session.js';
 import { finishTrainingRun, logDatasetSamples, startTrainingRun } from '../../tracking/client/training-run.js';
 import { startTestServer, type TestServer } from '../../tracking/server/test-helpers.js';
-import { launchChromium, SKIP_WITHOUT_CHROMIUM } from './browser.js';
+import { launchChromium, openWatchedPage, SKIP_WITHOUT_CHROMIUM } from './browser.js';
 
 const SHOTS = fileURLToPath(new URL('../../../../.cache/ui-screenshots/', import.meta.url));
 
@@ -81,11 +81,7 @@ describe("a run's dataset section in Chromium, from a run logged through Kiln's 
     await finishTrainingRun(session, child, { status: 'FINISHED' });
     trial = child.runId;
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page = await openWatchedPage(browser, consoleErrors);
   });
 
   after(async () => {

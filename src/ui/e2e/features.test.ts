@@ -16,7 +16,7 @@ import { call, startTestServer, type TestServer } from '../../tracking/server/te
 import { studyReports } from '../../tune/report.js';
 import { InMemoryStorage } from '../../tune/storage/memory.js';
 import type { Distribution } from '../../tune/types.js';
-import { launchChromium, SKIP_WITHOUT_CHROMIUM } from './browser.js';
+import { launchChromium, openWatchedPage, SKIP_WITHOUT_CHROMIUM } from './browser.js';
 
 const SHOTS = fileURLToPath(new URL('../../../../.cache/ui-screenshots/', import.meta.url));
 const API = '/api/2.0/mlflow';
@@ -145,11 +145,7 @@ describe('web UI features MLflow and optuna-dashboard users look for, in Chromiu
     server = await startTestServer({ studies: studyReports(await seedStudy()) });
     seeded = await seedRuns(server);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page = await openWatchedPage(browser, consoleErrors, { acceptDownloads: true });
   });
 
   after(async () => {

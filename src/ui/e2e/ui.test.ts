@@ -13,7 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { KILN_BIN, REAL_DATA, runKiln, SKIP_WITHOUT_DATA } from '../../cli/test-helpers.js';
-import { launchChromium, SKIP_WITHOUT_CHROMIUM } from './browser.js';
+import { launchChromium, openWatchedPage, SKIP_WITHOUT_CHROMIUM } from './browser.js';
 
 const SHOTS = fileURLToPath(new URL('../../../../.cache/ui-screenshots/', import.meta.url));
 const STUDY = 'ui-e2e';
@@ -85,11 +85,7 @@ describe('web UI, end to end in Chromium against a server seeded by a real study
     tune = run.json as unknown as TuneResult;
     server = await startServer(home);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-    page.on('console', (m) => {
-      if (m.type() === 'error') consoleErrors.push(m.text());
-    });
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
+    page = await openWatchedPage(browser, consoleErrors);
   });
 
   after(async () => {
