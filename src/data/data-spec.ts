@@ -149,6 +149,16 @@ export function sourceName(path: string): string {
   return ext && MANIFEST_FORMATS[ext.toLowerCase()] ? base.slice(0, -ext.length) : base;
 }
 
+/**
+ * The name loadDataset gives the data `spec` names, without touching the disk: 'fashion-mnist',
+ * else the folder's or manifest's base name (an `idx:` pair: its images file's folder).
+ */
+export function datasetName(spec: string | undefined, cwd = process.cwd()): string {
+  if (spec === undefined || spec.trim() === '' || spec.trim().toLowerCase() === BUILTIN_DATASET) return BUILTIN_DATASET;
+  if (spec.startsWith('idx:')) return basename(resolve(cwd, spec.slice(4).split(',')[0]!.trim(), '..'));
+  return sourceName(resolve(cwd, spec));
+}
+
 /** The data flags as a CLI or kiln.yml gives them: strings (or numbers, from YAML), all optional. */
 export interface DataFlags {
   data?: string;

@@ -146,6 +146,7 @@ export {
   parseColor,
   parseSplitSize,
   parseByteSize,
+  datasetName,
   resolveDataSource,
 } from './data-spec.js';
 export { catalogFolder } from './catalog-folder.js';

@@ -41,6 +41,8 @@ describe('pipeline configuration', () => {
     assert.deepEqual([own.data?.source, own.study.name, own.registry.model_name], ['/data/pets/', 'pets-quick', 'pets']);
     const manifest = await loadConfig({ env: {}, overrides: { data: { source: './labels/shoes.csv', image_size: '32x48', color: 'rgb' } } });
     assert.deepEqual([manifest.study.name, manifest.registry.model_name, manifest.data?.image_size], ['shoes-quick', 'shoes', '32x48']);
+    const idx = await loadConfig({ env: {}, overrides: { data: { source: 'idx:./digits/train-images.gz,./digits/train-labels.gz,./digits/classes.txt' } } });
+    assert.deepEqual([idx.study.name, idx.registry.model_name], ['digits-quick', 'digits'], 'named like the loader names it: the images file\'s folder');
     const file = join(dir, 'named.yml');
     await writeFile(file, 'data:\n  source: ./pets\nstudy:\n  name: my-study\nregistry:\n  model_name: my-model\n  alias: champion\n  metric: test_acc\n');
     const named = await loadConfig({ file, env: {} });

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { isDeepStrictEqual } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 import { KilnError } from '../common/errors.js';
+import { datasetName } from '../data/data-spec.js';
 import { maxConvBlocks } from '../models/spec.js';
 import { firstProblem, KilnFileSchema, PipelineConfigSchema, type PipelineConfig, type RegistryConfig } from './config-schema.js';
 
@@ -233,11 +234,9 @@ export async function resolveConfig(sources: ConfigSources = {}): Promise<Resolv
   return { config: nameAfterData(config, origins), origins, warnings };
 }
 
-/** 'fashion-mnist' unless the data is a user's own: then the base name of its folder or manifest. */
+/** The dataset's name (data/data-spec datasetName), made fit for a study or model name. */
 export function dataName(source: string | undefined): string {
-  if (source === undefined || source === 'fashion-mnist') return 'fashion-mnist';
-  const base = source.replace(/^idx:/, '').split(/[\\/,]/).filter(Boolean).pop() ?? 'data';
-  return base.replace(/\.(csv|jsonl)$/i, '').replace(/[^\w.-]+/g, '-').slice(0, 60) || 'data';
+  return datasetName(source).replace(/[^\w.-]+/g, '-').slice(0, 60) || 'data';
 }
 
 /**
