@@ -35,10 +35,14 @@ export function addDataOptions(command: Command): Command {
     .option('--skip-bad-images', 'skip and count images that cannot be decoded instead of stopping');
 }
 
-/** The data flags in configuration shape (absent flags stay absent, so file and environment can set them). */
-export function dataFlagValues(flags: DataFlags): Partial<DataConfig> {
+/**
+ * The data flags in configuration shape (absent flags stay absent, so file and environment can
+ * set them); with `env`, `KILN_DATA` stands in for an absent `--data` (commands without kiln.yml).
+ */
+export function dataFlagValues(flags: DataFlags, env?: Readonly<Record<string, string | undefined>>): Partial<DataConfig> {
   const values: Partial<DataConfig> = {};
-  if (flags.data !== undefined) values.source = flags.data;
+  const source = flags.data ?? (env?.KILN_DATA || undefined);
+  if (source !== undefined) values.source = source;
   if (flags.imageSize !== undefined) values.image_size = flags.imageSize;
   if (flags.color !== undefined) {
     if (flags.color !== 'gray' && flags.color !== 'rgb') throw new InvalidOptionError('--color', `expected gray or rgb, got "${flags.color}"`);

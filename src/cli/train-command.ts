@@ -80,7 +80,7 @@ function specFromFlags(flags: TrainFlags): ModelSpec {
 async function dryRun(flags: TrainFlags): Promise<void> {
   const config = configFromFlags(flags);
   validateTrainingConfig(config);
-  const data = { source: 'fashion-mnist', ...(process.env.KILN_DATA ? { source: process.env.KILN_DATA } : {}), ...dataFlagValues(flags) };
+  const data = { source: 'fashion-mnist', ...dataFlagValues(flags, process.env) };
   await dataOptionsFor(data, { home: config.home }); // parses every data flag, so a bad one fails here too
   const { initEngine, describeEngine, engineTags } = await import('../engine/index.js');
   const engine = await initEngine({ blas: flags.blas ? 'auto' : 'off', quiet: true, device: parseDevice(flags.device) });
@@ -123,7 +123,7 @@ async function train(flags: TrainFlags): Promise<TrainingOutcome> {
   const threads = flags.threads !== undefined ? optionInteger('--threads', flags.threads, { min: 1 }) : undefined;
   if (flags.tracking) checkTrackingUriSources(flags.trackingUri);
   await checkExplicitDataDir(config.dataDir);
-  const dataConfig = { ...(process.env.KILN_DATA ? { source: process.env.KILN_DATA } : {}), ...dataFlagValues(flags) };
+  const dataConfig = dataFlagValues(flags, process.env);
   checkDataDirWithData(flags, dataConfig.source);
   // Human-readable progress goes to stdout unless stdout is reserved for the JSON result.
   const out = flags.json ? process.stderr : process.stdout;
