@@ -5,7 +5,6 @@
  * registry, @champion, serving, UI) on the same folder.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { Random } from '../common/random.js';
 import { encodeShape, TEST_CLASSES, writeTestImageFolder } from '../data/test-shapes.js';
 import { openStore } from '../tracking/store/index.js';
-import { KILN_BIN, runKiln } from './test-helpers.js';
+import { runKiln, spawnKiln } from './test-helpers.js';
 
 /** JPEGs of each class drawn with another seed than the training folder's. */
 async function unseenJpegs(perClass: number): Promise<{ label: string; bytes: Buffer }[]> {
@@ -32,27 +31,16 @@ async function predictJpeg(apiUrl: string, bytes: Buffer): Promise<{ status: num
   return { status: response.status, body: (await response.json()) as { prediction?: string } };
 }
 
-/** Starts a long-running kiln command and resolves with its first JSON stdout line. */
+/** Starts a long-running kiln command (cli/test-helpers spawnKiln) and resolves with its first JSON stdout line. */
 function startKiln(args: string[]): { first: Promise<Record<string, unknown>>; stop: () => Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, [KILN_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KILN_TRACKING_URI: '', MLFLOW_TRACKING_URI: '', KILN_PROFILE: '' } });
-  let stdout = '';
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
-  const first = new Promise<Record<string, unknown>>((resolve, reject) => {
-    child.stdout?.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-      const line = stdout.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve(JSON.parse(line) as Record<string, unknown>);
-    });
-    void exited.then((code) => reject(new Error(`kiln ${args[0]} exited (${String(code)}) before its JSON line: ${stderr}`)));
-  });
+  const kiln = spawnKiln(args);
+  const first = kiln.waitFor(/^\{/m).then(() => JSON.parse(kiln.stdout().split('\n').find((l) => l.startsWith('{'))!) as Record<string, unknown>);
   return {
     first,
-    stderr: () => stderr,
+    stderr: kiln.stderr,
     stop: async () => {
-      child.kill('SIGINT');
-      return exited;
+      kiln.child.kill('SIGINT');
+      return kiln.exited;
     },
   };
 }
