@@ -20,6 +20,7 @@ export interface DataFlags {
   splitSeed?: string;
   maxMemory?: string;
   skipBadImages?: boolean;
+  dataCache?: string;
   dataDir?: string;
 }
 
@@ -32,7 +33,8 @@ export function addDataOptions(command: Command): Command {
     .option('--test-size <n>', 'test split when the data has none: a count, or a fraction below 1 (default 0.2)')
     .option('--split-seed <n>', 'seed of the stratified splits (default 42)')
     .option('--max-memory <size>', 'largest decoded dataset to hold in memory, e.g. 2GiB (default 1GiB)')
-    .option('--skip-bad-images', 'skip and count images that cannot be decoded instead of stopping');
+    .option('--skip-bad-images', 'skip and count images that cannot be decoded instead of stopping')
+    .option('--data-cache <check>', 'how a later load sees that the images are unchanged: files (default: one stat per file), folders (one stat per folder: fast, but an image rewritten in place under its old name is not seen), rebuild (decode again)');
 }
 
 /**
@@ -53,6 +55,10 @@ export function dataFlagValues(flags: DataFlags, env?: Readonly<Record<string, s
   if (flags.splitSeed !== undefined) values.split_seed = optionInteger('--split-seed', flags.splitSeed);
   if (flags.maxMemory !== undefined) values.max_memory = flags.maxMemory;
   if (flags.skipBadImages) values.skip_bad_images = true;
+  if (flags.dataCache !== undefined) {
+    if (flags.dataCache !== 'files' && flags.dataCache !== 'folders' && flags.dataCache !== 'rebuild') throw new InvalidOptionError('--data-cache', `expected files, folders or rebuild, got "${flags.dataCache}"`);
+    values.cache = flags.dataCache;
+  }
   return values;
 }
 
@@ -87,6 +93,7 @@ export async function dataOptionsFor(data: Partial<DataConfig> | undefined, cont
     splitSeed: data?.split_seed,
     maxMemory: data?.max_memory,
     skipBadImages: data?.skip_bad_images,
+    cache: data?.cache,
     dataDir: context.dataDir,
   });
   return { ...parsed, home: context.home, log: context.log, progress: context.progress ?? null };

@@ -45,6 +45,8 @@ interface Walk {
   looseFiles: string[];
   /** Real paths of the folders walked, the root and the split folders: a symlink loop is walked once. */
   visited: Set<string>;
+  /** Every folder read, as reached (links not resolved), in reading order. */
+  read: string[];
 }
 
 const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
@@ -62,7 +64,7 @@ export async function listFolder(root: string): Promise<FolderListing> {
   if (!rootReal || !(await stat(rootReal)).isDirectory()) {
     throw new DataError('KILN_ERR_DATA_NOT_FOUND', source, `${source} is not a folder.` + fixes(['--data ./my-images    # a folder with one subfolder per class']));
   }
-  const walk: Walk = { rootReal, items: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]) };
+  const walk: Walk = { rootReal, items: [], outside: [], broken: [], looseFiles: [], visited: new Set([rootReal]), read: [] };
   const classFolders = await findClassFolders(walk, source);
 
   const classNames = [...new Set(classFolders.map((c) => c.className))].sort(byName);
@@ -78,7 +80,7 @@ export async function listFolder(root: string): Promise<FolderListing> {
   const items = walk.items;
   // Walk order is nearly sorted already (sorted folders, sorted names): this sort is close to linear.
   items.sort((a, b) => byName(a.relPath, b.relPath));
-  return { source, classNames, classFolders, items, broken: walk.broken, looseFiles: walk.looseFiles };
+  return { source, classNames, classFolders, items, broken: walk.broken, looseFiles: walk.looseFiles, folders: walk.read };
 }
 
 /** What listFolder found: every file (not yet sniffed) and the folder structure around them. */
@@ -92,6 +94,8 @@ export interface FolderListing {
   broken: string[];
   /** Files next to the class folders (ignored with a warning). */
   looseFiles: string[];
+  /** Every folder whose entries the listing read (the root, split, class and nested folders). */
+  folders: string[];
 }
 
 /**
@@ -168,6 +172,7 @@ function childPath(dir: string, name: string): string {
  * every file, and allocation, i.e. garbage collection, was a third of the listing's time).
  */
 async function listDir(walk: Walk, dir: string, relDir: string, onFile: (path: string, relPath: string) => void): Promise<Entry[]> {
+  walk.read.push(dir);
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => !isIgnoredName(e.name)).sort((a, b) => byName(a.name, b.name));
   const dirs: Entry[] = [];
   for (const e of entries) {

@@ -29,6 +29,8 @@ export interface DataOptions {
   maxMemoryBytes?: number;
   /** Drop undecodable images (and files that are not images) with a warning instead of failing. */
   skipBadImages?: boolean;
+  /** How a later load tells that a dataset is unchanged since it was decoded (see DataCacheCheck). Default 'files'. */
+  cache?: DataCacheCheck;
   /** Override; else Fashion-MNIST's constants for the builtin, computed on train for others. */
   normalize?: Normalization;
   /** Fashion-MNIST's explicit folder (today's --data-dir); builtin only. */
@@ -39,6 +41,19 @@ export interface DataOptions {
   /** A TTY stream gets a progress bar during the first decode. */
   progress?: NodeJS.WritableStream | null;
 }
+
+/**
+ * How a load of own data decides that the tensors it decoded before still hold:
+ *   files    (default) the folders are listed and every file stat'ed (size, mtime, ctime, inode):
+ *            any change is seen, an image rewritten in place under its old name included;
+ *   folders  only the folders (and a manifest) are stat'ed, nothing is listed: an added, removed,
+ *            renamed or moved file, a new class or an edited manifest is seen, an image rewritten
+ *            in place under its old name is NOT. For large datasets that only grow, and for file
+ *            systems where a stat costs a network round trip;
+ *   rebuild  the cache is not read: every image is decoded again and the cache rewritten.
+ */
+export type DataCacheCheck = 'files' | 'folders' | 'rebuild';
+export const DATA_CACHE_CHECKS: readonly DataCacheCheck[] = ['files', 'folders', 'rebuild'];
 
 export const DEFAULT_VAL_SIZE = 0.1;
 export const DEFAULT_TEST_SIZE = 0.2;
@@ -88,6 +103,13 @@ export function parseSplitSize(text: string, flag = '--val-size'): number {
     throw optionError(flag, text, 'a count of images (an integer >= 1) or a fraction below 1', [`${flag} 500`, `${flag} 0.15`, `${flag} 15%`]);
   }
   return value;
+}
+
+/** `files` | `folders` | `rebuild` (see DataCacheCheck). */
+export function parseDataCache(text: string): DataCacheCheck {
+  const t = text.trim().toLowerCase();
+  if ((DATA_CACHE_CHECKS as readonly string[]).includes(t)) return t as DataCacheCheck;
+  throw optionError('--data-cache', text, DATA_CACHE_CHECKS.join(', ').replace(/, (\w+)$/, ' or $1'), ['--data-cache files      # every file stat\'ed (default)', '--data-cache folders    # folders only: fast, but misses an image rewritten in place', '--data-cache rebuild    # decode again']);
 }
 
 const BYTE_UNITS: Record<string, number> = {
@@ -169,6 +191,7 @@ export interface DataFlags {
   splitSeed?: string | number;
   maxMemory?: string | number;
   skipBadImages?: boolean;
+  cache?: string;
   dataDir?: string;
 }
 
@@ -191,6 +214,7 @@ export function dataOptionsFromFlags(flags: DataFlags): Omit<DataOptions, 'home'
   }
   if (flags.maxMemory !== undefined) out.maxMemoryBytes = parseByteSize(text(flags.maxMemory));
   if (flags.skipBadImages !== undefined) out.skipBadImages = flags.skipBadImages;
+  if (flags.cache !== undefined) out.cache = parseDataCache(flags.cache);
   if (flags.dataDir !== undefined) out.dataDir = flags.dataDir;
   return out;
 }

@@ -29,10 +29,13 @@
  *                 read, hash and (fast gray PNG path) decode each file once; sharp decodes the rest.
  *   tensor-cache.ts decoded tensors under <cacheDir>/<digest>.bin, found again through a per-source
  *                 listing fingerprint (relPath, label, split, size, mtime, ctime): a hit only stats files.
+ *   tensor-file.ts the <digest>.bin format: header, 8-bit pixels, item lines; a checked and a trusted reader.
  *   source-listing.ts a folder or manifest listed without opening a file, one stat per file, and
- *                 the fingerprint of both (structure, relPath, label, split, size, mtime, ctime, ino).
+ *                 the fingerprint of both (structure, relPath, label, split, size, mtime, ctime, ino);
+ *                 the folders' stamps (--data-cache folders: one stat per folder, nothing listed).
  *   load-cache.ts a whole load remembered per source and --image-size/--color/--skip-bad-images
- *                 (fingerprint, digest, inferred target, warnings): a hit skips checks, inference, decode.
+ *                 (fingerprint, stamps, digest, inferred target, warnings, labels): a hit skips
+ *                 checks, inference and decode; --data-cache says which check finds it.
  *   progress.ts   the first decode's progress bar (TTY) or log lines.
  *   stratify.ts   seeded stratified train/validation/test split.
  *   load.ts       loadDataset(options): spec → LabelledDataset (Fashion-MNIST unchanged by default).

@@ -14,7 +14,7 @@
  * happens here, before any training starts.
  */
 import { createHash } from 'node:crypto';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DataError, fixes } from './errors.js';
 import { loadFashionMnist, type ImageSet } from './dataset.js';
 import { fashionMnistDataset } from './builtin.js';
@@ -28,8 +28,8 @@ import {
   type DataOptions,
   type DataSource,
 } from './data-spec.js';
-import { listSource, type SourceListing } from './source-listing.js';
-import { lookupLoad, recordLoad, type CachedLoad } from './load-cache.js';
+import { listSource, statItems, type SourceListing } from './source-listing.js';
+import { lookupByStamps, lookupLoad, recordLoad, type CachedLoad } from './load-cache.js';
 import { checkClasses } from './catalog-checks.js';
 import { inferTarget } from './infer.js';
 import { materialize } from './materialize.js';
@@ -45,10 +45,10 @@ interface Decoded {
   labels: Uint8Array;
   /** The split the source gives each item, if any. */
   given: (SplitName | undefined)[];
-  /** Item names for messages (relative paths, or `<split> image #<index>` for IDX). */
-  names: string[];
-  /** A content hash per item (file bytes, or pixels for IDX), to spot duplicates across splits. */
-  hashes: string[];
+  /** Item names for messages (relative paths, or `<split> image #<index>` for IDX), made when first needed. */
+  names: () => string[];
+  /** Items with byte-identical content (file bytes, or pixels for IDX), to spot duplicates across splits. */
+  duplicates: number[][];
 }
 
 /** Loads the dataset `options.data` names (Fashion-MNIST when absent). See the header. */
@@ -63,10 +63,15 @@ async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manif
   const log = options.log ?? (() => {});
   const started = performance.now();
   const cacheDir = join(options.home, 'cache', 'datasets');
-  const listing = await listSource(source);
   const key = { imageSize: options.imageSize, color: options.color, skipBadImages: options.skipBadImages };
-  const { hit, numbers } = await lookupLoad(cacheDir, listing, key);
-  if (hit) return loadCached(listing, hit, options, started);
+  const check = options.cache ?? 'files';
+  if (check === 'folders') {
+    const hit = await lookupByStamps(cacheDir, resolve(source.path), key);
+    if (hit) return loadCached(hit, options, started, ', folders unchanged');
+  }
+  const listing = await listSource(source);
+  const { hit, numbers } = check === 'rebuild' ? { hit: null, numbers: statItems(listing.items) } : await lookupLoad(cacheDir, listing, key);
+  if (hit) return loadCached(hit, options, started, '');
 
   const catalog = await listing.catalog({ skipBadImages: options.skipBadImages });
   for (const warning of catalog.warnings) log(`data: warning: ${warning}`);
@@ -75,16 +80,18 @@ async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manif
   const m = await materialize(catalog, inferred.target, {
     cacheDir,
     skipBadImages: options.skipBadImages,
+    rebuild: check === 'rebuild',
     progress: options.progress ?? null,
     log,
   });
   if (m.bad.length > 0) log(badWarning(m.bad));
   checkClasses(catalog.source, catalog.classNames, m.items);
+  const duplicates = duplicateGroups(m.sha256);
   if (numbers) {
     const kept = new Set(catalog.items.map((i) => i.relPath));
-    const record = { digest: m.digest, target: inferred.target, color: inferred.color, description: inferred.description, warnings: catalog.warnings, skipped: listing.items.filter((i) => !kept.has(i.relPath)).map((i) => i.relPath), bad: m.bad };
+    const record = { digest: m.digest, target: inferred.target, color: inferred.color, description: inferred.description, warnings: catalog.warnings, skipped: listing.items.filter((i) => !kept.has(i.relPath)).map((i) => i.relPath), bad: m.bad, duplicates };
     // Not recorded (a read-only cache): the next load takes the full path again, and materialize has said so.
-    await recordLoad(cacheDir, listing, key, numbers, record).catch(() => undefined);
+    await recordLoad(cacheDir, listing, key, numbers, record, m.items).catch(() => undefined);
   }
   const decoded: Decoded = {
     pixels: m.pixels,
@@ -92,8 +99,8 @@ async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manif
     color: inferred.color,
     labels: Uint8Array.from(m.items, (i) => i.label),
     given: m.items.map((i) => i.split),
-    names: m.items.map((i) => i.relPath),
-    hashes: m.sha256,
+    names: () => m.items.map((i) => i.relPath),
+    duplicates,
   };
   const identity = { name: catalog.name, digest: m.digest, source: catalog.source, sourceType: catalog.sourceType };
   return assemble(decoded, catalog.classNames, identity, { sha256: {}, sources: sourcesOf(listing) }, options, `${inferred.description}${m.fromCache ? '; decoded images from the cache' : ''}`);
@@ -101,31 +108,35 @@ async function loadCatalog(source: Extract<DataSource, { kind: 'folder' | 'manif
 
 /**
  * A load data/load-cache remembered, unchanged since: the same warnings, checks and log lines as
- * the full load that found the images in the tensor cache, with no file opened.
+ * the full load that found the images in the tensor cache, with no file opened. `how` ends the
+ * cache line (how it was found unchanged, when not by every file).
  */
-function loadCached(listing: SourceListing, hit: CachedLoad, options: DataOptions, started: number): LabelledDataset {
+function loadCached(hit: CachedLoad, options: DataOptions, started: number, how: string): LabelledDataset {
   const log = options.log ?? (() => {});
-  const { record, items } = hit;
+  const { record, listing, labels, given } = hit;
   for (const warning of record.warnings) log(`data: warning: ${warning}`);
-  checkMemory(listing.source, items.length + record.bad.length, record.target, record.color, options.maxMemoryBytes);
+  checkMemory(listing.source, labels.length + record.bad.length, record.target, record.color, options.maxMemoryBytes);
   const ms = Math.round(performance.now() - started);
-  log(`data: ${items.length.toLocaleString('en-US')} images of ${listing.name} loaded from the cache in ${ms} ms (digest ${record.digest.slice(0, 12)})`);
+  log(`data: ${labels.length.toLocaleString('en-US')} images of ${listing.name} loaded from the cache in ${ms} ms (digest ${record.digest.slice(0, 12)}${how})`);
   if (record.bad.length > 0) log(badWarning(record.bad));
-  checkClasses(listing.source, listing.classNames, items);
-  const labels = new Uint8Array(items.length);
-  const given = new Array<SplitName | undefined>(items.length);
-  const names = new Array<string>(items.length);
-  for (let i = 0; i < items.length; i++) {
-    labels[i] = items[i]!.label;
-    given[i] = items[i]!.split;
-    names[i] = items[i]!.relPath;
-  }
-  const decoded: Decoded = { pixels: hit.pixels, target: record.target, color: record.color, labels, given, names, hashes: hit.sha256 };
+  checkClasses(listing.source, listing.classNames, Array.from(labels, (label, i) => ({ label, split: given[i] })));
+  const decoded: Decoded = { pixels: hit.pixels, target: record.target, color: record.color, labels, given, names: hit.names, duplicates: record.duplicates };
   const identity = { name: listing.name, digest: record.digest, source: listing.source, sourceType: listing.sourceType };
   return assemble(decoded, listing.classNames, identity, { sha256: {}, sources: sourcesOf(listing) }, options, `${record.description}; decoded images from the cache`);
 }
 
-function sourcesOf(listing: SourceListing): Record<string, string> {
+/** Groups of two or more indices whose hashes are equal, in index order. */
+export function duplicateGroups(hashes: readonly string[]): number[][] {
+  const first = new Map<string, number[]>();
+  for (let i = 0; i < hashes.length; i++) {
+    const group = first.get(hashes[i]!);
+    if (group) group.push(i);
+    else first.set(hashes[i]!, [i]);
+  }
+  return [...first.values()].filter((group) => group.length > 1);
+}
+
+function sourcesOf(listing: Pick<SourceListing, 'sourceType' | 'source' | 'root'>): Record<string, string> {
   return listing.sourceType === 'folder' ? { root: listing.source } : { manifest: listing.source, root: listing.root };
 }
 
@@ -179,7 +190,7 @@ function idxDecoded(parts: { split: SplitName; pixels: Uint8Array; labels: Uint8
   }
   // A single IDX pair is a pool to split, not a given train split.
   const onlyTrain = parts.length === 1;
-  return { pixels, target, color, labels, given: onlyTrain ? given.map(() => undefined) : given, names, hashes };
+  return { pixels, target, color, labels, given: onlyTrain ? given.map(() => undefined) : given, names: () => names, duplicates: duplicateGroups(hashes) };
 }
 
 /**
@@ -286,17 +297,22 @@ export function toImageSet(d: Decoded, indices: readonly number[], normalization
 
 /** Warns when test (or validation) items are byte-identical to training items: their scores flatter the model. */
 function duplicateWarning(d: Decoded, splits: Record<SplitName, number[]>): string | null {
-  const train = new Map<string, number>();
-  for (const i of splits.train) if (!train.has(d.hashes[i])) train.set(d.hashes[i], i);
+  if (d.duplicates.length === 0) return null;
+  const groupOf = new Int32Array(d.labels.length).fill(-1);
+  d.duplicates.forEach((group, g) => group.forEach((i) => (groupOf[i] = g)));
+  // The first training item of each group (in training order) stands for it in the examples.
+  const train = new Map<number, number>();
+  for (const i of splits.train) if (groupOf[i] >= 0 && !train.has(groupOf[i])) train.set(groupOf[i], i);
   const found: string[] = [];
-  const examples: string[] = [];
+  const pairs: [number, number][] = [];
   for (const name of ['test', 'validation'] as const) {
-    const dupes = splits[name].filter((i) => train.has(d.hashes[i]));
+    const dupes = splits[name].filter((i) => train.has(groupOf[i]));
     if (dupes.length > 0) found.push(`${dupes.length.toLocaleString('en-US')} of ${splits[name].length.toLocaleString('en-US')} ${name} images`);
-    for (const i of dupes.slice(0, 3)) examples.push(`${d.names[i]} = ${d.names[train.get(d.hashes[i])!]}`);
+    for (const i of dupes.slice(0, 3)) pairs.push([i, train.get(groupOf[i])!]);
   }
   if (found.length === 0) return null;
-  return `${found.join(' and ')} are identical to training images (their scores will be optimistic), e.g.:\n${examples.map((e) => `  ${e}`).join('\n')}`;
+  const names = d.names();
+  return `${found.join(' and ')} are identical to training images (their scores will be optimistic), e.g.:\n${pairs.map(([i, t]) => `  ${names[i]} = ${names[t]}`).join('\n')}`;
 }
 
 /**

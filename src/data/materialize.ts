@@ -21,6 +21,8 @@ export interface MaterializeOptions {
   cacheDir: string;
   /** Drop undecodable images (listed in `bad`) instead of failing. */
   skipBadImages?: boolean;
+  /** Decode every image even when the cache holds them (then overwrite the cache). */
+  rebuild?: boolean;
   /** A TTY gets a progress bar during the first decode; anything else gets log lines. */
   progress?: NodeJS.WritableStream | null;
   log?: (line: string) => void;
@@ -75,7 +77,7 @@ export async function materialize(catalog: Catalog, target: DecodeTarget, option
   const { cacheDir } = options;
   // Stat before reading, so that a file changed meanwhile misses the next time; with no index for
   // this source, there is nothing to compare with, and the first decode takes the facts itself.
-  if (hasIndex(cacheDir, catalog.source, target)) {
+  if (!options.rebuild && hasIndex(cacheDir, catalog.source, target)) {
     const hit = await readCache(cacheDir, catalog.source, target, catalog.items);
     if (hit) {
       if (hit.bad.length > 0 && !options.skipBadImages) throw badImagesError(catalog, hit.bad);

@@ -10,10 +10,18 @@
  * same size), an added, removed, renamed or moved (relabelled) file, a new class folder or an
  * edited manifest each change it. Files are stat'ed, never opened: that is what keeps a cached
  * load cheap, and it is the one per-file check a cached load keeps (see data/load-cache).
+ *
+ * Stamps are the cheaper check behind `--data-cache folders`: one stat of each folder the listing
+ * read (or of the manifest and the folders its files are in). Adding, removing or renaming an
+ * entry changes its folder's mtime and ctime, so equal stamps vouch for an equal listing without
+ * listing; a file rewritten in place changes only its own stat, which stamps do not see. A stamp
+ * is only taken when its folder has not changed for STAMP_SETTLE_MS before the listing began:
+ * a folder changed during the listing could show a listing older than its stamp, and a change
+ * right after could carry the same coarse timestamp (file systems keep ticks, FAT two seconds).
  */
 import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { catalogFolder, listFolder } from './catalog-folder.js';
 import { catalogManifest, listManifest } from './catalog-manifest.js';
 import { sourceName, type DataSource } from './data-spec.js';
@@ -35,12 +43,17 @@ export interface SourceListing {
   items: CatalogItem[];
   /** Everything else the catalog's result depends on, as text. */
   structure: string;
+  /** The folders (and manifest) whose stamps vouch for this listing (see the header). */
+  stampPaths: string[];
+  /** Date.now() before the listing read anything. */
+  listedAt: number;
   /** The full catalog from this listing: every file opened and checked (data/catalog-checks). */
   catalog(options: { skipBadImages?: boolean }): Promise<Catalog>;
 }
 
 /** Lists a folder or manifest (see the header); throws what its catalog would throw for the listing. */
 export async function listSource(source: Extract<DataSource, { kind: 'folder' | 'manifest' }>): Promise<SourceListing> {
+  const listedAt = Date.now();
   if (source.kind === 'folder') {
     const folder = await listFolder(source.path);
     const structure = [
@@ -52,6 +65,7 @@ export async function listSource(source: Extract<DataSource, { kind: 'folder' | 
     ].join('\n');
     return {
       sourceType: 'folder', source: folder.source, root: folder.source, name: catalogName(folder.source, 'folder'), classNames: folder.classNames, items: folder.items, structure,
+      stampPaths: folder.folders, listedAt,
       catalog: (options) => catalogFolder(folder.source, options, folder),
     };
   }
@@ -59,6 +73,7 @@ export async function listSource(source: Extract<DataSource, { kind: 'folder' | 
   return {
     sourceType: 'manifest', source: manifest.source, root: manifest.root, name: catalogName(manifest.source, 'manifest'), classNames: manifest.classNames, items: manifest.items,
     structure: `manifest\n${manifest.source}\n${source.format}\n${manifest.sha256}`,
+    stampPaths: [manifest.source, ...new Set(manifest.items.map((item) => dirname(item.path)))], listedAt,
     catalog: (options) => catalogManifest(manifest.source, source.format, options, manifest),
   };
 }
@@ -95,4 +110,38 @@ export function listingFingerprint(listing: Pick<SourceListing, 'structure' | 'i
     hash.update(items.slice(start, start + 4096).map((item) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\n`).join(''));
   }
   return hash.update(new Uint8Array(numbers.buffer, numbers.byteOffset, numbers.byteLength)).digest('hex');
+}
+
+/** A folder's (or manifest's) stat: path, mtimeMs, ctimeMs, ino, size. */
+export type Stamp = [path: string, mtimeMs: number, ctimeMs: number, ino: number, size: number];
+
+/** How long a folder must have been left alone before the listing for its stamp to count (see the header). */
+export const STAMP_SETTLE_MS = 3000;
+
+function stampOf(path: string): Stamp | null {
+  const stat = statSync(path, { throwIfNoEntry: false });
+  return stat ? [path, stat.mtimeMs, stat.ctimeMs, stat.ino, stat.size] : null;
+}
+
+/**
+ * The stamps of `paths` as they vouch for a listing begun at `listedAt`; null when one cannot be
+ * stat'ed or changed after `listedAt - STAMP_SETTLE_MS` (then only the per-file check can tell).
+ */
+export function takeStamps(paths: readonly string[], listedAt: number): Stamp[] | null {
+  const stamps: Stamp[] = [];
+  for (const path of paths) {
+    const stamp = stampOf(path);
+    if (!stamp || Math.max(stamp[1], stamp[2]) >= listedAt - STAMP_SETTLE_MS) return null;
+    stamps.push(stamp);
+  }
+  return stamps;
+}
+
+/** Whether every path still has its stamp (same mtime, ctime, inode and size). */
+export function stampsHold(stamps: readonly Stamp[]): boolean {
+  for (const stamp of stamps) {
+    const now = stampOf(stamp[0]);
+    if (!now || now[1] !== stamp[1] || now[2] !== stamp[2] || now[3] !== stamp[3] || now[4] !== stamp[4]) return false;
+  }
+  return true;
 }

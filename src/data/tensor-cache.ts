@@ -2,10 +2,7 @@
  * data/tensor-cache — decoded datasets on disk, so only the first load of a dataset decodes.
  *
  * Two files, both written atomically (temp file + rename):
- *   <cacheDir>/<digest>.bin  the tensors, keyed by content: magic 'KILNTNS1', a u32 LE header
- *                            length, a JSON header (target, item count, counts per split and
- *                            class, byte lengths, CRC-32), the 8-bit HWC pixels, then one line per
- *                            item `relPath \t label \t split \t sha256`.
+ *   <cacheDir>/<digest>.bin  the tensors, keyed by content (data/tensor-file).
  *   <cacheDir>/by-source/<hash of source + target>.json  maps a source to its digest through a
  *                            listing fingerprint: a sha256 over every item's relPath, label, split,
  *                            size, mtime and ctime, in catalog order (a hash, not the list, so that
@@ -16,15 +13,14 @@
  * overwrites it), never an error. data/load-cache's records (by-load/) name .bin files too, but
  * do not keep them: a record whose tensors were deleted here is a miss there.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, read, readFileSync, statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { CatalogItem, DecodeTarget } from './labelled.js';
 import { writeFileAtomic } from './sources.js';
+import { parseTensorFile, readTensorFileTrusted, readWholeFile, sameTarget, writeTensorFile, type TensorFile } from './tensor-file.js';
 
-const MAGIC = 'KILNTNS1';
 const FORMAT = 1;
 
 /** A bad image recorded with the cache entry (skipped when it was written). */
@@ -52,20 +48,6 @@ interface IndexFile {
   /** relPath of every image skipped as bad. */
   bad: CachedBadImage[];
 }
-
-interface BinHeader {
-  format: number;
-  digest: string;
-  target: DecodeTarget;
-  count: number;
-  /** Items per class for each split ('' for items without one). */
-  counts: Record<string, number[]>;
-  pixelBytes: number;
-  itemBytes: number;
-  crc32: number;
-}
-
-const sameTarget = (a: DecodeTarget, b: DecodeTarget): boolean => a.height === b.height && a.width === b.width && a.channels === b.channels;
 
 /** The index file of a source decoded to a target. */
 export function indexPath(cacheDir: string, source: string, target: DecodeTarget): string {
@@ -129,18 +111,19 @@ function isIndex(value: unknown): value is IndexFile {
 export async function readCache(cacheDir: string, source: string, target: DecodeTarget, items: readonly CatalogItem[]): Promise<CacheHit | null> {
   const index = readJson(indexPath(cacheDir, source, target));
   if (!isIndex(index) || !sameTarget(index.target, target)) return null;
-  const reading = readInBackground(tensorPath(cacheDir, index.digest));
+  const reading = readWholeFile(tensorPath(cacheDir, index.digest));
   const numbers = statListing(items);
   const file = await reading;
   if (!file || !numbers || listingFingerprint(items, numbers) !== index.fingerprint) return null;
   const badPaths = new Set(index.bad.map((b) => b.relPath));
   const kept: number[] = [];
   items.forEach((item, i) => badPaths.has(item.relPath) || kept.push(i));
-  const parsed = parseBin(file, index.digest, target);
-  if (!parsed || parsed.lines.length !== kept.length) return null;
+  const parsed = parseTensorFile(file, index.digest, target);
+  const lines = parsed?.lines();
+  if (!parsed || !lines || lines.length !== kept.length) return null;
   const sha256: string[] = new Array<string>(kept.length);
   for (let k = 0; k < kept.length; k++) {
-    const line = parsed.lines[k]!;
+    const line = lines[k]!;
     const item = items[kept[k]!]!;
     // The items must be the very ones listed now (same paths, labels and splits, same order).
     if (!line.startsWith(`${item.relPath}\t${item.label}\t${item.split ?? ''}\t`)) return null;
@@ -151,55 +134,24 @@ export async function readCache(cacheDir: string, source: string, target: Decode
 
 /**
  * The tensors stored under `digest`: the pixels and one line per item (`relPath \t label \t split
- * \t sha256`). The read starts on the thread pool before this returns, so the caller can stat
- * files meanwhile; null when the file is missing, damaged or of another target.
+ * \t sha256`), all checked. The read starts on the thread pool before this returns, so the caller
+ * can stat files meanwhile; null when the file is missing, damaged or of another target.
  */
 export function readTensors(cacheDir: string, digest: string, target: DecodeTarget): Promise<{ pixels: Uint8Array; lines: string[] } | null> {
-  return readInBackground(tensorPath(cacheDir, digest)).then((file) => (file ? parseBin(file, digest, target) : null));
-}
-
-/** The whole file through one read() on the thread pool, started now; null if it cannot be read. */
-function readInBackground(path: string): Promise<Buffer | null> {
-  let fd: number;
-  let size: number;
-  try {
-    fd = openSync(path, 'r');
-    size = fstatSync(fd).size;
-  } catch {
-    return Promise.resolve(null);
-  }
-  if (size > 1 << 30) {
-    closeSync(fd); // beyond one read()'s reach: the promise API reads it in steps
-    return readFile(path).catch(() => null);
-  }
-  const bytes = Buffer.allocUnsafe(size);
-  return new Promise((resolve) => {
-    read(fd, bytes, 0, size, 0, (error, length) => {
-      closeSync(fd);
-      resolve(error || length !== size ? null : bytes);
-    });
+  return readWholeFile(tensorPath(cacheDir, digest)).then((file) => {
+    const parsed = file ? parseTensorFile(file, digest, target) : null;
+    const lines = parsed?.lines() ?? null;
+    return parsed && lines ? { pixels: parsed.pixels, lines } : null;
   });
 }
 
-function parseBin(file: Buffer, digest: string, target: DecodeTarget): { pixels: Uint8Array; lines: string[] } | null {
-  if (file.length < 12 || file.toString('latin1', 0, 8) !== MAGIC) return null;
-  const headerLength = file.readUInt32LE(8);
-  if (12 + headerLength > file.length) return null;
-  let header: BinHeader;
-  try {
-    header = JSON.parse(file.toString('utf8', 12, 12 + headerLength)) as BinHeader;
-  } catch {
-    return null;
-  }
-  const start = 12 + headerLength;
-  const size = target.height * target.width * target.channels;
-  if (header.format !== FORMAT || header.digest !== digest || !header.target || !sameTarget(header.target, target)) return null;
-  if (header.pixelBytes !== header.count * size || start + header.pixelBytes + header.itemBytes !== file.length) return null;
-  if (crc32(file.subarray(start)) !== header.crc32) return null;
-  const pixels = new Uint8Array(file.buffer, file.byteOffset + start, header.pixelBytes);
-  const text = file.toString('utf8', start + header.pixelBytes);
-  const lines = text.length === 0 ? [] : text.slice(0, -1).split('\n');
-  return lines.length === header.count ? { pixels, lines } : null;
+/**
+ * The pixels of the `count` items stored under `digest`, their lines read when asked for, for a
+ * caller that vouched for the dataset otherwise (data/tensor-file's readTensorFileTrusted).
+ */
+export async function readTensorsTrusted(cacheDir: string, digest: string, target: DecodeTarget, count: number): Promise<TensorFile | null> {
+  const file = await readTensorFileTrusted(tensorPath(cacheDir, digest), digest, target);
+  return file && file.count === count ? file : null;
 }
 
 /** What writeCache stores. */
@@ -221,68 +173,10 @@ export interface CacheEntry {
  */
 export async function writeCache(cacheDir: string, entry: CacheEntry): Promise<void> {
   const previous = readJson(indexPath(cacheDir, entry.source, entry.target));
-  const itemText = Buffer.from(entry.items.map((item, i) => `${item.relPath}\t${item.label}\t${item.split ?? ''}\t${entry.sha256[i]}\n`).join(''), 'utf8');
-  const counts: Record<string, number[]> = {};
-  for (const item of entry.items) {
-    const split = (counts[item.split ?? ''] ??= []);
-    split[item.label] = (split[item.label] ?? 0) + 1;
-  }
-  for (const list of Object.values(counts)) for (let i = 0; i < list.length; i++) list[i] ??= 0;
-  const header: BinHeader = {
-    format: FORMAT,
-    digest: entry.digest,
-    target: entry.target,
-    count: entry.items.length,
-    counts,
-    pixelBytes: entry.pixels.length,
-    itemBytes: itemText.length,
-    crc32: crc32(itemText, crc32(entry.pixels)),
-  };
-  const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.alloc(12);
-  prefix.write(MAGIC, 0, 'latin1');
-  prefix.writeUInt32LE(headerBytes.length, 8);
-  await writePartsAtomic(tensorPath(cacheDir, entry.digest), [prefix, headerBytes, entry.pixels, itemText]);
+  await writeTensorFile(tensorPath(cacheDir, entry.digest), entry);
   const index: IndexFile = { format: FORMAT, source: entry.source, target: entry.target, fingerprint: entry.fingerprint, digest: entry.digest, bad: [...entry.bad] };
   await writeFileAtomic(indexPath(cacheDir, entry.source, entry.target), Buffer.from(`${JSON.stringify(index, null, 2)}\n`, 'utf8'));
   if (isIndex(previous) && previous.digest !== entry.digest) await removeUnreferenced(cacheDir, previous.digest);
-}
-
-/** Like data/sources' writeFileAtomic (temp file, then rename), from parts: the pixels are not copied into one buffer first. */
-async function writePartsAtomic(path: string, parts: Uint8Array[]): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  try {
-    const handle = await open(tmp, 'wx');
-    try {
-      let total = parts.reduce((sum, part) => sum + part.length, 0);
-      while (total > 0) {
-        const { bytesWritten } = await handle.writev(parts);
-        total -= bytesWritten;
-        parts = skipBytes(parts, bytesWritten);
-      }
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true });
-    throw error;
-  }
-}
-
-/** `parts` without their first `count` bytes (after a short write). */
-function skipBytes(parts: Uint8Array[], count: number): Uint8Array[] {
-  const rest: Uint8Array[] = [];
-  for (const part of parts) {
-    if (count >= part.length) {
-      count -= part.length;
-      continue;
-    }
-    rest.push(count > 0 ? part.subarray(count) : part);
-    count = 0;
-  }
-  return rest;
 }
 
 /** Deletes <digest>.bin when no index refers to it any more (the files of a dataset's earlier version). */

@@ -145,6 +145,9 @@ export const DataSchema = Type.Object(
       }),
     ),
     skip_bad_images: Type.Optional(Type.Boolean({ description: 'skip (and count) images that cannot be decoded instead of stopping (flag --skip-bad-images)' })),
+    cache: Type.Optional(
+      oneOf(['files', 'folders', 'rebuild'], 'how a later load sees that the images are unchanged: files (default) stats every file; folders stats only the folders (fast; misses an image rewritten in place); rebuild decodes again (flag --data-cache)'),
+    ),
   },
   strict,
 );

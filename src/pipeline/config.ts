@@ -99,6 +99,7 @@ export const CONFIG_FLAGS: readonly { key: string; flag: string; env?: string; k
   { key: 'data.test_size', flag: '--test-size', kind: 'number' },
   { key: 'data.split_seed', flag: '--split-seed', kind: 'integer' },
   { key: 'data.max_memory', flag: '--max-memory', kind: 'string' },
+  { key: 'data.cache', flag: '--data-cache', kind: 'string' },
 ];
 
 /** Where a value came from, lowest precedence first. */
