@@ -18,7 +18,7 @@
  *               its listing and stats are also timed on their own;
  *   cached by folder stamps   the same with --data-cache folders: one stat per folder and the
  *               tensor file, nothing listed; timed in a fresh process each time (the next run),
- *               the median of five (bench/data/cached-load);
+ *               the median of nine (bench/data/cached-load);
  *   catalog + materialize cached   the full path on a cache hit (every file sniffed, then the
  *               tensor cache), what a load costs when data/load-cache has no record;
  *   normalize   the float32 conversion training applies after loading, reported on its own.
@@ -60,7 +60,7 @@ const round = (x: number, digits = 3): number => Number(x.toFixed(digits));
 const loadavg1 = (): number => round(loadavg()[0]!, 2);
 const seconds = (start: number): number => (performance.now() - start) / 1000;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const STAMP_RUNS = 5;
+const STAMP_RUNS = 9;
 
 /** Folder names: label order = sorted order, and no '/' (T-shirt/top). */
 const classFolder = (label: number): string => `${label}_${CLASS_NAMES[label]!.replace(/[^A-Za-z0-9-]+/g, '_')}`;
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     };
     log(`bench:data: ${count}: ${JSON.stringify(results[String(count)])}`);
   }
-  console.log(JSON.stringify({ bench: 'data', folder: FOLDER, images: IMAGES, cores: availableParallelism(), loadavg_1m_at_end: loadavg1(), timing: 'first: catalog + decode; cached: listing + stats + tensor file (data/load-cache), as loadDataset; page cache warm', results }));
+  console.log(JSON.stringify({ bench: 'data', folder: FOLDER, images: IMAGES, cores: availableParallelism(), loadavg_1m_at_end: loadavg1(), timing: 'first: catalog + decode; cached (--data-cache files): listing + stats + tensor file, as loadDataset; cached_folders (--data-cache folders): folder stamps + tensor file, each in a fresh process, median of 9; page cache warm', results }));
 }
 
 await main();

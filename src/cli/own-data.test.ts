@@ -76,9 +76,13 @@ describe('your own images, end to end', () => {
     assert.equal(metadata.dataset.name, 'shapes');
     assert.match(metadata.dataset.digest, /^[0-9a-f]{64}$/);
 
-    const again = await runKiln(['train', '--data', data, '--image-size', '24', '--epochs', '6', '--seed', '3', '--home', home, '--json']);
+    const again = await runKiln(['train', '--data', data, '--image-size', '24', '--epochs', '6', '--seed', '3', '--data-cache', 'folders', '--home', home, '--json']);
     assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /images of shapes loaded from the cache in \d+ ms/);
     assert.equal((again.json as { test_acc: number }).test_acc, result.test_acc, 'same data + same seed = same metrics (the second run reads the cache)');
+    const badCheck = await runKiln(['train', '--data', data, '--data-cache', 'trust', '--home', home, '--json']);
+    assert.equal(badCheck.code, 2, badCheck.stderr);
+    assert.match(badCheck.stderr, /--data-cache.*files, folders or rebuild/);
 
     const registered = await runKiln(['models', 'register', '--run', result.run_id, '--name', 'shapes', '--promote', '--home', home, '--json']);
     assert.equal(registered.code, 0, registered.stderr);

@@ -44,9 +44,9 @@ describe('flag parsing', () => {
 
 describe('dataOptionsFromFlags', () => {
   test('CLI strings and YAML numbers give the same options; nothing given, nothing set', () => {
-    const cli = dataOptionsFromFlags({ data: './pets', imageSize: '32', color: 'gray', valSize: '0.15', testSize: '100', splitSeed: '7', maxMemory: '2GiB', skipBadImages: true });
-    const yaml = dataOptionsFromFlags({ data: './pets', imageSize: 32, color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemory: '2GiB', skipBadImages: true });
-    assert.deepEqual(cli, { data: './pets', imageSize: [32, 32], color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemoryBytes: 2 * 1024 ** 3, skipBadImages: true });
+    const cli = dataOptionsFromFlags({ data: './pets', imageSize: '32', color: 'gray', valSize: '0.15', testSize: '100', splitSeed: '7', maxMemory: '2GiB', skipBadImages: true, cache: 'folders' });
+    const yaml = dataOptionsFromFlags({ data: './pets', imageSize: 32, color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemory: '2GiB', skipBadImages: true, cache: 'folders' });
+    assert.deepEqual(cli, { data: './pets', imageSize: [32, 32], color: 'gray', valSize: 0.15, testSize: 100, splitSeed: 7, maxMemoryBytes: 2 * 1024 ** 3, skipBadImages: true, cache: 'folders' });
     assert.deepEqual(yaml, cli);
     assert.deepEqual(dataOptionsFromFlags({}), {});
     assert.throws(() => dataOptionsFromFlags({ splitSeed: 'abc' }), optionError('--split-seed'));

@@ -135,11 +135,11 @@ export async function lookupByStamps(cacheDir: string, source: string, key: Load
   const index = readIndex(loadIndexPath(cacheDir, source, key));
   if (!index || index.source !== source || !index.stamps || !stampsHold(index.stamps)) return null;
   const labels = fromBase64(index.labels);
-  const codes = fromBase64(index.splits);
-  if (codes.length !== labels.length || codes.some((c) => c >= SPLIT_CODES.length)) return null;
-  const tensors = await readTensorsTrusted(cacheDir, index.digest, index.target, labels.length);
-  if (!tensors) return null;
-  const given = Array.from(codes, (c) => SPLIT_CODES[c]);
+  // The pixels are read on the thread pool while this thread turns the record into arrays.
+  const reading = readTensorsTrusted(cacheDir, index.digest, index.target, labels.length);
+  const given = splitsOf(fromBase64(index.splits), labels.length);
+  const tensors = await reading;
+  if (!tensors || !given) return null;
   const names = (): string[] => (tensors.lines() ?? []).map((line) => line.slice(0, line.indexOf('\t')));
   return { record: recordOf(index), listing: index.listing, pixels: tensors.pixels, labels, given, names };
 }
@@ -176,6 +176,17 @@ function labelsOf(items: readonly Pick<CatalogItem, 'label' | 'split'>[]): { lab
     given[i] = items[i]!.split;
   }
   return { labels, given };
+}
+
+/** The given splits from their codes; null if damaged. A plain loop: this runs once per process, before any callback would be optimized. */
+function splitsOf(codes: Uint8Array, count: number): (SplitName | undefined)[] | null {
+  if (codes.length !== count) return null;
+  const given = new Array<SplitName | undefined>(count);
+  for (let i = 0; i < count; i++) {
+    if (codes[i]! >= SPLIT_CODES.length) return null;
+    given[i] = SPLIT_CODES[codes[i]!];
+  }
+  return given;
 }
 
 const fromBase64 = (text: string): Uint8Array => new Uint8Array(Buffer.from(text, 'base64'));

@@ -55,6 +55,7 @@ describe('pipeline configuration', () => {
     await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', color: 'purple' } } }), /data\.color.*--color/s);
     await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', image_size: '32 by 32' } } }), /data\.image_size.*--image-size/s);
     await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', max_memory: 'lots' } } }), /data\.max_memory.*--max-memory/s);
+    await assert.rejects(loadConfig({ env: {}, overrides: { data: { source: './pets', cache: 'trust' } } }), /data\.cache.*--data-cache/s);
   });
 
   test('a profile defined in the file can be selected', async () => {
