@@ -9,27 +9,10 @@ import { lookupByStamps } from './load-cache.js';
 import { listSource, STAMP_SETTLE_MS, stampsHold, takeStamps } from './source-listing.js';
 import { parseDataCache, type DataOptions } from './data-spec.js';
 import { DataError } from './errors.js';
-import { tempDir } from './test-fixtures.js';
-import { encodeImage, writeImage } from './test-images.js';
+import { withTempDir } from './test-fixtures.js';
+import { solidImage, writeSolidFolder } from './test-images.js';
 
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await tempDir('kiln-load-cache-folders-');
-  try {
-    await run(dir.path);
-  } finally {
-    await dir.cleanup();
-  }
-}
-
-/** A solid gray 8x8 PNG of value `v` (every value gives a file of the same size). */
-const solid = (v: number): Promise<Uint8Array> => encodeImage({ width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
-
-async function solidFolder(root: string, counts: Record<string, number>): Promise<void> {
-  let v = 10;
-  for (const [dir, count] of Object.entries(counts)) {
-    for (let k = 0; k < count; k++, v += 10) await writeImage(join(root, dir, `${k}.png`), { width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
-  }
-}
+const withDir = (run: (dir: string) => Promise<void>): Promise<void> => withTempDir('kiln-load-cache-folders-', run);
 
 const UNIT = { mean: 0, std: 1 };
 /** The solid values (0-255) of every image, sorted. */
@@ -50,7 +33,7 @@ const byStamps = async (root: string, home: string): Promise<boolean> => (await 
 describe('folder stamps (data/source-listing)', () => {
   test('a folder changed shortly before the listing gets no stamps; a settled one does, and they hold until an entry is added, removed or renamed', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 2, b: 2 });
+    await writeSolidFolder(root, { a: 2, b: 2 });
     const listing = await listSource({ kind: 'folder', path: root });
     assert.deepEqual(listing.stampPaths, [root, join(root, 'a'), join(root, 'b')]);
     assert.equal(takeStamps(listing.stampPaths, listing.listedAt), null, 'just written: not settled');
@@ -58,7 +41,7 @@ describe('folder stamps (data/source-listing)', () => {
     const stamps = takeStamps(listing.stampPaths, Date.now() + STAMP_SETTLE_MS + 1000);
     assert.ok(stamps);
     assert.equal(stampsHold(stamps), true);
-    await writeFile(join(root, 'a', 'new.png'), await solid(1));
+    await writeFile(join(root, 'a', 'new.png'), await solidImage(1));
     assert.equal(stampsHold(stamps), false, 'added');
     const again = takeStamps(listing.stampPaths, Date.now() + STAMP_SETTLE_MS + 1000)!;
     await rename(join(root, 'b', '0.png'), join(root, 'b', 'renamed.png'));
@@ -66,13 +49,13 @@ describe('folder stamps (data/source-listing)', () => {
   }));
 
   test('a manifest is stamped by itself and the folders of its files; an image rewritten in place changes no stamp', () => withDir(async (dir) => {
-    await solidFolder(join(dir, 'img'), { x: 2, y: 2 });
+    await writeSolidFolder(join(dir, 'img'), { x: 2, y: 2 });
     const manifest = join(dir, 'data.csv');
     await writeFile(manifest, ['path,label', 'img/x/0.png,x', 'img/x/1.png,x', 'img/y/0.png,y', 'img/y/1.png,y'].join('\n'));
     const listing = await listSource({ kind: 'manifest', path: manifest, format: 'csv' });
     assert.deepEqual(listing.stampPaths, [manifest, join(dir, 'img', 'x'), join(dir, 'img', 'y')]);
     const stamps = takeStamps(listing.stampPaths, Date.now() + STAMP_SETTLE_MS + 1000)!;
-    await writeFile(join(dir, 'img', 'x', '0.png'), await solid(250));
+    await writeFile(join(dir, 'img', 'x', '0.png'), await solidImage(250));
     assert.equal(stampsHold(stamps), true, 'what --data-cache folders cannot see');
     await writeFile(manifest, ['path,label', 'img/x/0.png,y', 'img/x/1.png,x', 'img/y/0.png,y', 'img/y/1.png,y'].join('\n'));
     assert.equal(stampsHold(stamps), false, 'the manifest edited');
@@ -87,7 +70,7 @@ describe('--data-cache', () => {
 
   test('folders: a settled folder loads from its stamps alone, the same dataset as the per-file check; any added, removed or moved file is seen', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 4, b: 4 });
+    await writeSolidFolder(root, { a: 4, b: 4 });
     const home = join(dir, 'home');
     const first = await load({ data: root, home, cache: 'folders' });
     assert.match(first.log, /decoding 8 images/);
@@ -104,7 +87,7 @@ describe('--data-cache', () => {
     assert.deepEqual([stamped.data.train.labels, stamped.data.test.labels], [first.data.train.labels, first.data.test.labels]);
     assert.deepEqual(stamped.data.sources, first.data.sources);
 
-    await writeFile(join(root, 'b', '9.png'), await solid(250));
+    await writeFile(join(root, 'b', '9.png'), await solidImage(250));
     assert.equal(await byStamps(root, home), false, 'added');
     const added = await load({ data: root, home, cache: 'folders' });
     assert.deepEqual(values(added.data), [10, 20, 30, 40, 50, 60, 70, 80, 250]);
@@ -120,14 +103,14 @@ describe('--data-cache', () => {
 
   test('folders misses an image rewritten in place (as documented); files and rebuild see it', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     await settle();
     const before = await load({ data: root, home, cache: 'folders' });
     assert.equal(await byStamps(root, home), true);
     const path = join(root, 'a', '0.png');
     const old = await stat(path);
-    await writeFile(path, await solid(200));
+    await writeFile(path, await solidImage(200));
     await utimes(path, old.atime, new Date(old.mtimeMs + 5000));
     const stale = await load({ data: root, home, cache: 'folders' });
     assert.deepEqual(values(stale.data), values(before.data), 'the cached pixels, unchanged');
@@ -138,7 +121,7 @@ describe('--data-cache', () => {
 
   test('rebuild decodes every image again though nothing changed, and the next load hits the rewritten cache', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     const first = await load({ data: root, home });
     const rebuilt = await load({ data: root, home, cache: 'rebuild' });
@@ -151,7 +134,7 @@ describe('--data-cache', () => {
 
   test('folders: a new, empty class folder is seen, and the load refuses it as before', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     await settle();
     await load({ data: root, home, cache: 'folders' });

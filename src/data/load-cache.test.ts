@@ -8,17 +8,10 @@ import { loadDataset } from './load.js';
 import { lookupLoad, type LoadKey } from './load-cache.js';
 import { listSource } from './source-listing.js';
 import { resolveDataSource, type DataOptions } from './data-spec.js';
-import { tempDir } from './test-fixtures.js';
-import { encodeImage, writeFolder, writeImage } from './test-images.js';
+import { withTempDir } from './test-fixtures.js';
+import { solidImage, writeFolder, writeSolidFolder } from './test-images.js';
 
-async function withDir(run: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await tempDir('kiln-load-cache-');
-  try {
-    await run(dir.path);
-  } finally {
-    await dir.cleanup();
-  }
-}
+const withDir = (run: (dir: string) => Promise<void>): Promise<void> => withTempDir('kiln-load-cache-', run);
 
 /** loadDataset, with its log lines (the cache line's milliseconds blanked: they differ by run). */
 async function load(options: DataOptions): Promise<{ data: LabelledDataset; lines: string[] }> {
@@ -33,17 +26,6 @@ async function wouldHit(data: string, home: string, key: LoadKey = {}): Promise<
   assert.ok(source.kind === 'folder' || source.kind === 'manifest');
   const { hit } = await lookupLoad(join(home, 'cache', 'datasets'), await listSource(source), key);
   return hit !== null;
-}
-
-/** A solid gray 8x8 PNG of value `v`: every value gives a file of the same size. */
-const solid = (v: number): Promise<Uint8Array> => encodeImage({ width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
-
-/** Writes <root>/<class>/<k>.png as solid images, values 10, 20, … in order. */
-async function solidFolder(root: string, counts: Record<string, number>): Promise<void> {
-  let v = 10;
-  for (const [dir, count] of Object.entries(counts)) {
-    for (let k = 0; k < count; k++, v += 10) await writeImage(join(root, dir, `${k}.png`), { width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
-  }
 }
 
 const all = (d: LabelledDataset): Float32Array[] => [d.train.images, d.validation!.images, d.test.images];
@@ -80,12 +62,12 @@ describe('a cached load of own data', () => {
 
   test('a file rewritten at the same size (new mtime) misses, and its new pixels are loaded', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     const before = await load({ data: root, home, normalize: UNIT });
     const path = join(root, 'a', '0.png');
     const old = await stat(path);
-    const replacement = await solid(200);
+    const replacement = await solidImage(200);
     assert.equal(replacement.length, old.size, 'precondition: same size');
     await writeFile(path, replacement);
     await utimes(path, old.atime, new Date(old.mtimeMs + 5000));
@@ -99,11 +81,11 @@ describe('a cached load of own data', () => {
 
   test('an added, a removed and a moved (relabelled) file each miss', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 4, b: 4 });
+    await writeSolidFolder(root, { a: 4, b: 4 });
     const home = join(dir, 'home');
     await load({ data: root, home, normalize: UNIT });
 
-    await writeFile(join(root, 'b', '9.png'), await solid(250));
+    await writeFile(join(root, 'b', '9.png'), await solidImage(250));
     assert.equal(await wouldHit(root, home), false, 'added');
     assert.equal(total((await load({ data: root, home })).data), 9);
 
@@ -121,7 +103,7 @@ describe('a cached load of own data', () => {
 
   test('a new, empty class folder misses, and the load refuses it as before', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     await load({ data: root, home });
     await writeFile(join(root, 'notes.txt'), 'a loose file');
@@ -135,7 +117,7 @@ describe('a cached load of own data', () => {
   }));
 
   test('an edited manifest misses (a row relabelled); an unchanged one hits', () => withDir(async (dir) => {
-    await solidFolder(join(dir, 'img'), { x: 4, y: 4 });
+    await writeSolidFolder(join(dir, 'img'), { x: 4, y: 4 });
     const manifest = join(dir, 'data.csv');
     const rows = (relabel: boolean): string => ['path,label', ...['x', 'y'].flatMap((c) => [0, 1, 2, 3].map((k) => `img/${c}/${k}.png,${c === 'x' && k === 0 && relabel ? 'y' : c}`))].join('\n');
     await writeFile(manifest, rows(false));
@@ -174,9 +156,9 @@ describe('a cached load of own data', () => {
 
   test('--skip-bad-images is part of the key: a hit replays the skipped files; without it the folder is still refused', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     await writeFile(join(root, 'a', 'readme.txt'), 'not an image');
-    await writeFile(join(root, 'b', 'cut.png'), (await solid(1)).subarray(0, 30));
+    await writeFile(join(root, 'b', 'cut.png'), (await solidImage(1)).subarray(0, 30));
     const home = join(dir, 'home');
     const first = await load({ data: root, home, skipBadImages: true });
     assert.equal(await wouldHit(root, home, { skipBadImages: true }), true);
@@ -192,7 +174,7 @@ describe('a cached load of own data', () => {
 
   test('options applied after decoding are not part of the key: a hit is still split by --split-seed and refused by --max-memory', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 5, b: 5 });
+    await writeSolidFolder(root, { a: 5, b: 5 });
     const home = join(dir, 'home');
     const first = await load({ data: root, home });
     assert.equal(await wouldHit(root, home), true);
@@ -204,7 +186,7 @@ describe('a cached load of own data', () => {
 
   test('a damaged record or a missing tensor file is a miss, never an error', () => withDir(async (dir) => {
     const root = join(dir, 'set');
-    await solidFolder(root, { a: 3, b: 3 });
+    await writeSolidFolder(root, { a: 3, b: 3 });
     const home = join(dir, 'home');
     const first = await load({ data: root, home, normalize: UNIT });
     const records = join(home, 'cache', 'datasets', 'by-load');

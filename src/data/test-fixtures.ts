@@ -17,6 +17,16 @@ export async function tempDir(prefix = 'kiln-data-test-'): Promise<{ path: strin
   return { path, cleanup: () => rm(path, { recursive: true, force: true }) };
 }
 
+/** Runs `run` in a fresh temp dir, removed afterwards. */
+export async function withTempDir(prefix: string, run: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir(prefix);
+  try {
+    await run(dir.path);
+  } finally {
+    await dir.cleanup();
+  }
+}
+
 export interface Fixture {
   /** Decompressed IDX bytes per file. */
   idx: Record<FashionMnistFile, Uint8Array>;

@@ -54,3 +54,16 @@ export async function writeFolder(root: string, counts: Record<string, number>, 
     next += count;
   }
 }
+
+/** A solid gray 8x8 PNG of value `v`: every value gives a file of the same size. */
+export function solidImage(v: number): Promise<Uint8Array> {
+  return encodeImage({ width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
+}
+
+/** Writes <root>/<class>/<k>.png as solid images (solidImage), values 10, 20, … in order. */
+export async function writeSolidFolder(root: string, counts: Record<string, number>): Promise<void> {
+  let v = 10;
+  for (const [dir, count] of Object.entries(counts)) {
+    for (let k = 0; k < count; k++, v += 10) await writeImage(join(root, dir, `${k}.png`), { width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
+  }
+}
