@@ -101,6 +101,22 @@ describe('--data-cache', () => {
     assert.deepEqual(perClass(moved.data), [3, 6]);
   }));
 
+  test('folders: a file added and removed again leaves the files unchanged but not the folder; the per-file check hits and stamps the folders anew', () => withDir(async (dir) => {
+    const root = join(dir, 'set');
+    await writeSolidFolder(root, { a: 3, b: 3 });
+    const home = join(dir, 'home');
+    await settle();
+    await load({ data: root, home, cache: 'folders' });
+    assert.equal(await byStamps(root, home), true);
+    await writeFile(join(root, 'a', 'tmp.png'), await solidImage(5));
+    await rm(join(root, 'a', 'tmp.png'));
+    assert.equal(await byStamps(root, home), false);
+    await settle();
+    const checked = await load({ data: root, home, cache: 'folders' });
+    assert.match(checked.log, /6 images of set loaded from the cache in \d+ ms \(digest [0-9a-f]{12}\)/);
+    assert.equal(await byStamps(root, home), true, 'stamped anew');
+  }));
+
   test('folders misses an image rewritten in place (as documented); files and rebuild see it', () => withDir(async (dir) => {
     const root = join(dir, 'set');
     await writeSolidFolder(root, { a: 3, b: 3 });

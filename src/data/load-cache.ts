@@ -109,7 +109,8 @@ function readIndex(path: string): IndexFile | null {
  * The cached load of `listing` under `key`, or null; and the listing's stat numbers either way
  * (null if a file could not be stat'ed), for recordLoad after a miss: they are taken before any
  * file is read, so a file changed during the load misses the next time. A hit whose record has
- * no stamps yet gets them now when the folders have settled, for later lookupByStamps.
+ * no stamps, or stamps that no longer hold (a file added and removed again), is stamped anew
+ * when the folders have settled, for later lookupByStamps.
  */
 export async function lookupLoad(cacheDir: string, listing: SourceListing, key: LoadKey): Promise<{ hit: CachedLoad | null; numbers: Float64Array | null }> {
   const path = loadIndexPath(cacheDir, listing.source, key);
@@ -120,7 +121,7 @@ export async function lookupLoad(cacheDir: string, listing: SourceListing, key: 
   const tensors = await reading;
   if (!tensors || !numbers || listingFingerprint(listing, numbers) !== index.fingerprint) return { hit: null, numbers };
   const hit = matchItems(listing, index, tensors);
-  if (hit && index.stamps === null) {
+  if (hit && (index.stamps === null || !stampsHold(index.stamps))) {
     const stamps = takeStamps(listing.stampPaths, listing.listedAt);
     if (stamps) await writeIndex(path, { ...index, stamps }).catch(() => undefined); // a read-only cache: stamps next time
   }
