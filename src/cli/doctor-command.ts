@@ -1,7 +1,7 @@
 /**
  * cli/doctor-command — `kiln doctor`: what this machine trains on. The CPU engine (tfjs wasm, and
  * whether OpenBLAS loaded), the WebGPU adapter Dawn finds (or why none), what `--device auto`
- * would pick, and the Vulkan drivers installed. Nothing is trained.
+ * would pick, the GPU device nodes and the Vulkan drivers installed. Nothing is trained.
  */
 import { readdirSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -22,19 +22,22 @@ function vulkanDrivers(): string[] {
 async function doctor(flags: { json?: boolean }): Promise<void> {
   const { initEngine, describeEngine, adapterLabel } = await import('../engine/index.js');
   const { probeAdapter } = await import('../engine/gpu.js');
+  const { gpuDeviceNodes } = await import('../engine/adapter.js');
   const cpu = await initEngine({ quiet: true, device: 'cpu' });
   const probe = await probeAdapter('gpu');
   const gpu = probe.ok ? probe.info : null;
-  const auto = gpu !== null && !gpu.software ? 'gpu' : 'cpu';
+  const auto = (await probeAdapter('auto')).ok ? 'gpu' : 'cpu';
+  const devices = gpuDeviceNodes();
   const drivers = vulkanDrivers();
   if (flags.json) {
-    console.log(JSON.stringify({ cpu: { backend: cpu.backend, blas: cpu.blas }, gpu, gpu_reason: probe.ok ? null : probe.reason, auto, vulkan_drivers: drivers }));
+    console.log(JSON.stringify({ cpu: { backend: cpu.backend, blas: cpu.blas }, gpu, gpu_reason: probe.ok ? null : probe.reason, auto, gpu_devices: devices, vulkan_drivers: drivers }));
     return;
   }
   console.log(describeEngine(cpu));
   if (!probe.ok) console.log(`GPU: none (${probe.reason})`);
   else console.log(`GPU: ${adapterLabel(probe.info)}${probe.info.software ? ' (software: used by --device gpu only)' : ''}`);
   console.log(`--device auto trains on: ${auto === 'gpu' ? 'the GPU' : 'the CPU'}`);
+  console.log(`GPU devices: ${devices.length > 0 ? devices.join(', ') : 'none (no /dev/dri/renderD*, /dev/nvidia*, /dev/dxg)'}`);
   console.log(`Vulkan drivers: ${drivers.length > 0 ? drivers.join(', ') : 'none installed (a GPU needs its vendor\'s Vulkan driver)'}`);
 }
 

@@ -68,11 +68,12 @@ describe('kiln train --device gpu', { skip: SKIP_WITHOUT_DATA }, () => {
   test('kiln doctor names the adapter, says what auto picks, and lists the Vulkan drivers', async () => {
     const run = await runKiln(['doctor', '--json']);
     assert.equal(run.code, 0, run.stderr);
-    const report = run.json as { cpu: { backend: string }; gpu: { description: string; software: boolean } | null; auto: string; vulkan_drivers: string[] };
+    const report = run.json as { cpu: { backend: string }; gpu: { description: string; software: boolean } | null; auto: string; gpu_devices: string[]; vulkan_drivers: string[] };
     assert.equal(report.cpu.backend, 'wasm');
     assert.ok(report.gpu !== null && report.gpu.description !== '', 'a WebGPU adapter is found (lavapipe in CI: bash scripts/setup-system.sh)');
     assert.equal(report.auto, report.gpu.software ? 'cpu' : 'gpu');
     assert.ok(report.vulkan_drivers.length > 0);
+    assert.ok(Array.isArray(report.gpu_devices) && report.gpu_devices.every((d) => d.startsWith('/dev/')));
   });
 
   test('an unknown device is a clear error', async () => {

@@ -4,8 +4,13 @@
  * Split from engine/gpu so that a process that only needs to know which GPU is there (`kiln serve
  * --engine gpu`, which runs ONNX Runtime's own WebGPU execution provider) loads Dawn but never
  * TensorFlow.js. The rules: `--device auto` takes a hardware adapter only; `gpu` also accepts a
- * software one (lavapipe, how CI proves the GPU path).
+ * software one (lavapipe, how CI proves the GPU path). A hardware GPU's Vulkan driver reaches it
+ * through a device node (a DRM render node, NVIDIA's, or WSL's /dev/dxg): without one, `auto`
+ * does not load Dawn at all, which saves its start-up and the limit warnings Dawn prints while
+ * enumerating a software adapter.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { DeviceChoice } from './device-choice.js';
 
 /** What the adapter says about itself, for logs and run tags. */
@@ -51,11 +56,31 @@ export async function loadDawn(): Promise<GPU> {
   return shim;
 }
 
+/** The device nodes under `dev` through which a hardware GPU is reached: /dev/dri/renderD*, /dev/nvidia<N>, /dev/dxg. */
+export function gpuDeviceNodes(dev = '/dev'): string[] {
+  const list = (dir: string): string[] => {
+    try {
+      return readdirSync(dir);
+    } catch {
+      return [];
+    }
+  };
+  return [
+    ...list(join(dev, 'dri')).filter((name) => name.startsWith('renderD')).map((name) => join(dev, 'dri', name)),
+    ...list(dev).filter((name) => /^nvidia\d+$/.test(name) || name === 'dxg').map((name) => join(dev, name)),
+  ];
+}
+
 /**
  * Finds the adapter `choice` allows: a hardware one first (high-performance, then low-power);
- * a software one only for 'gpu'. Never throws: a missing driver is a reason, not a crash.
+ * a software one only for 'gpu'. 'auto' with no GPU device node (`nodes`) and no Vulkan driver
+ * named by the environment answers at once. Never throws: a missing driver is a reason, not a crash.
  */
-export async function probeAdapter(choice: Exclude<DeviceChoice, 'cpu'>): Promise<AdapterProbe> {
+export async function probeAdapter(choice: Exclude<DeviceChoice, 'cpu'>, nodes: readonly string[] = gpuDeviceNodes()): Promise<AdapterProbe> {
+  const driverNamed = Boolean(process.env.VK_ICD_FILENAMES || process.env.VK_DRIVER_FILES);
+  if (choice === 'auto' && nodes.length === 0 && !driverNamed) {
+    return { ok: false, reason: 'no GPU device (/dev/dri/renderD*, /dev/nvidia*, /dev/dxg); --device gpu also tries a software adapter' };
+  }
   let gpu: GPU;
   try {
     gpu = await loadDawn();
