@@ -30,6 +30,17 @@ async function load(options: DataOptions): Promise<{ data: LabelledDataset; log:
 const settle = (): Promise<void> => sleep(STAMP_SETTLE_MS + 200);
 const byStamps = async (root: string, home: string): Promise<boolean> => (await lookupByStamps(join(home, 'cache', 'datasets'), root, {})) !== null;
 
+/** <dir>/set (classes a and b, 3 solid images each), settled and loaded once, so that its folders are stamped. */
+async function stampedFolder(dir: string): Promise<{ root: string; home: string; first: { data: LabelledDataset; log: string } }> {
+  const root = join(dir, 'set');
+  await writeSolidFolder(root, { a: 3, b: 3 });
+  const home = join(dir, 'home');
+  await settle();
+  const first = await load({ data: root, home, cache: 'folders' });
+  assert.equal(await byStamps(root, home), true);
+  return { root, home, first };
+}
+
 describe('folder stamps (data/source-listing)', () => {
   test('a folder changed shortly before the listing gets no stamps; a settled one does, and they hold until an entry is added, removed or renamed', () => withDir(async (dir) => {
     const root = join(dir, 'set');
@@ -102,12 +113,7 @@ describe('--data-cache', () => {
   }));
 
   test('folders: a file added and removed again leaves the files unchanged but not the folder; the per-file check hits and stamps the folders anew', () => withDir(async (dir) => {
-    const root = join(dir, 'set');
-    await writeSolidFolder(root, { a: 3, b: 3 });
-    const home = join(dir, 'home');
-    await settle();
-    await load({ data: root, home, cache: 'folders' });
-    assert.equal(await byStamps(root, home), true);
+    const { root, home } = await stampedFolder(dir);
     await writeFile(join(root, 'a', 'tmp.png'), await solidImage(5));
     await rm(join(root, 'a', 'tmp.png'));
     assert.equal(await byStamps(root, home), false);
@@ -118,12 +124,7 @@ describe('--data-cache', () => {
   }));
 
   test('folders misses an image rewritten in place (as documented); files and rebuild see it', () => withDir(async (dir) => {
-    const root = join(dir, 'set');
-    await writeSolidFolder(root, { a: 3, b: 3 });
-    const home = join(dir, 'home');
-    await settle();
-    const before = await load({ data: root, home, cache: 'folders' });
-    assert.equal(await byStamps(root, home), true);
+    const { root, home, first: before } = await stampedFolder(dir);
     const path = join(root, 'a', '0.png');
     const old = await stat(path);
     await writeFile(path, await solidImage(200));
@@ -149,12 +150,7 @@ describe('--data-cache', () => {
   }));
 
   test('folders: a new, empty class folder is seen, and the load refuses it as before', () => withDir(async (dir) => {
-    const root = join(dir, 'set');
-    await writeSolidFolder(root, { a: 3, b: 3 });
-    const home = join(dir, 'home');
-    await settle();
-    await load({ data: root, home, cache: 'folders' });
-    assert.equal(await byStamps(root, home), true);
+    const { root, home } = await stampedFolder(dir);
     await mkdir(join(root, 'c'));
     assert.equal(await byStamps(root, home), false);
     await assert.rejects(loadDataset({ data: root, home, cache: 'folders' }), (e: unknown) => e instanceof DataError && e.code === 'KILN_ERR_DATA_EMPTY_CLASS');
