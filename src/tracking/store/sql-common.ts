@@ -6,7 +6,7 @@
  * Kept apart so that each entity file (sql-experiments, sql-runs, sql-registry, ...) states only
  * its own semantics; the dialect differences of filtering (LIKE on SQLite) live here, once.
  */
-import type { Dialect } from '../../db/driver.js';
+import type { Dialect, SqlExecutor } from '../../db/driver.js';
 import { invalid } from './errors.js';
 import { encodePageToken, likeToGlob, type Clause } from './search.js';
 import type { Page, Tag, ViewType } from './types.js';
@@ -37,6 +37,17 @@ export function pushTo<K, T>(map: Map<K, T[]>, key: K, item: T): void {
   let list = map.get(key);
   if (list === undefined) map.set(key, (list = []));
   list.push(item);
+}
+
+/**
+ * The (key, value) rows of `table` whose `owner` column is in `ids` (one chunk), ordered by key,
+ * appended per owner to `into`: the tags and params of experiments, runs, dataset inputs,
+ * registered and logged models. `ownerOf` turns the column's value into the map's key (a driver
+ * may return an integer id as a string). `table` and `owner` are the store's own names, never input.
+ */
+export async function collectKeyValues<K>(ex: SqlExecutor, table: string, owner: string, ids: readonly K[], into: Map<K, Tag[]>, ownerOf: (value: unknown) => K = (value) => value as K): Promise<void> {
+  const rows = await ex.all<{ owner: unknown; key: string; value: string }>(`SELECT ${owner} AS owner, key, value FROM ${table} WHERE ${owner} IN (${marks(ids.length)}) ORDER BY key`, [...ids]);
+  for (const row of rows) pushTo(into, ownerOf(row.owner), { key: row.key, value: row.value });
 }
 
 export function groupBy<T, K>(rows: readonly T[], key: (row: T) => K): Map<K, T[]> {

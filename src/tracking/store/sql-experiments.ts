@@ -10,13 +10,13 @@ import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
 import {
+  collectKeyValues,
   SEARCH_MAX_RESULTS_DEFAULT,
   SEARCH_MAX_RESULTS_THRESHOLD,
   chunks,
   dedupeTags,
   experimentIdNumber,
   lifecycleCondition,
-  marks,
   numericCondition,
   pageOf,
   stringCondition,
@@ -76,15 +76,7 @@ export class SqlExperiments {
   private async loadExperiments(ex: SqlExecutor, rows: ExperimentRow[]): Promise<Experiment[]> {
     const tags = new Map<number, Tag[]>();
     for (const part of chunks(rows.map((r) => r.experiment_id))) {
-      const tagRows = await ex.all<{ experiment_id: number; key: string; value: string }>(
-        `SELECT experiment_id, key, value FROM experiment_tags WHERE experiment_id IN (${marks(part.length)}) ORDER BY key`,
-        part,
-      );
-      for (const t of tagRows) {
-        const id = Number(t.experiment_id);
-        if (!tags.has(id)) tags.set(id, []);
-        tags.get(id)!.push({ key: t.key, value: t.value });
-      }
+      await collectKeyValues(ex, 'experiment_tags', 'experiment_id', part, tags, Number);
     }
     return rows.map((row) => ({
       experiment_id: String(row.experiment_id),

@@ -15,6 +15,7 @@ import { invalid, notFound } from './errors.js';
 import { generateRunName } from './names.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy, type Clause } from './search.js';
 import {
+  collectKeyValues,
   NUMERIC_COMPARATORS,
   chunks,
   dedupeTags,
@@ -143,18 +144,8 @@ export class SqlLoggedModels {
     const registrations = new Map<string, { name: string; version: string }[]>();
     for (const part of chunks(rows.map((r) => r.model_id))) {
       const inList = `(${marks(part.length)})`;
-      for (const t of await ex.all<{ model_id: string; key: string; value: string }>(
-        `SELECT model_id, key, value FROM logged_model_tags WHERE model_id IN ${inList} ORDER BY key`,
-        part,
-      )) {
-        pushTo(tags, t.model_id, { key: t.key, value: t.value });
-      }
-      for (const p of await ex.all<{ model_id: string; key: string; value: string }>(
-        `SELECT model_id, key, value FROM logged_model_params WHERE model_id IN ${inList} ORDER BY key`,
-        part,
-      )) {
-        pushTo(params, p.model_id, { key: p.key, value: p.value });
-      }
+      await collectKeyValues(ex, 'logged_model_tags', 'model_id', part, tags);
+      await collectKeyValues(ex, 'logged_model_params', 'model_id', part, params);
       for (const m of await ex.all<ModelMetricRow>(
         `SELECT model_id, key, value, is_nan, timestamp, step, run_id, dataset_name, dataset_digest FROM logged_model_metrics
          WHERE model_id IN ${inList} ORDER BY key, step, timestamp, dataset_name, dataset_digest`,

@@ -6,7 +6,7 @@
 import type { SqlDriver, SqlExecutor } from '../../db/driver.js';
 import { alreadyExists, invalid, notFound } from './errors.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy } from './search.js';
-import { chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';
+import { collectKeyValues, chunks, dedupeTags, groupBy, marks, numericCondition, pageOf, stringCondition, type Fragment } from './sql-common.js';
 import { modelIdOfSource, modelSourceLocation, requireLoggedModels } from './sql-model-links.js';
 import { MODEL_STAGES, type Actor, type AliasEvent, type ModelStage, type ModelVersion, type Page, type RegisteredModel, type SearchRegistryQuery, type Tag } from './types.js';
 import { canonicalStage, parseVersion, validateAlias, validateModelName, validateTag, validateTags } from './validation.js';
@@ -115,13 +115,7 @@ export class SqlRegistry {
     const latest = new Map<string, ModelVersion[]>();
     for (const part of chunks(rows.map((r) => r.name))) {
       const inList = `(${marks(part.length)})`;
-      for (const t of await ex.all<{ name: string; key: string; value: string }>(
-        `SELECT name, key, value FROM registered_model_tags WHERE name IN ${inList} ORDER BY key`,
-        part,
-      )) {
-        if (!tags.has(t.name)) tags.set(t.name, []);
-        tags.get(t.name)!.push({ key: t.key, value: t.value });
-      }
+      await collectKeyValues(ex, 'registered_model_tags', 'name', part, tags);
       for (const a of await ex.all<{ name: string; alias: string; version: number }>(
         `SELECT name, alias, version FROM registered_model_aliases WHERE name IN ${inList} ORDER BY alias`,
         part,

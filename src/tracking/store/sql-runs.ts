@@ -13,6 +13,7 @@ import { invalid, notFound } from './errors.js';
 import { generateRunName } from './names.js';
 import { checkMaxResults, decodePageToken, parseFilter, parseOrderBy, type Clause, type OrderBy } from './search.js';
 import {
+  collectKeyValues,
   NUMERIC_COMPARATORS,
   SEARCH_MAX_RESULTS_DEFAULT,
   SEARCH_MAX_RESULTS_THRESHOLD,
@@ -131,18 +132,8 @@ export class SqlRuns {
       )) {
         pushTo(metrics, m.run_uuid, toMetric(m));
       }
-      for (const p of await ex.all<{ run_uuid: string; key: string; value: string }>(
-        `SELECT run_uuid, key, value FROM params WHERE run_uuid IN ${inList} ORDER BY key`,
-        part,
-      )) {
-        pushTo(params, p.run_uuid, { key: p.key, value: p.value });
-      }
-      for (const t of await ex.all<{ run_uuid: string; key: string; value: string }>(
-        `SELECT run_uuid, key, value FROM tags WHERE run_uuid IN ${inList} ORDER BY key`,
-        part,
-      )) {
-        pushTo(tags, t.run_uuid, { key: t.key, value: t.value });
-      }
+      await collectKeyValues(ex, 'params', 'run_uuid', part, params);
+      await collectKeyValues(ex, 'tags', 'run_uuid', part, tags);
       const inputRows = await ex.all<{
         run_uuid: string;
         input_uuid: string;
@@ -160,14 +151,7 @@ export class SqlRuns {
       );
       if (inputRows.length > 0) {
         const inputTags = new Map<string, Tag[]>();
-        for (const ip of chunks(inputRows.map((r) => r.input_uuid))) {
-          for (const t of await ex.all<{ input_uuid: string; key: string; value: string }>(
-            `SELECT input_uuid, key, value FROM input_tags WHERE input_uuid IN (${marks(ip.length)}) ORDER BY key`,
-            ip,
-          )) {
-            pushTo(inputTags, t.input_uuid, { key: t.key, value: t.value });
-          }
-        }
+        for (const ip of chunks(inputRows.map((r) => r.input_uuid))) await collectKeyValues(ex, 'input_tags', 'input_uuid', ip, inputTags);
         for (const r of inputRows) {
           const dataset: DatasetInput['dataset'] = { name: r.name, digest: r.digest, source_type: r.source_type, source: r.source };
           if (r.dataset_schema !== null) dataset.schema = r.dataset_schema;
