@@ -10,14 +10,12 @@ import { listSource, STAMP_SETTLE_MS, stampsHold, takeStamps } from './source-li
 import { parseDataCache, type DataOptions } from './data-spec.js';
 import { DataError } from './errors.js';
 import { withTempDir } from './test-fixtures.js';
-import { solidImage, writeSolidFolder } from './test-images.js';
+import { solidImage, solidValues, writeSolidFolder } from './test-images.js';
 
 const withDir = (run: (dir: string) => Promise<void>): Promise<void> => withTempDir('kiln-load-cache-folders-', run);
 
 const UNIT = { mean: 0, std: 1 };
-/** The solid values (0-255) of every image, sorted. */
-const values = (d: LabelledDataset): number[] => [d.train.images, d.validation!.images, d.test.images]
-  .flatMap((images) => Array.from({ length: images.length / 64 }, (_, k) => Math.round(images[k * 64]! * 255))).sort((a, b) => a - b);
+const values = solidValues;
 
 /** loadDataset with its log lines joined. */
 async function load(options: DataOptions): Promise<{ data: LabelledDataset; log: string }> {

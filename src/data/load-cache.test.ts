@@ -9,7 +9,7 @@ import { lookupLoad, type LoadKey } from './load-cache.js';
 import { listSource } from './source-listing.js';
 import { resolveDataSource, type DataOptions } from './data-spec.js';
 import { withTempDir } from './test-fixtures.js';
-import { solidImage, writeFolder, writeSolidFolder } from './test-images.js';
+import { solidImage, solidValues, writeFolder, writeSolidFolder } from './test-images.js';
 
 const withDir = (run: (dir: string) => Promise<void>): Promise<void> => withTempDir('kiln-load-cache-', run);
 
@@ -30,8 +30,7 @@ async function wouldHit(data: string, home: string, key: LoadKey = {}): Promise<
 
 const all = (d: LabelledDataset): Float32Array[] => [d.train.images, d.validation!.images, d.test.images];
 const total = (d: LabelledDataset): number => d.train.count + d.validation!.count + d.test.count;
-/** The solid values (0-255) of every image, sorted, read back from normalize {0, 1}. */
-const values = (d: LabelledDataset): number[] => all(d).flatMap((images) => Array.from({ length: images.length / 64 }, (_, k) => Math.round(images[k * 64]! * 255))).sort((a, b) => a - b);
+const values = solidValues;
 const UNIT = { mean: 0, std: 1 };
 
 describe('a cached load of own data', () => {

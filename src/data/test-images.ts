@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Random } from '../common/random.js';
+import type { LabelledDataset } from './labelled.js';
 import { loadSharp } from '../imaging/decode.js';
 
 export interface ImageSpec {
@@ -66,4 +67,11 @@ export async function writeSolidFolder(root: string, counts: Record<string, numb
   for (const [dir, count] of Object.entries(counts)) {
     for (let k = 0; k < count; k++, v += 10) await writeImage(join(root, dir, `${k}.png`), { width: 8, height: 8, channels: 1, seed: 0 }, new Uint8Array(64).fill(v));
   }
+}
+
+/** The solid values (0-255) of every image of a dataset of solid 8x8 images loaded with normalize {mean 0, std 1}, sorted. */
+export function solidValues(d: LabelledDataset): number[] {
+  return [d.train.images, d.validation!.images, d.test.images]
+    .flatMap((images) => Array.from({ length: images.length / 64 }, (_, k) => Math.round(images[k * 64]! * 255)))
+    .sort((a, b) => a - b);
 }
